@@ -1,0 +1,40 @@
+//! AWS SDK configuration for both modes. The only difference between them is
+//! where requests go and which credentials sign them; every caller gets the
+//! same SDK clients either way.
+
+use std::net::SocketAddr;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_http_client::tls;
+
+/// The region the embedded services claim to be; any valid name would do.
+pub const EMBEDDED_REGION: &str = "us-east-1";
+
+/// An HTTP client using rustls with the ring provider: one TLS stack, built
+/// once, instead of the SDK default's larger one.
+fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
+/// SDK configuration for the embedded services at `endpoint`. The
+/// credentials are fixed: the stand-ins accept any signature, and loopback is
+/// not reachable from elsewhere.
+pub async fn embedded_config(endpoint: SocketAddr) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
+        .region(Region::new(EMBEDDED_REGION))
+        .endpoint_url(format!("http://{endpoint}"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "countersign-embedded",
+            "countersign-embedded",
+            None,
+            None,
+            "countersign-embedded",
+        ))
+        .load()
+        .await
+}

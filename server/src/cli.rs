@@ -1,0 +1,65 @@
+//! The command line. Every flag can also be set through the environment
+//! variable named in its help.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Countersign: approvals for the human steps of AWS Step Functions workflows.
+#[derive(Debug, Parser)]
+#[command(name = "countersign", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the dashboard. With no AWS settings it starts its own DynamoDB
+    /// and Step Functions stand-ins on loopback, keeping their data in
+    /// `--data-dir`.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address the dashboard listens on.
+    #[arg(long, env = "COUNTERSIGN_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+
+    /// Directory for the embedded services' data; created if missing.
+    #[arg(long, env = "COUNTERSIGN_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Directory holding the built client: `pkg/` (wasm and JS), the
+    /// stylesheet and icons. `scripts/build` writes it.
+    #[arg(long, env = "COUNTERSIGN_SITE_DIR", default_value = "./target/site")]
+    pub site_dir: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_defaults_to_loopback_and_local_data() {
+        let cli = Cli::try_parse_from(["countersign", "serve"]).expect("parses");
+        let Command::Serve(args) = cli.command;
+        assert_eq!(args.listen, "127.0.0.1:3000".parse().expect("address"));
+        assert_eq!(args.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn a_malformed_listen_address_is_refused_with_its_name() {
+        let error = Cli::try_parse_from(["countersign", "serve", "--listen", "nowhere"])
+            .expect_err("must be refused");
+        assert!(error.to_string().contains("--listen"), "{error}");
+    }
+}

@@ -1,0 +1,110 @@
+//! The `countersign` binary's library: everything `main.rs` wires together.
+//!
+//! # Layout
+//! - `cli`: the command line; `--help` is the reference for every setting.
+//! - `embedded`: the AWS stand-ins started in-process on loopback when no AWS
+//!   settings are given (the default).
+//! - `aws`: builds AWS SDK clients for either mode, so the rest of the code
+//!   has one path to DynamoDB whatever answers on the other side.
+//! - `provision`: creates the tables the dashboard needs where they are missing.
+//! - `web`: the axum router: pages, server functions, static files, health.
+//! - [`serve`]: runs the dashboard on a listener until a shutdown signal, so
+//!   tests can bind `127.0.0.1:0` and stop it when they are done.
+
+pub mod aws;
+pub mod cli;
+pub mod embedded;
+pub mod provision;
+pub mod web;
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use countersign_app::services::Services;
+use tokio::net::TcpListener;
+
+/// What `serve` needs to know, resolved from the command line.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Where the embedded services keep their files.
+    pub data_dir: PathBuf,
+    /// Where the built client (wasm, JS, CSS, icons) is served from.
+    pub site_dir: PathBuf,
+}
+
+/// Why the dashboard could not start or stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("starting the embedded services failed: {0}")]
+    Embedded(#[from] embedded::EmbeddedError),
+    #[error("creating the tables failed: {0}")]
+    Provision(#[from] provision::ProvisionError),
+    #[error("the web server failed: {0}")]
+    Http(#[from] std::io::Error),
+}
+
+/// Serves the dashboard on `listener` until `shutdown` resolves.
+///
+/// The listener answers at once: `/healthz` says the process is alive while
+/// the embedded services start, and `/readyz` turns ready only once they
+/// answer and the tables exist.
+pub async fn serve(
+    config: ServeConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let readiness = web::Readiness::default();
+    let router = web::router(&config.site_dir, readiness.clone());
+
+    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let http = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = http_stopped.await;
+            })
+            .await
+    });
+
+    // Shutdown may arrive while the services are still starting; either way
+    // the web server is stopped before returning.
+    tokio::pin!(shutdown);
+    let outcome = tokio::select! {
+        started = start_backend(&config, &readiness) => match started {
+            Ok(embedded) => {
+                (&mut shutdown).await;
+                Ok(Some(embedded))
+            }
+            Err(error) => Err(error),
+        },
+        () = &mut shutdown => Ok(None),
+    };
+    tracing::info!("shutting down");
+    let _ = stop_http.send(());
+    let served = http.await;
+    if let Some(embedded) = outcome? {
+        embedded.stop().await;
+    }
+    match served {
+        Ok(result) => Ok(result?),
+        Err(join) => Err(ServeError::Http(std::io::Error::other(join))),
+    }
+}
+
+/// Starts the embedded services, creates the tables and marks the server
+/// ready.
+async fn start_backend(
+    config: &ServeConfig,
+    readiness: &web::Readiness,
+) -> Result<embedded::EmbeddedServices, ServeError> {
+    let embedded = embedded::EmbeddedServices::start(&config.data_dir).await?;
+    let sdk = aws::embedded_config(embedded.endpoint()).await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let tables = provision::Tables::default();
+    provision::ensure_tables(&dynamodb, &tables).await?;
+    readiness.set(Services {
+        dynamodb,
+        meta_table: tables.meta,
+    });
+    tracing::info!(endpoint = %embedded.endpoint(), "embedded services ready");
+    Ok(embedded)
+}
