@@ -58,7 +58,10 @@ mod tests {
         assert!(error_matches("States.ALL", "Custom.Error"));
         assert!(error_matches("States.ALL", "States.Timeout"));
         assert!(!error_matches("States.ALL", "States.Runtime"));
-        assert!(error_matches("States.TaskFailed", "DynamoDB.ConditionalCheckFailedException"));
+        assert!(error_matches(
+            "States.TaskFailed",
+            "DynamoDB.ConditionalCheckFailedException"
+        ));
         assert!(!error_matches("States.TaskFailed", "States.Timeout"));
         assert!(error_matches("ProcessingFailed", "ProcessingFailed"));
         assert!(!error_matches("ProcessingFailed", "Other"));

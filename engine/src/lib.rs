@@ -19,4 +19,15 @@
 //! - `api`: the HTTP face: `X-Amz-Target: AWSStepFunctions.*` dispatch and
 //!   AWS-shaped errors.
 
+pub mod api;
 pub mod asl;
+pub mod engine;
+pub mod error;
+pub mod interpreter;
+pub mod store;
+pub mod tasks;
+
+pub use engine::{Engine, EngineConfig};
+pub use error::ApiError;
+pub use store::Store;
+pub use tasks::{DynamoDbHttp, ServiceError, TaskRunner};

@@ -20,6 +20,26 @@ pub enum Command {
     /// and Step Functions stand-ins on loopback, keeping their data in
     /// `--data-dir`.
     Serve(ServeArgs),
+    /// Serve the embedded DynamoDB and Step Functions engine on one
+    /// loopback endpoint, for any AWS SDK or the AWS CLI
+    /// (`aws --endpoint-url http://127.0.0.1:4600 stepfunctions list-state-machines`).
+    Emulator(EmulatorArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EmulatorArgs {
+    /// Address both services listen on. Keep it on loopback: the stand-ins
+    /// accept any credentials.
+    #[arg(
+        long,
+        env = "COUNTERSIGN_EMULATOR_LISTEN",
+        default_value = "127.0.0.1:4600"
+    )]
+    pub listen: SocketAddr,
+
+    /// Directory for the services' data; created if missing.
+    #[arg(long, env = "COUNTERSIGN_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -51,7 +71,9 @@ mod tests {
     #[test]
     fn serve_defaults_to_loopback_and_local_data() {
         let cli = Cli::try_parse_from(["countersign", "serve"]).expect("parses");
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve");
+        };
         assert_eq!(args.listen, "127.0.0.1:3000".parse().expect("address"));
         assert_eq!(args.data_dir, PathBuf::from("./data"));
     }

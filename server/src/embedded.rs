@@ -1,11 +1,24 @@
 //! The AWS stand-ins the dashboard starts in-process when it is given no AWS
-//! settings: a file-backed DynamoDB (dynoxide) on a loopback port the OS
-//! picks. They speak the real wire protocol, so the dashboard reaches them
-//! through the same AWS SDK clients it uses against AWS.
+//! settings: a file-backed DynamoDB (dynoxide) and the project's Step
+//! Functions engine, behind ONE loopback endpoint that dispatches on
+//! `X-Amz-Target` as AWS's own front ends do. They speak the real wire
+//! protocols, so the dashboard reaches them through the same AWS SDK clients
+//! it uses against AWS, and so can the AWS CLI (`countersign emulator`).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use countersign_engine::{DynamoDbHttp, Engine, EngineConfig, Store};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -20,25 +33,39 @@ pub enum EmbeddedError {
     },
     #[error("cannot open the DynamoDB data file {path}: {message}")]
     OpenStore { path: PathBuf, message: String },
-    #[error("cannot listen on loopback: {0}")]
-    Listen(std::io::Error),
-}
-
-/// Running embedded services; stop them with [`EmbeddedServices::stop`].
-#[derive(Debug)]
-pub struct EmbeddedServices {
-    endpoint: SocketAddr,
-    stop: oneshot::Sender<()>,
-    dynamodb: JoinHandle<Result<(), String>>,
+    #[error("cannot open the Step Functions data file {path}: {message}")]
+    OpenEngine { path: PathBuf, message: String },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// The file the embedded DynamoDB keeps its tables in, inside the data dir.
 const DYNAMODB_FILE: &str = "dynamodb.sqlite";
+/// The file the engine keeps definitions, executions and history in.
+const ENGINE_FILE: &str = "stepfunctions.sqlite";
+
+/// Running embedded services; stop them with [`EmbeddedServices::stop`].
+pub struct EmbeddedServices {
+    endpoint: SocketAddr,
+    engine: Engine,
+    stop: Vec<oneshot::Sender<()>>,
+    tasks: Vec<JoinHandle<Result<(), String>>>,
+}
+
+#[derive(Clone)]
+struct Front {
+    engine: Engine,
+    dynamodb: Arc<str>,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
 
 impl EmbeddedServices {
-    /// Opens (or creates) the data files under `data_dir` and starts serving
-    /// on `127.0.0.1` at a free port.
-    pub async fn start(data_dir: &Path) -> Result<Self, EmbeddedError> {
+    /// Opens (or creates) the data files under `data_dir` and serves both
+    /// services on `listen` (port 0: the OS picks a free one).
+    pub async fn start(data_dir: &Path, listen: SocketAddr) -> Result<Self, EmbeddedError> {
         std::fs::create_dir_all(data_dir).map_err(|source| EmbeddedError::DataDir {
             path: data_dir.to_owned(),
             source,
@@ -50,38 +77,152 @@ impl EmbeddedServices {
                 message: e.to_string(),
             }
         })?;
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .map_err(EmbeddedError::Listen)?;
-        let endpoint = listener.local_addr().map_err(EmbeddedError::Listen)?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let dynamodb = tokio::spawn(dynoxide::server::serve_with_shutdown(
-            listener,
+        // dynoxide serves its own listener; it stays private behind the
+        // front endpoint.
+        let inner_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let inner =
+            TcpListener::bind(inner_addr)
+                .await
+                .map_err(|source| EmbeddedError::Listen {
+                    addr: inner_addr,
+                    source,
+                })?;
+        let inner_addr = inner.local_addr().map_err(|source| EmbeddedError::Listen {
+            addr: inner_addr,
+            source,
+        })?;
+        let (stop_db, db_stopped) = oneshot::channel::<()>();
+        let dynamodb_task = tokio::spawn(dynoxide::server::serve_with_shutdown(
+            inner,
             db,
             async move {
-                let _ = stopped.await;
+                let _ = db_stopped.await;
             },
         ));
-        tracing::debug!(%endpoint, path = %path.display(), "embedded DynamoDB listening");
+        let dynamodb_url: Arc<str> = format!("http://{inner_addr}/").into();
+
+        let engine_path = data_dir.join(ENGINE_FILE);
+        let store = Store::open(&engine_path).map_err(|e| EmbeddedError::OpenEngine {
+            path: engine_path.clone(),
+            message: e.to_string(),
+        })?;
+        let engine = Engine::open(
+            store,
+            Arc::new(DynamoDbHttp::new(&dynamodb_url)),
+            EngineConfig::default(),
+        )
+        .map_err(|e| EmbeddedError::OpenEngine {
+            path: engine_path.clone(),
+            message: e.to_string(),
+        })?;
+
+        let front = TcpListener::bind(listen)
+            .await
+            .map_err(|source| EmbeddedError::Listen {
+                addr: listen,
+                source,
+            })?;
+        let endpoint = front.local_addr().map_err(|source| EmbeddedError::Listen {
+            addr: listen,
+            source,
+        })?;
+        let state = Front {
+            engine: engine.clone(),
+            dynamodb: dynamodb_url,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        };
+        let app = Router::new().fallback(dispatch).with_state(state);
+        let (stop_front, front_stopped) = oneshot::channel::<()>();
+        let front_task = tokio::spawn(async move {
+            axum::serve(front, app)
+                .with_graceful_shutdown(async move {
+                    let _ = front_stopped.await;
+                })
+                .await
+                .map_err(|e| e.to_string())
+        });
+        tracing::debug!(%endpoint, data_dir = %data_dir.display(), "embedded services listening");
         Ok(Self {
             endpoint,
-            stop,
-            dynamodb,
+            engine,
+            stop: vec![stop_front, stop_db],
+            tasks: vec![front_task, dynamodb_task],
         })
     }
 
-    /// The loopback address every embedded service answers on.
+    /// The loopback address both services answer on.
     pub fn endpoint(&self) -> SocketAddr {
         self.endpoint
     }
 
+    /// The engine itself, for in-process callers that need no HTTP.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// Stops serving and waits until the data files are released.
     pub async fn stop(self) {
-        let _ = self.stop.send(());
-        match self.dynamodb.await {
-            Ok(Ok(())) => {}
-            Ok(Err(message)) => tracing::warn!(%message, "embedded DynamoDB stopped with an error"),
-            Err(error) => tracing::warn!(%error, "embedded DynamoDB task failed"),
+        for stop in self.stop {
+            let _ = stop.send(());
+        }
+        for task in self.tasks {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(message)) => {
+                    tracing::warn!(%message, "an embedded service stopped with an error")
+                }
+                Err(error) => tracing::warn!(%error, "an embedded service task failed"),
+            }
+        }
+    }
+}
+
+/// Step Functions calls go to the engine; everything else is DynamoDB's.
+async fn dispatch(State(front): State<Front>, request: Request<Body>) -> Response {
+    let is_sfn = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with(countersign_engine::api::TARGET_PREFIX));
+    let (parts, body) = request.into_parts();
+    let Ok(body) = body.collect().await.map(|b| b.to_bytes()) else {
+        return (StatusCode::BAD_REQUEST, "unreadable request body").into_response();
+    };
+    if is_sfn && parts.method == Method::POST {
+        return countersign_engine::api::handle(&front.engine, &parts.headers, &body).await;
+    }
+    forward(&front, parts.method, &parts.uri, &parts.headers, body).await
+}
+
+async fn forward(
+    front: &Front,
+    method: Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let target = format!("{}{}", front.dynamodb.trim_end_matches('/'), path);
+    let mut builder = Request::builder().method(method).uri(target);
+    for (name, value) in headers {
+        if name != "host" {
+            builder = builder.header(name, value);
+        }
+    }
+    let Ok(request) = builder.body(Full::new(body)) else {
+        return (StatusCode::BAD_REQUEST, "malformed request").into_response();
+    };
+    match front.client.request(request).await {
+        Ok(response) => {
+            let (parts, body) = response.into_parts();
+            match body.collect().await {
+                Ok(bytes) => Response::from_parts(parts, Body::from(bytes.to_bytes())),
+                Err(_) => (StatusCode::BAD_GATEWAY, "DynamoDB stand-in broke off").into_response(),
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "DynamoDB stand-in unreachable");
+            (StatusCode::BAD_GATEWAY, "DynamoDB stand-in unreachable").into_response()
         }
     }
 }

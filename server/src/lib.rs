@@ -96,7 +96,11 @@ async fn start_backend(
     config: &ServeConfig,
     readiness: &web::Readiness,
 ) -> Result<embedded::EmbeddedServices, ServeError> {
-    let embedded = embedded::EmbeddedServices::start(&config.data_dir).await?;
+    let embedded = embedded::EmbeddedServices::start(
+        &config.data_dir,
+        (std::net::Ipv4Addr::LOCALHOST, 0).into(),
+    )
+    .await?;
     let sdk = aws::embedded_config(embedded.endpoint()).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let tables = provision::Tables::default();

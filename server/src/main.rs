@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use countersign_server::cli::{Cli, Command};
+
 use countersign_server::{ServeConfig, serve};
 use tracing_subscriber::EnvFilter;
 
@@ -35,6 +36,7 @@ async fn main() -> ExitCode {
             };
             serve(config, listener, shutdown_signal()).await
         }
+        Command::Emulator(args) => emulator(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -43,6 +45,21 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Serves the embedded services until Ctrl-C or SIGTERM.
+async fn emulator(
+    args: countersign_server::cli::EmulatorArgs,
+) -> Result<(), countersign_server::ServeError> {
+    let services =
+        countersign_server::embedded::EmbeddedServices::start(&args.data_dir, args.listen).await?;
+    println!(
+        "DynamoDB and Step Functions on http://{}",
+        services.endpoint()
+    );
+    shutdown_signal().await;
+    services.stop().await;
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM, whichever comes first.

@@ -66,19 +66,35 @@ const COMPARISONS: &[(&str, Kind, Op)] = &[
     ("StringLessThan", Kind::String, Op::LessThan),
     ("StringGreaterThan", Kind::String, Op::GreaterThan),
     ("StringLessThanEquals", Kind::String, Op::LessThanEquals),
-    ("StringGreaterThanEquals", Kind::String, Op::GreaterThanEquals),
+    (
+        "StringGreaterThanEquals",
+        Kind::String,
+        Op::GreaterThanEquals,
+    ),
     ("StringMatches", Kind::String, Op::Matches),
     ("NumericEquals", Kind::Numeric, Op::Equals),
     ("NumericLessThan", Kind::Numeric, Op::LessThan),
     ("NumericGreaterThan", Kind::Numeric, Op::GreaterThan),
     ("NumericLessThanEquals", Kind::Numeric, Op::LessThanEquals),
-    ("NumericGreaterThanEquals", Kind::Numeric, Op::GreaterThanEquals),
+    (
+        "NumericGreaterThanEquals",
+        Kind::Numeric,
+        Op::GreaterThanEquals,
+    ),
     ("BooleanEquals", Kind::Boolean, Op::Equals),
     ("TimestampEquals", Kind::Timestamp, Op::Equals),
     ("TimestampLessThan", Kind::Timestamp, Op::LessThan),
     ("TimestampGreaterThan", Kind::Timestamp, Op::GreaterThan),
-    ("TimestampLessThanEquals", Kind::Timestamp, Op::LessThanEquals),
-    ("TimestampGreaterThanEquals", Kind::Timestamp, Op::GreaterThanEquals),
+    (
+        "TimestampLessThanEquals",
+        Kind::Timestamp,
+        Op::LessThanEquals,
+    ),
+    (
+        "TimestampGreaterThanEquals",
+        Kind::Timestamp,
+        Op::GreaterThanEquals,
+    ),
 ];
 
 const TYPE_TESTS: &[(&str, TypeTest)] = &[
@@ -128,7 +144,10 @@ impl Condition {
                 let map = operand
                     .as_object()
                     .ok_or_else(|| format!("{at}.Not: must be an object"))?;
-                return Ok(Condition::Not(Box::new(Condition::parse(map, &format!("{at}.Not"))?)));
+                return Ok(Condition::Not(Box::new(Condition::parse(
+                    map,
+                    &format!("{at}.Not"),
+                )?)));
             }
             _ => {}
         }
@@ -168,7 +187,9 @@ impl Condition {
                 Kind::Timestamp => operand.as_str().and_then(parse_timestamp).is_some(),
             };
             if !ok {
-                return Err(format!("{at}.{op_key}: the value {operand} has the wrong type"));
+                return Err(format!(
+                    "{at}.{op_key}: the value {operand} has the wrong type"
+                ));
             }
             Operand::Value(operand.clone())
         };
@@ -212,7 +233,9 @@ impl Condition {
                     (TypeTest::Numeric, Some(v)) => v.is_number(),
                     (TypeTest::String, Some(v)) => v.is_string(),
                     (TypeTest::Boolean, Some(v)) => v.is_boolean(),
-                    (TypeTest::Timestamp, Some(v)) => v.as_str().and_then(parse_timestamp).is_some(),
+                    (TypeTest::Timestamp, Some(v)) => {
+                        v.as_str().and_then(parse_timestamp).is_some()
+                    }
                 };
                 Ok(actual == *expected)
             }
@@ -333,23 +356,63 @@ mod tests {
 
     fn holds(rule: Value, input: Value) -> Result<bool, StatesError> {
         let map = rule.as_object().expect("object").clone();
-        Condition::parse(&map, "Choices[0]").expect("parses").eval(&input, &json!({}))
+        Condition::parse(&map, "Choices[0]")
+            .expect("parses")
+            .eval(&input, &json!({}))
     }
 
     #[test]
     fn comparisons_of_each_kind() {
         let input = json!({"s": "b", "n": 5, "t": "2024-01-02T00:00:00Z", "ok": true, "m": 5});
-        assert!(holds(json!({"Variable": "$.s", "StringEquals": "b"}), input.clone()).expect("ok"));
-        assert!(holds(json!({"Variable": "$.s", "StringGreaterThan": "a"}), input.clone()).expect("ok"));
-        assert!(holds(json!({"Variable": "$.n", "NumericLessThanEquals": 5}), input.clone()).expect("ok"));
-        assert!(!holds(json!({"Variable": "$.n", "NumericGreaterThan": 5}), input.clone()).expect("ok"));
-        assert!(holds(json!({"Variable": "$.n", "NumericEqualsPath": "$.m"}), input.clone()).expect("ok"));
-        assert!(holds(json!({"Variable": "$.ok", "BooleanEquals": true}), input.clone()).expect("ok"));
-        assert!(holds(
-            json!({"Variable": "$.t", "TimestampLessThan": "2024-01-03T00:00:00+00:00"}),
-            input.clone()
-        )
-        .expect("ok"));
+        assert!(
+            holds(
+                json!({"Variable": "$.s", "StringEquals": "b"}),
+                input.clone()
+            )
+            .expect("ok")
+        );
+        assert!(
+            holds(
+                json!({"Variable": "$.s", "StringGreaterThan": "a"}),
+                input.clone()
+            )
+            .expect("ok")
+        );
+        assert!(
+            holds(
+                json!({"Variable": "$.n", "NumericLessThanEquals": 5}),
+                input.clone()
+            )
+            .expect("ok")
+        );
+        assert!(
+            !holds(
+                json!({"Variable": "$.n", "NumericGreaterThan": 5}),
+                input.clone()
+            )
+            .expect("ok")
+        );
+        assert!(
+            holds(
+                json!({"Variable": "$.n", "NumericEqualsPath": "$.m"}),
+                input.clone()
+            )
+            .expect("ok")
+        );
+        assert!(
+            holds(
+                json!({"Variable": "$.ok", "BooleanEquals": true}),
+                input.clone()
+            )
+            .expect("ok")
+        );
+        assert!(
+            holds(
+                json!({"Variable": "$.t", "TimestampLessThan": "2024-01-03T00:00:00+00:00"}),
+                input.clone()
+            )
+            .expect("ok")
+        );
         // Wrong type: no match, no error.
         assert!(!holds(json!({"Variable": "$.n", "StringEquals": "5"}), input).expect("ok"));
     }
@@ -357,8 +420,20 @@ mod tests {
     #[test]
     fn string_matches_uses_wildcards() {
         let input = json!({"f": "log-2024.txt"});
-        assert!(holds(json!({"Variable": "$.f", "StringMatches": "log-*.txt"}), input.clone()).expect("ok"));
-        assert!(!holds(json!({"Variable": "$.f", "StringMatches": "*.csv"}), input.clone()).expect("ok"));
+        assert!(
+            holds(
+                json!({"Variable": "$.f", "StringMatches": "log-*.txt"}),
+                input.clone()
+            )
+            .expect("ok")
+        );
+        assert!(
+            !holds(
+                json!({"Variable": "$.f", "StringMatches": "*.csv"}),
+                input.clone()
+            )
+            .expect("ok")
+        );
         assert!(holds(json!({"Variable": "$.f", "StringMatches": "*"}), input).expect("ok"));
         assert!(wildcard_match("a\\*b", "a*b"));
         assert!(!wildcard_match("a\\*b", "axb"));
@@ -381,7 +456,11 @@ mod tests {
 
     #[test]
     fn a_missing_variable_is_a_runtime_error() {
-        let e = holds(json!({"Variable": "$.gone", "StringEquals": "x"}), json!({})).expect_err("fails");
+        let e = holds(
+            json!({"Variable": "$.gone", "StringEquals": "x"}),
+            json!({}),
+        )
+        .expect_err("fails");
         assert_eq!(e.error, "States.Runtime");
     }
 
@@ -395,7 +474,10 @@ mod tests {
             json!({"StringEquals": "x"}),
         ] {
             let map = rule.as_object().expect("object").clone();
-            assert!(Condition::parse(&map, "r").is_err(), "{rule} should be refused");
+            assert!(
+                Condition::parse(&map, "r").is_err(),
+                "{rule} should be refused"
+            );
         }
     }
 }

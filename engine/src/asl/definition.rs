@@ -264,7 +264,9 @@ pub fn parse(text: &str) -> Result<Definition, String> {
     let mut top = Fields::new(map, "the definition");
     if let Some(lang) = top.opt_str("QueryLanguage")? {
         if lang != "JSONPath" {
-            return Err(format!("QueryLanguage '{lang}' is not supported; use JSONPath"));
+            return Err(format!(
+                "QueryLanguage '{lang}' is not supported; use JSONPath"
+            ));
         }
     }
     top.ignore(&["Comment", "Version"]);
@@ -289,7 +291,9 @@ fn parse_machine(fields: &mut Fields<'_>, scope: &str) -> Result<Machine, String
     let mut states = IndexMap::new();
     for (name, body) in states_map {
         if name.is_empty() || name.len() > 80 {
-            return Err(format!("{scope}state name '{name}' must be 1 to 80 characters"));
+            return Err(format!(
+                "{scope}state name '{name}' must be 1 to 80 characters"
+            ));
         }
         let at = format!("{scope}state '{name}'");
         let body = body
@@ -310,7 +314,9 @@ fn check_targets(machine: &Machine, scope: &str) -> Result<(), String> {
         if known.contains(target) {
             Ok(())
         } else {
-            Err(format!("{from}: the state '{target}' it names does not exist"))
+            Err(format!(
+                "{from}: the state '{target}' it names does not exist"
+            ))
         }
     };
     check(&machine.start_at, &format!("{scope}StartAt"))?;
@@ -345,9 +351,14 @@ fn parse_state(body: &Map<String, Value>, at: &str) -> Result<State, String> {
     let mut f = Fields::new(body, at);
     f.ignore(&["Comment"]);
     let type_name = f.str("Type")?.to_owned();
-    const TYPES: &[&str] = &["Pass", "Task", "Choice", "Wait", "Parallel", "Map", "Succeed", "Fail"];
+    const TYPES: &[&str] = &[
+        "Pass", "Task", "Choice", "Wait", "Parallel", "Map", "Succeed", "Fail",
+    ];
     if !TYPES.contains(&type_name.as_str()) {
-        return Err(format!("{at}: '{type_name}' is not a state type ({})", TYPES.join(", ")));
+        return Err(format!(
+            "{at}: '{type_name}' is not a state type ({})",
+            TYPES.join(", ")
+        ));
     }
     let mut state = State {
         input_path: PathSetting::Default,
@@ -382,7 +393,9 @@ fn parse_state(body: &Map<String, Value>, at: &str) -> Result<State, String> {
             let heartbeat = f.seconds("HeartbeatSeconds", "HeartbeatSecondsPath")?;
             if let (Some(Seconds::Fixed(t)), Some(Seconds::Fixed(h))) = (&timeout, &heartbeat) {
                 if h >= t {
-                    return Err(format!("{at}: HeartbeatSeconds must be less than TimeoutSeconds"));
+                    return Err(format!(
+                        "{at}: HeartbeatSeconds must be less than TimeoutSeconds"
+                    ));
                 }
             }
             let outcomes = f.outcomes("Parameters")?;
@@ -402,7 +415,9 @@ fn parse_state(body: &Map<String, Value>, at: &str) -> Result<State, String> {
             let mut choices = Vec::new();
             for (i, rule) in rules.iter().enumerate() {
                 let rat = format!("{at}.Choices[{i}]");
-                let map = rule.as_object().ok_or_else(|| format!("{rat}: must be an object"))?;
+                let map = rule
+                    .as_object()
+                    .ok_or_else(|| format!("{rat}: must be an object"))?;
                 let next = map
                     .get("Next")
                     .and_then(Value::as_str)
@@ -422,7 +437,9 @@ fn parse_state(body: &Map<String, Value>, at: &str) -> Result<State, String> {
                 (Some(s), None, None) => StateKind::Wait(WaitFor::Seconds(s)),
                 (None, Some(t), None) => {
                     time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
-                        .map_err(|_| format!("{at}.Timestamp: '{t}' is not an RFC 3339 timestamp"))?;
+                        .map_err(|_| {
+                            format!("{at}.Timestamp: '{t}' is not an RFC 3339 timestamp")
+                        })?;
                     StateKind::Wait(WaitFor::Timestamp(t))
                 }
                 (None, None, Some(p)) => StateKind::Wait(WaitFor::TimestampPath(p)),
@@ -442,7 +459,9 @@ fn parse_state(body: &Map<String, Value>, at: &str) -> Result<State, String> {
             let mut branches = Vec::new();
             for (i, b) in items.iter().enumerate() {
                 let bat = format!("{at}.Branches[{i}]");
-                let map = b.as_object().ok_or_else(|| format!("{bat}: must be an object"))?;
+                let map = b
+                    .as_object()
+                    .ok_or_else(|| format!("{bat}: must be an object"))?;
                 let mut bf = Fields::new(map, &bat);
                 bf.ignore(&["Comment"]);
                 let machine = parse_machine(&mut bf, &format!("{bat}: "))?;
@@ -456,15 +475,27 @@ fn parse_state(body: &Map<String, Value>, at: &str) -> Result<State, String> {
             let (key, value) = match (f.opt("ItemProcessor"), f.opt("Iterator")) {
                 (Some(v), None) => ("ItemProcessor", v),
                 (None, Some(v)) => ("Iterator", v),
-                _ => return Err(format!("{at}: needs exactly one of ItemProcessor or Iterator")),
+                _ => {
+                    return Err(format!(
+                        "{at}: needs exactly one of ItemProcessor or Iterator"
+                    ));
+                }
             };
             let iat = format!("{at}.{key}");
-            let map = value.as_object().ok_or_else(|| format!("{iat}: must be an object"))?;
+            let map = value
+                .as_object()
+                .ok_or_else(|| format!("{iat}: must be an object"))?;
             let mut pf = Fields::new(map, &iat);
             pf.ignore(&["Comment"]);
             if let Some(config) = pf.opt("ProcessorConfig") {
-                if config.get("Mode").and_then(Value::as_str).is_some_and(|m| m != "INLINE") {
-                    return Err(format!("{iat}.ProcessorConfig: only INLINE mode is supported"));
+                if config
+                    .get("Mode")
+                    .and_then(Value::as_str)
+                    .is_some_and(|m| m != "INLINE")
+                {
+                    return Err(format!(
+                        "{iat}.ProcessorConfig: only INLINE mode is supported"
+                    ));
                 }
             }
             let iterator = parse_machine(&mut pf, &format!("{iat}: "))?;
@@ -472,7 +503,11 @@ fn parse_state(body: &Map<String, Value>, at: &str) -> Result<State, String> {
             let items_path = f.path_setting("ItemsPath")?;
             // Accepted and honoured as "all at once": results do not depend on it.
             let _ = f.opt_u64("MaxConcurrency")?;
-            let selector_key = if f.has("ItemSelector") { "ItemSelector" } else { "Parameters" };
+            let selector_key = if f.has("ItemSelector") {
+                "ItemSelector"
+            } else {
+                "Parameters"
+            };
             let outcomes = f.outcomes(selector_key)?;
             StateKind::Map(Box::new(MapState {
                 iterator,
@@ -487,7 +522,9 @@ fn parse_state(body: &Map<String, Value>, at: &str) -> Result<State, String> {
             let error_path = f.opt_path("ErrorPath")?;
             let cause_path = f.opt_path("CausePath")?;
             if error.is_some() && error_path.is_some() || cause.is_some() && cause_path.is_some() {
-                return Err(format!("{at}: give Error or ErrorPath (and Cause or CausePath), not both"));
+                return Err(format!(
+                    "{at}: give Error or ErrorPath (and Cause or CausePath), not both"
+                ));
             }
             StateKind::Fail {
                 error,
@@ -540,7 +577,8 @@ impl<'a> Fields<'a> {
     }
 
     fn take(&mut self, key: &str) -> Result<&'a Value, String> {
-        self.mark(key).ok_or_else(|| format!("{}: {key} is required", self.at))
+        self.mark(key)
+            .ok_or_else(|| format!("{}: {key} is required", self.at))
     }
 
     fn str(&mut self, key: &str) -> Result<&'a str, String> {
@@ -591,7 +629,9 @@ impl<'a> Fields<'a> {
     fn opt_path(&mut self, key: &str) -> Result<Option<Path>, String> {
         match self.opt_str(key)? {
             None => Ok(None),
-            Some(s) => Path::parse(s).map(Some).map_err(|e| format!("{}.{key}: {e}", self.at)),
+            Some(s) => Path::parse(s)
+                .map(Some)
+                .map_err(|e| format!("{}.{key}: {e}", self.at)),
         }
     }
 
@@ -673,7 +713,9 @@ impl<'a> Fields<'a> {
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let at = format!("{}.Retry[{i}]", self.at);
-            let map = item.as_object().ok_or_else(|| format!("{at}: must be an object"))?;
+            let map = item
+                .as_object()
+                .ok_or_else(|| format!("{at}: must be an object"))?;
             let errors = self.error_list(map, &at)?;
             if errors.iter().any(|e| e == "States.ALL") && i + 1 != items.len() {
                 return Err(format!("{at}: a States.ALL retrier must come last"));
@@ -706,7 +748,9 @@ impl<'a> Fields<'a> {
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let at = format!("{}.Catch[{i}]", self.at);
-            let map = item.as_object().ok_or_else(|| format!("{at}: must be an object"))?;
+            let map = item
+                .as_object()
+                .ok_or_else(|| format!("{at}: must be an object"))?;
             let errors = self.error_list(map, &at)?;
             if errors.iter().any(|e| e == "States.ALL") && i + 1 != items.len() {
                 return Err(format!("{at}: a States.ALL catcher must come last"));
@@ -735,8 +779,14 @@ impl<'a> Fields<'a> {
         unknown.sort_unstable();
         match unknown.as_slice() {
             [] => Ok(()),
-            [one] => Err(format!("{}: the field '{one}' is not supported here", self.at)),
-            many => Err(format!("{}: the fields {many:?} are not supported here", self.at)),
+            [one] => Err(format!(
+                "{}: the field '{one}' is not supported here",
+                self.at
+            )),
+            many => Err(format!(
+                "{}: the fields {many:?} are not supported here",
+                self.at
+            )),
         }
     }
 }
@@ -775,11 +825,26 @@ mod tests {
     #[test]
     fn refuses_with_a_message_that_names_the_problem() {
         refuse("nope", "not valid JSON");
-        refuse(r#"{"StartAt":"X","States":{"A":{"Type":"Succeed"}}}"#, "'X'");
-        refuse(r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"}}}"#, "'B'");
-        refuse(r#"{"StartAt":"A","States":{"A":{"Type":"Pass"}}}"#, "needs Next");
-        refuse(r#"{"StartAt":"A","States":{"A":{"Type":"Bogus"}}}"#, "'Bogus'");
-        refuse(r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true,"Reslt":1}}}"#, "'Reslt'");
+        refuse(
+            r#"{"StartAt":"X","States":{"A":{"Type":"Succeed"}}}"#,
+            "'X'",
+        );
+        refuse(
+            r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"}}}"#,
+            "'B'",
+        );
+        refuse(
+            r#"{"StartAt":"A","States":{"A":{"Type":"Pass"}}}"#,
+            "needs Next",
+        );
+        refuse(
+            r#"{"StartAt":"A","States":{"A":{"Type":"Bogus"}}}"#,
+            "'Bogus'",
+        );
+        refuse(
+            r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true,"Reslt":1}}}"#,
+            "'Reslt'",
+        );
         refuse(
             r#"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:1:function:f","End":true}}}"#,
             "arn:aws:lambda:us-east-1:1:function:f",
@@ -797,7 +862,10 @@ mod tests {
                "Catch":[{"ErrorEquals":["States.ALL"],"Next":"A"},{"ErrorEquals":["X"],"Next":"A"}]}}}"#,
             "must come last",
         );
-        refuse(r#"{"StartAt":"A","States":{"A":{"Type":"Wait","End":true}}}"#, "exactly one of Seconds");
+        refuse(
+            r#"{"StartAt":"A","States":{"A":{"Type":"Wait","End":true}}}"#,
+            "exactly one of Seconds",
+        );
         refuse(
             r#"{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[{"StartAt":"Z","States":{"A":{"Type":"Succeed"}}}]}}}"#,
             "Branches[0]",
@@ -806,11 +874,20 @@ mod tests {
 
     #[test]
     fn resources_map_to_dynamodb_actions() {
-        let r = Resource::parse("arn:aws:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken", "x")
-            .expect("ok");
+        let r = Resource::parse(
+            "arn:aws:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken",
+            "x",
+        )
+        .expect("ok");
         assert_eq!(r.action, "UpdateItem");
         assert!(r.aws_sdk && r.wait_for_task_token);
-        assert_eq!(r.event_names(), ("aws-sdk".into(), "dynamodb:updateItem.waitForTaskToken".into()));
+        assert_eq!(
+            r.event_names(),
+            (
+                "aws-sdk".into(),
+                "dynamodb:updateItem.waitForTaskToken".into()
+            )
+        );
         let r = Resource::parse("arn:aws:states:::dynamodb:putItem", "x").expect("ok");
         assert_eq!(r.error_prefix(), "DynamoDB");
         assert_eq!(r.event_names(), ("dynamodb".into(), "putItem".into()));

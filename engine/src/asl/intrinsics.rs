@@ -163,7 +163,9 @@ fn apply(name: &str, args: Vec<Value>) -> Result<Value, StatesError> {
             let items = as_array(name, &args[0])?;
             let size = as_int(name, &args[1])?;
             if size <= 0 {
-                return Err(failure("States.ArrayPartition needs a chunk size above 0".into()));
+                return Err(failure(
+                    "States.ArrayPartition needs a chunk size above 0".into(),
+                ));
             }
             Ok(Value::Array(
                 items
@@ -256,7 +258,9 @@ fn apply(name: &str, args: Vec<Value>) -> Result<Value, StatesError> {
         "JsonMerge" => {
             want_args(name, &args, 3)?;
             if args[2] != Value::Bool(false) {
-                return Err(failure("States.JsonMerge supports only a shallow merge (false)".into()));
+                return Err(failure(
+                    "States.JsonMerge supports only a shallow merge (false)".into(),
+                ));
             }
             match (&args[0], &args[1]) {
                 (Value::Object(a), Value::Object(b)) => {
@@ -301,7 +305,9 @@ fn apply(name: &str, args: Vec<Value>) -> Result<Value, StatesError> {
             want_args(name, &args, 0)?;
             Ok(Value::String(uuid::Uuid::new_v4().to_string()))
         }
-        other => Err(failure(format!("States.{other} is not an intrinsic function"))),
+        other => Err(failure(format!(
+            "States.{other} is not an intrinsic function"
+        ))),
     }
 }
 
@@ -354,7 +360,11 @@ impl Parser<'_> {
                     self.pos += 1;
                     return Ok(Call { name, args });
                 }
-                _ => return Err(format!("expected ',' or ')' in the arguments of States.{name}")),
+                _ => {
+                    return Err(format!(
+                        "expected ',' or ')' in the arguments of States.{name}"
+                    ));
+                }
             }
         }
     }
@@ -417,8 +427,11 @@ mod tests {
     #[test]
     fn format_fills_placeholders_and_keeps_escaped_braces() {
         assert_eq!(
-            eval("States.Format('Hello {} from {}', $.name, 'x')", json!({"name": "Bob"}))
-                .expect("ok"),
+            eval(
+                "States.Format('Hello {} from {}', $.name, 'x')",
+                json!({"name": "Bob"})
+            )
+            .expect("ok"),
             json!("Hello Bob from x")
         );
         assert_eq!(
@@ -434,28 +447,67 @@ mod tests {
             eval("States.StringToJson($.s)", json!({"s": "{\"a\":1}"})).expect("ok"),
             json!({"a": 1})
         );
-        assert_eq!(eval("States.JsonToString($)", json!({"a": 1})).expect("ok"), json!("{\"a\":1}"));
-        assert_eq!(eval("States.Array(1, 'two', $.x)", json!({"x": null})).expect("ok"), json!([1, "two", null]));
-        assert_eq!(eval("States.ArrayPartition(States.Array(1,2,3), 2)", json!({})).expect("ok"), json!([[1, 2], [3]]));
-        assert_eq!(eval("States.ArrayRange(1, 9, 4)", json!({})).expect("ok"), json!([1, 5, 9]));
-        assert_eq!(eval("States.ArrayLength(States.Array(1,1))", json!({})).expect("ok"), json!(2));
-        assert_eq!(eval("States.ArrayUnique(States.Array(1,1,2))", json!({})).expect("ok"), json!([1, 2]));
-        assert_eq!(eval("States.ArrayContains(States.Array(1,2), 2)", json!({})).expect("ok"), json!(true));
-        assert_eq!(eval("States.ArrayGetItem(States.Array(5,6), 1)", json!({})).expect("ok"), json!(6));
+        assert_eq!(
+            eval("States.JsonToString($)", json!({"a": 1})).expect("ok"),
+            json!("{\"a\":1}")
+        );
+        assert_eq!(
+            eval("States.Array(1, 'two', $.x)", json!({"x": null})).expect("ok"),
+            json!([1, "two", null])
+        );
+        assert_eq!(
+            eval("States.ArrayPartition(States.Array(1,2,3), 2)", json!({})).expect("ok"),
+            json!([[1, 2], [3]])
+        );
+        assert_eq!(
+            eval("States.ArrayRange(1, 9, 4)", json!({})).expect("ok"),
+            json!([1, 5, 9])
+        );
+        assert_eq!(
+            eval("States.ArrayLength(States.Array(1,1))", json!({})).expect("ok"),
+            json!(2)
+        );
+        assert_eq!(
+            eval("States.ArrayUnique(States.Array(1,1,2))", json!({})).expect("ok"),
+            json!([1, 2])
+        );
+        assert_eq!(
+            eval("States.ArrayContains(States.Array(1,2), 2)", json!({})).expect("ok"),
+            json!(true)
+        );
+        assert_eq!(
+            eval("States.ArrayGetItem(States.Array(5,6), 1)", json!({})).expect("ok"),
+            json!(6)
+        );
     }
 
     #[test]
     fn math_strings_and_hashes() {
-        assert_eq!(eval("States.MathAdd($.n, -3)", json!({"n": 10})).expect("ok"), json!(7));
-        assert_eq!(eval("States.StringSplit('a,b;c', ',;')", json!({})).expect("ok"), json!(["a", "b", "c"]));
-        assert_eq!(eval("States.Base64Decode(States.Base64Encode('hi'))", json!({})).expect("ok"), json!("hi"));
+        assert_eq!(
+            eval("States.MathAdd($.n, -3)", json!({"n": 10})).expect("ok"),
+            json!(7)
+        );
+        assert_eq!(
+            eval("States.StringSplit('a,b;c', ',;')", json!({})).expect("ok"),
+            json!(["a", "b", "c"])
+        );
+        assert_eq!(
+            eval("States.Base64Decode(States.Base64Encode('hi'))", json!({})).expect("ok"),
+            json!("hi")
+        );
         assert_eq!(
             eval("States.Hash('abc', 'SHA-256')", json!({})).expect("ok"),
             json!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         );
         let r = eval("States.MathRandom(1, 3)", json!({})).expect("ok");
         assert!(r == json!(1) || r == json!(2));
-        assert_eq!(eval("States.UUID()", json!({})).expect("ok").as_str().map(str::len), Some(36));
+        assert_eq!(
+            eval("States.UUID()", json!({}))
+                .expect("ok")
+                .as_str()
+                .map(str::len),
+            Some(36)
+        );
     }
 
     #[test]

@@ -68,9 +68,9 @@ impl Path {
                         .ok_or_else(|| format!("the path '{text}' has an unclosed quote"))?;
                     let name = &body[..end];
                     let tail = body[end + 1..].trim_start();
-                    let tail = tail
-                        .strip_prefix(']')
-                        .ok_or_else(|| format!("the path '{text}' expects ']' after a quoted name"))?;
+                    let tail = tail.strip_prefix(']').ok_or_else(|| {
+                        format!("the path '{text}' expects ']' after a quoted name")
+                    })?;
                     segments.push(Segment::Field(name.to_owned()));
                     rest = tail;
                     continue;
@@ -154,9 +154,8 @@ impl Path {
             return Ok(value);
         }
         let mut target = target;
-        set_in(&mut target, &self.segments, value).map_err(|why| {
-            format!("Unable to apply ResultPath '{}': {why}", self.text)
-        })?;
+        set_in(&mut target, &self.segments, value)
+            .map_err(|why| format!("Unable to apply ResultPath '{}': {why}", self.text))?;
         Ok(target)
     }
 }
@@ -195,7 +194,9 @@ mod tests {
     use serde_json::json;
 
     fn get(path: &str, input: Value) -> Option<Value> {
-        Path::parse(path).expect("valid").get(&input, &json!({"Execution": {"Id": "x"}}))
+        Path::parse(path)
+            .expect("valid")
+            .get(&input, &json!({"Execution": {"Id": "x"}}))
     }
 
     #[test]

@@ -108,7 +108,10 @@ mod tests {
         )
         .expect("parses");
         let out = t
-            .eval(&json!({"items": ["hat"], "who": "Bob"}), &json!({"Execution": {"Id": "arn:x"}}))
+            .eval(
+                &json!({"items": ["hat"], "who": "Bob"}),
+                &json!({"Execution": {"Id": "arn:x"}}),
+            )
             .expect("evaluates");
         assert_eq!(
             out,

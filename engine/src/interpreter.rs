@@ -1,0 +1,1363 @@
+//! Advances one execution. Everything an execution is between two steps
+//! lives in [`Run`], which is plain data: the engine stores it after every
+//! step and reloads it after a restart, so a waiting execution survives
+//! `kill -9`.
+//!
+//! The interpreter performs no I/O. When a Task state needs DynamoDB it
+//! returns [`Step::Invoke`]; the engine stores the run (so the call is never
+//! repeated), performs the call, and reports back with [`Run::task_result`].
+//! Parallel branches and Map iterations are threads of the same run.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::asl::definition::{
+    Definition, Machine, Outcomes, PathSetting, Seconds, State, StateKind, Transition, WaitFor,
+};
+use crate::asl::{StatesError, error_matches};
+
+/// Facts about the execution that states can read through `$$`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExecutionInfo {
+    pub execution_arn: String,
+    pub execution_name: String,
+    pub state_machine_arn: String,
+    pub state_machine_name: String,
+    pub role_arn: String,
+    pub input: Value,
+    pub start_ms: i64,
+    pub region: String,
+}
+
+/// One history event, in AWS's vocabulary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: u64,
+    pub previous_event_id: u64,
+    pub timestamp_ms: i64,
+    /// `TaskScheduled`, `ExecutionSucceeded`, …
+    pub kind: String,
+    /// The `…EventDetails` object, keyed by its AWS field name, or `None`.
+    pub details: Option<(String, Value)>,
+}
+
+/// How an execution ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Outcome {
+    Succeeded(Value),
+    Failed(StatesError),
+    TimedOut(StatesError),
+    Aborted(StatesError),
+}
+
+/// What a Task state asks the engine to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRequest {
+    /// The DynamoDB action (`PutItem`).
+    pub action: String,
+    pub parameters: Value,
+    /// Prefix for error names (`DynamoDB` or `DynamoDb`).
+    pub error_prefix: String,
+    /// Set for `.waitForTaskToken` tasks: the token the callback must bring.
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum AfterSleep {
+    /// A Wait state's time is up: leave with this output.
+    ExitWait(Value),
+    /// A retrier's back-off is over: run the state again.
+    Retry,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Phase {
+    /// About to enter the current state.
+    Enter,
+    /// Entered; (re)run its work.
+    Run,
+    Sleep {
+        until_ms: i64,
+        then: AfterSleep,
+    },
+    /// The engine is calling DynamoDB for this thread.
+    Invoking {
+        request: TaskRequest,
+        timeout_secs: Option<u64>,
+        heartbeat_secs: Option<u64>,
+    },
+    /// Waiting for SendTaskSuccess / SendTaskFailure with `token`.
+    Callback {
+        token: String,
+        timeout_at_ms: Option<i64>,
+        heartbeat_secs: Option<u64>,
+        heartbeat_at_ms: Option<i64>,
+    },
+    /// Waiting for Parallel branches or Map iterations.
+    Children {
+        effective_input: Value,
+        pending: BTreeSet<u32>,
+        results: Vec<Value>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Thread {
+    /// How to find this thread's states from the top: (Parallel or Map
+    /// state name, branch index) pairs.
+    scope: Vec<(String, usize)>,
+    parent: Option<u32>,
+    /// This thread's index among its parent's branches or items.
+    slot: usize,
+    state: String,
+    /// The current state's raw input.
+    input: Value,
+    entered_ms: i64,
+    phase: Phase,
+    retries: Vec<u32>,
+    last_event: u64,
+}
+
+/// The whole interpreter state of one execution.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Run {
+    threads: BTreeMap<u32, Thread>,
+    next_thread: u32,
+    next_event: u64,
+    pub outcome: Option<Outcome>,
+    /// The execution-wide deadline (`TimeoutSeconds` at the top level).
+    pub deadline_ms: Option<i64>,
+}
+
+/// What the engine should do after [`Run::step`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Pure progress was made; call `step` again.
+    Progress,
+    /// Perform this call, then report it with [`Run::task_result`].
+    Invoke { thread: u32, request: TaskRequest },
+    /// Nothing can move until a timer, a callback or a stop.
+    Idle,
+}
+
+/// Why a callback was refused, in AWS's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallbackRefused {
+    /// No thread waits for this token (completed, aborted, or never existed).
+    TaskDoesNotExist,
+}
+
+/// Everything `step` needs besides the run itself.
+pub struct Env<'a> {
+    pub definition: &'a Definition,
+    pub info: &'a ExecutionInfo,
+    pub now_ms: i64,
+    /// Makes a fresh task token.
+    pub new_token: fn() -> String,
+}
+
+/// Events produced by one call, plus tokens that stopped being valid.
+#[derive(Debug, Default)]
+pub struct Effects {
+    pub events: Vec<Event>,
+    /// Tokens of callback tasks that ended without their callback (a sibling
+    /// branch failed, the execution stopped or timed out).
+    pub dropped_tokens: Vec<String>,
+}
+
+impl Run {
+    /// A new run at its first state, with `ExecutionStarted` emitted.
+    pub fn start(env: &Env<'_>, effects: &mut Effects) -> Self {
+        let mut run = Run {
+            threads: BTreeMap::new(),
+            next_thread: 0,
+            next_event: 1,
+            outcome: None,
+            deadline_ms: env
+                .definition
+                .timeout_seconds
+                .map(|s| env.info.start_ms + (s as i64) * 1000),
+        };
+        let id = run.emit(
+            env,
+            effects,
+            0,
+            "ExecutionStarted",
+            Some((
+                "executionStartedEventDetails",
+                json!({
+                    "input": env.info.input.to_string(),
+                    "inputDetails": {"truncated": false},
+                    "roleArn": env.info.role_arn,
+                }),
+            )),
+        );
+        run.spawn(
+            Vec::new(),
+            None,
+            0,
+            env.definition.machine.start_at.clone(),
+            env.info.input.clone(),
+            id,
+        );
+        run
+    }
+
+    /// The tokens this run is waiting on.
+    pub fn waiting_tokens(&self) -> Vec<String> {
+        self.threads
+            .values()
+            .filter_map(|t| match &t.phase {
+                Phase::Callback { token, .. } => Some(token.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Calls that were in flight when the run was stored; after a restart
+    /// their outcome is unknown.
+    pub fn in_flight(&self) -> Vec<u32> {
+        self.threads
+            .iter()
+            .filter(|(_, t)| matches!(t.phase, Phase::Invoking { .. }))
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// The earliest moment something is due (a Wait, a back-off, a task
+    /// timeout or heartbeat, the execution deadline).
+    pub fn next_deadline(&self) -> Option<i64> {
+        if self.outcome.is_some() {
+            return None;
+        }
+        let threads = self.threads.values().filter_map(|t| match &t.phase {
+            Phase::Sleep { until_ms, .. } => Some(*until_ms),
+            Phase::Callback {
+                timeout_at_ms,
+                heartbeat_at_ms,
+                ..
+            } => match (timeout_at_ms, heartbeat_at_ms) {
+                (Some(a), Some(b)) => Some(*a.min(b)),
+                (a, b) => a.or(*b),
+            },
+            _ => None,
+        });
+        threads.chain(self.deadline_ms).min()
+    }
+
+    fn emit(
+        &mut self,
+        env: &Env<'_>,
+        effects: &mut Effects,
+        previous: u64,
+        kind: &str,
+        details: Option<(&str, Value)>,
+    ) -> u64 {
+        let id = self.next_event;
+        self.next_event += 1;
+        effects.events.push(Event {
+            id,
+            previous_event_id: previous,
+            timestamp_ms: env.now_ms,
+            kind: kind.to_owned(),
+            details: details.map(|(k, v)| (k.to_owned(), v)),
+        });
+        id
+    }
+
+    /// Emits an event in `thread`'s chain.
+    fn emit_for(
+        &mut self,
+        env: &Env<'_>,
+        effects: &mut Effects,
+        thread: u32,
+        kind: &str,
+        details: Option<(&str, Value)>,
+    ) {
+        let previous = self.threads.get(&thread).map_or(0, |t| t.last_event);
+        let id = self.emit(env, effects, previous, kind, details);
+        if let Some(t) = self.threads.get_mut(&thread) {
+            t.last_event = id;
+        }
+    }
+
+    fn spawn(
+        &mut self,
+        scope: Vec<(String, usize)>,
+        parent: Option<u32>,
+        slot: usize,
+        state: String,
+        input: Value,
+        last_event: u64,
+    ) -> u32 {
+        let id = self.next_thread;
+        self.next_thread += 1;
+        self.threads.insert(
+            id,
+            Thread {
+                scope,
+                parent,
+                slot,
+                state,
+                input,
+                entered_ms: 0,
+                phase: Phase::Enter,
+                retries: Vec::new(),
+                last_event,
+            },
+        );
+        id
+    }
+
+    /// Does the next piece of work, if any.
+    pub fn step(&mut self, env: &Env<'_>, effects: &mut Effects) -> Step {
+        if self.outcome.is_some() {
+            return Step::Idle;
+        }
+        let runnable = self
+            .threads
+            .iter()
+            .find(|(_, t)| matches!(t.phase, Phase::Enter | Phase::Run))
+            .map(|(id, _)| *id);
+        let Some(id) = runnable else {
+            return Step::Idle;
+        };
+        match self.run_thread(env, effects, id) {
+            Ok(step) => step,
+            Err(error) => {
+                self.fail_state(env, effects, id, error);
+                Step::Progress
+            }
+        }
+    }
+
+    fn machine<'d>(definition: &'d Definition, scope: &[(String, usize)]) -> Option<&'d Machine> {
+        let mut machine = &definition.machine;
+        for (name, index) in scope {
+            machine = match &machine.states.get(name)?.kind {
+                StateKind::Parallel(p) => p.branches.get(*index)?,
+                StateKind::Map(m) => &m.iterator,
+                _ => return None,
+            };
+        }
+        Some(machine)
+    }
+
+    fn state_of<'d>(definition: &'d Definition, thread: &Thread) -> Option<&'d State> {
+        Self::machine(definition, &thread.scope)?
+            .states
+            .get(&thread.state)
+    }
+
+    /// The context object (`$$`) for `thread`.
+    fn context(
+        env: &Env<'_>,
+        thread: &Thread,
+        token: Option<&str>,
+        item: Option<(usize, &Value)>,
+    ) -> Value {
+        let mut ctx = json!({
+            "Execution": {
+                "Id": env.info.execution_arn,
+                "Input": env.info.input,
+                "Name": env.info.execution_name,
+                "RoleArn": env.info.role_arn,
+                "StartTime": iso(env.info.start_ms),
+            },
+            "StateMachine": {"Id": env.info.state_machine_arn, "Name": env.info.state_machine_name},
+            "State": {
+                "Name": thread.state,
+                "EnteredTime": iso(thread.entered_ms),
+                "RetryCount": thread.retries.iter().sum::<u32>(),
+            },
+        });
+        if let Some(token) = token {
+            ctx["Task"] = json!({ "Token": token });
+        }
+        if let Some((index, value)) = item {
+            ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
+        }
+        ctx
+    }
+
+    fn run_thread(
+        &mut self,
+        env: &Env<'_>,
+        effects: &mut Effects,
+        id: u32,
+    ) -> Result<Step, StatesError> {
+        let thread = self
+            .threads
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| StatesError::runtime("lost thread"))?;
+        let state = Self::state_of(env.definition, &thread).ok_or_else(|| {
+            StatesError::runtime(format!(
+                "the state '{}' is not in the definition",
+                thread.state
+            ))
+        })?;
+        let type_name = state.kind.type_name();
+        if thread.phase == Phase::Enter {
+            self.emit_for(
+                env,
+                effects,
+                id,
+                &format!("{type_name}StateEntered"),
+                Some((
+                    "stateEnteredEventDetails",
+                    json!({"name": thread.state, "input": thread.input.to_string(), "inputDetails": {"truncated": false}}),
+                )),
+            );
+            if let Some(t) = self.threads.get_mut(&id) {
+                t.entered_ms = env.now_ms;
+                t.retries.clear();
+                t.phase = Phase::Run;
+            }
+        }
+        let thread = self
+            .threads
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| StatesError::runtime("lost thread"))?;
+        let ctx = Self::context(env, &thread, None, None);
+        let effective = apply_input_path(&state.input_path, &thread.input, &ctx)?;
+
+        match &state.kind {
+            StateKind::Pass {
+                result,
+                parameters,
+                result_path,
+            } => {
+                let value = match (parameters, result) {
+                    (Some(p), _) => p.eval(&effective, &ctx)?,
+                    (None, Some(r)) => r.clone(),
+                    (None, None) => effective.clone(),
+                };
+                let combined = apply_result_path(result_path, &thread.input, value)?;
+                let output = apply_output_path(&state.output_path, &combined, &ctx)?;
+                self.exit_state(env, effects, id, output)?;
+                Ok(Step::Progress)
+            }
+            StateKind::Choice { choices, default } => {
+                let mut next = None;
+                for (condition, target) in choices {
+                    if condition.eval(&effective, &ctx)? {
+                        next = Some(target.clone());
+                        break;
+                    }
+                }
+                let next = next.or_else(|| default.clone()).ok_or_else(|| {
+                    StatesError::new(
+                        "States.NoChoiceMatched",
+                        format!(
+                            "No Choice Rules matched and no Default in state '{}'",
+                            thread.state
+                        ),
+                    )
+                })?;
+                let output = apply_output_path(&state.output_path, &effective, &ctx)?;
+                self.emit_exit(env, effects, id, type_name, &output);
+                self.go_to(id, next, output);
+                Ok(Step::Progress)
+            }
+            StateKind::Wait(wait) => {
+                let until_ms = match wait {
+                    WaitFor::Seconds(s) => {
+                        env.now_ms + seconds(s, &effective, &ctx, "Seconds")? as i64 * 1000
+                    }
+                    WaitFor::Timestamp(t) => parse_iso(t)
+                        .ok_or_else(|| StatesError::runtime(format!("'{t}' is not a timestamp")))?,
+                    WaitFor::TimestampPath(p) => p
+                        .get(&effective, &ctx)
+                        .and_then(|v| v.as_str().and_then(parse_iso))
+                        .ok_or_else(|| {
+                            StatesError::runtime(format!(
+                                "The TimestampPath '{}' does not name a timestamp",
+                                p.as_str()
+                            ))
+                        })?,
+                };
+                let output = apply_output_path(&state.output_path, &effective, &ctx)?;
+                if let Some(t) = self.threads.get_mut(&id) {
+                    t.phase = Phase::Sleep {
+                        until_ms,
+                        then: AfterSleep::ExitWait(output),
+                    };
+                }
+                Ok(Step::Progress)
+            }
+            StateKind::Succeed => {
+                let output = apply_output_path(&state.output_path, &effective, &ctx)?;
+                self.emit_exit(env, effects, id, type_name, &output);
+                self.finish_thread(env, effects, id, output);
+                Ok(Step::Progress)
+            }
+            StateKind::Fail {
+                error,
+                cause,
+                error_path,
+                cause_path,
+            } => {
+                let read = |fixed: &Option<String>, path: &Option<crate::asl::path::Path>| {
+                    fixed.clone().or_else(|| {
+                        path.as_ref()
+                            .and_then(|p| p.get(&thread.input, &ctx))
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                    })
+                };
+                let failure = StatesError::new(
+                    read(error, error_path).unwrap_or_default(),
+                    read(cause, cause_path).unwrap_or_default(),
+                );
+                self.thread_failed(env, effects, id, failure);
+                Ok(Step::Progress)
+            }
+            StateKind::Task(task) => {
+                let token = task.resource.wait_for_task_token.then(|| (env.new_token)());
+                let ctx = Self::context(env, &thread, token.as_deref(), None);
+                let parameters = match &task.outcomes.parameters {
+                    Some(p) => p.eval(&effective, &ctx)?,
+                    None => effective.clone(),
+                };
+                let timeout_secs = task
+                    .timeout
+                    .as_ref()
+                    .map(|s| seconds(s, &effective, &ctx, "TimeoutSeconds"))
+                    .transpose()?;
+                let heartbeat_secs = task
+                    .heartbeat
+                    .as_ref()
+                    .map(|s| seconds(s, &effective, &ctx, "HeartbeatSeconds"))
+                    .transpose()?;
+                let (resource_type, resource) = task.resource.event_names();
+                let mut scheduled = json!({
+                    "resourceType": resource_type,
+                    "resource": resource,
+                    "region": env.info.region,
+                    "parameters": parameters.to_string(),
+                });
+                if let Some(t) = timeout_secs {
+                    scheduled["timeoutInSeconds"] = json!(t);
+                }
+                if let Some(h) = heartbeat_secs {
+                    scheduled["heartbeatInSeconds"] = json!(h);
+                }
+                self.emit_for(
+                    env,
+                    effects,
+                    id,
+                    "TaskScheduled",
+                    Some(("taskScheduledEventDetails", scheduled)),
+                );
+                self.emit_for(
+                    env,
+                    effects,
+                    id,
+                    "TaskStarted",
+                    Some((
+                        "taskStartedEventDetails",
+                        json!({"resourceType": resource_type, "resource": resource}),
+                    )),
+                );
+                let request = TaskRequest {
+                    action: task.resource.action.clone(),
+                    parameters,
+                    error_prefix: task.resource.error_prefix().to_owned(),
+                    token,
+                };
+                if let Some(t) = self.threads.get_mut(&id) {
+                    t.phase = Phase::Invoking {
+                        request: request.clone(),
+                        timeout_secs,
+                        heartbeat_secs,
+                    };
+                }
+                Ok(Step::Invoke {
+                    thread: id,
+                    request,
+                })
+            }
+            StateKind::Parallel(parallel) => {
+                let input = match &parallel.outcomes.parameters {
+                    Some(p) => p.eval(&effective, &ctx)?,
+                    None => effective.clone(),
+                };
+                self.emit_for(env, effects, id, "ParallelStateStarted", None);
+                let last = self.threads.get(&id).map_or(0, |t| t.last_event);
+                let mut pending = BTreeSet::new();
+                for (i, branch) in parallel.branches.iter().enumerate() {
+                    let mut scope = thread.scope.clone();
+                    scope.push((thread.state.clone(), i));
+                    pending.insert(self.spawn(
+                        scope,
+                        Some(id),
+                        i,
+                        branch.start_at.clone(),
+                        input.clone(),
+                        last,
+                    ));
+                }
+                if let Some(t) = self.threads.get_mut(&id) {
+                    t.phase = Phase::Children {
+                        effective_input: input,
+                        results: vec![Value::Null; parallel.branches.len()],
+                        pending,
+                    };
+                }
+                Ok(Step::Progress)
+            }
+            StateKind::Map(map) => {
+                let items = match &map.items_path {
+                    PathSetting::Default => effective.clone(),
+                    PathSetting::Null => Value::Null,
+                    PathSetting::Path(p) => p.get(&effective, &ctx).unwrap_or(Value::Null),
+                };
+                let Value::Array(items) = items else {
+                    return Err(StatesError::runtime(format!(
+                        "Map state '{}': the ItemsPath does not name an array",
+                        thread.state
+                    )));
+                };
+                self.emit_for(
+                    env,
+                    effects,
+                    id,
+                    "MapStateStarted",
+                    Some((
+                        "mapStateStartedEventDetails",
+                        json!({"length": items.len()}),
+                    )),
+                );
+                let mut pending = BTreeSet::new();
+                for (i, item) in items.iter().enumerate() {
+                    let input = match &map.outcomes.parameters {
+                        Some(p) => p.eval(
+                            &effective,
+                            &Self::context(env, &thread, None, Some((i, item))),
+                        )?,
+                        None => item.clone(),
+                    };
+                    self.emit_for(
+                        env,
+                        effects,
+                        id,
+                        "MapIterationStarted",
+                        Some((
+                            "mapIterationStartedEventDetails",
+                            json!({"name": thread.state, "index": i}),
+                        )),
+                    );
+                    let last = self.threads.get(&id).map_or(0, |t| t.last_event);
+                    let mut scope = thread.scope.clone();
+                    scope.push((thread.state.clone(), 0));
+                    pending.insert(self.spawn(
+                        scope,
+                        Some(id),
+                        i,
+                        map.iterator.start_at.clone(),
+                        input,
+                        last,
+                    ));
+                }
+                let empty = pending.is_empty();
+                if let Some(t) = self.threads.get_mut(&id) {
+                    t.phase = Phase::Children {
+                        effective_input: effective,
+                        results: vec![Value::Null; items.len()],
+                        pending,
+                    };
+                }
+                if empty {
+                    self.children_done(env, effects, id)?;
+                }
+                Ok(Step::Progress)
+            }
+        }
+    }
+
+    fn emit_exit(
+        &mut self,
+        env: &Env<'_>,
+        effects: &mut Effects,
+        id: u32,
+        type_name: &str,
+        output: &Value,
+    ) {
+        let name = self
+            .threads
+            .get(&id)
+            .map(|t| t.state.clone())
+            .unwrap_or_default();
+        self.emit_for(
+            env,
+            effects,
+            id,
+            &format!("{type_name}StateExited"),
+            Some((
+                "stateExitedEventDetails",
+                json!({"name": name, "output": output.to_string(), "outputDetails": {"truncated": false}}),
+            )),
+        );
+    }
+
+    fn go_to(&mut self, id: u32, next: String, input: Value) {
+        if let Some(t) = self.threads.get_mut(&id) {
+            t.state = next;
+            t.input = input;
+            t.phase = Phase::Enter;
+        }
+    }
+
+    /// Emits the state's exit event and follows its transition.
+    fn exit_state(
+        &mut self,
+        env: &Env<'_>,
+        effects: &mut Effects,
+        id: u32,
+        output: Value,
+    ) -> Result<(), StatesError> {
+        let thread = self
+            .threads
+            .get(&id)
+            .ok_or_else(|| StatesError::runtime("lost thread"))?;
+        let state = Self::state_of(env.definition, thread)
+            .ok_or_else(|| StatesError::runtime("lost state"))?;
+        let transition = state.transition.clone();
+        let type_name = state.kind.type_name();
+        self.emit_exit(env, effects, id, type_name, &output);
+        match transition {
+            Transition::Next(next) => self.go_to(id, next, output),
+            Transition::End | Transition::None => self.finish_thread(env, effects, id, output),
+        }
+        Ok(())
+    }
+
+    /// A thread reached its end: the execution succeeds, or the parent
+    /// collects the result.
+    fn finish_thread(&mut self, env: &Env<'_>, effects: &mut Effects, id: u32, output: Value) {
+        let Some(thread) = self.threads.remove(&id) else {
+            return;
+        };
+        let Some(parent_id) = thread.parent else {
+            self.emit(
+                env,
+                effects,
+                thread.last_event,
+                "ExecutionSucceeded",
+                Some((
+                    "executionSucceededEventDetails",
+                    json!({"output": output.to_string(), "outputDetails": {"truncated": false}}),
+                )),
+            );
+            self.outcome = Some(Outcome::Succeeded(output));
+            self.drop_all(effects);
+            return;
+        };
+        let is_map = self.is_map(env, parent_id);
+        if is_map {
+            let name = self
+                .threads
+                .get(&parent_id)
+                .map(|t| t.state.clone())
+                .unwrap_or_default();
+            self.emit_for(
+                env,
+                effects,
+                parent_id,
+                "MapIterationSucceeded",
+                Some((
+                    "mapIterationSucceededEventDetails",
+                    json!({"name": name, "index": thread.slot}),
+                )),
+            );
+        }
+        let all_done = match self.threads.get_mut(&parent_id).map(|p| &mut p.phase) {
+            Some(Phase::Children {
+                pending, results, ..
+            }) => {
+                pending.remove(&id);
+                if let Some(slot) = results.get_mut(thread.slot) {
+                    *slot = output;
+                }
+                pending.is_empty()
+            }
+            _ => false,
+        };
+        if all_done {
+            if let Err(error) = self.children_done(env, effects, parent_id) {
+                self.fail_state(env, effects, parent_id, error);
+            }
+        }
+    }
+
+    fn is_map(&self, env: &Env<'_>, id: u32) -> bool {
+        self.threads
+            .get(&id)
+            .and_then(|t| Self::state_of(env.definition, t))
+            .is_some_and(|s| matches!(s.kind, StateKind::Map(_)))
+    }
+
+    /// Every branch or iteration of a Parallel or Map finished.
+    fn children_done(
+        &mut self,
+        env: &Env<'_>,
+        effects: &mut Effects,
+        id: u32,
+    ) -> Result<(), StatesError> {
+        let thread = self
+            .threads
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| StatesError::runtime("lost thread"))?;
+        let state = Self::state_of(env.definition, &thread)
+            .ok_or_else(|| StatesError::runtime("lost state"))?;
+        let Phase::Children { results, .. } = &thread.phase else {
+            return Ok(());
+        };
+        let (kind, outcomes) = match &state.kind {
+            StateKind::Parallel(p) => ("ParallelStateSucceeded", &p.outcomes),
+            StateKind::Map(m) => ("MapStateSucceeded", &m.outcomes),
+            _ => return Err(StatesError::runtime("children on a state without branches")),
+        };
+        self.emit_for(env, effects, id, kind, None);
+        if let Some(t) = self.threads.get_mut(&id) {
+            t.phase = Phase::Run;
+        }
+        self.complete_with_result(
+            env,
+            effects,
+            id,
+            state,
+            outcomes,
+            Value::Array(results.clone()),
+        )
+    }
+
+    /// ResultSelector, ResultPath, OutputPath, then leave the state.
+    fn complete_with_result(
+        &mut self,
+        env: &Env<'_>,
+        effects: &mut Effects,
+        id: u32,
+        state: &State,
+        outcomes: &Outcomes,
+        result: Value,
+    ) -> Result<(), StatesError> {
+        let thread = self
+            .threads
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| StatesError::runtime("lost thread"))?;
+        let ctx = Self::context(env, &thread, None, None);
+        let selected = match &outcomes.result_selector {
+            Some(s) => s.eval(&result, &ctx)?,
+            None => result,
+        };
+        let combined = apply_result_path(&outcomes.result_path, &thread.input, selected)?;
+        let output = apply_output_path(&state.output_path, &combined, &ctx)?;
+        self.exit_state(env, effects, id, output)
+    }
+
+    /// The engine reports how a task call went.
+    pub fn task_result(
+        &mut self,
+        env: &Env<'_>,
+        effects: &mut Effects,
+        id: u32,
+        result: Result<Value, StatesError>,
+    ) {
+        let Some(thread) = self.threads.get(&id).cloned() else {
+            return;
+        };
+        let Phase::Invoking {
+            request,
+            timeout_secs,
+            heartbeat_secs,
+        } = &thread.phase
+        else {
+            return;
+        };
+        let Some(state) = Self::state_of(env.definition, &thread) else {
+            return;
+        };
+        let StateKind::Task(task) = &state.kind else {
+            return;
+        };
+        let (resource_type, resource) = task.resource.event_names();
+        match (result, &request.token) {
+            (Ok(output), Some(token)) => {
+                self.emit_for(
+                    env,
+                    effects,
+                    id,
+                    "TaskSubmitted",
+                    Some((
+                        "taskSubmittedEventDetails",
+                        json!({"resourceType": resource_type, "resource": resource,
+                               "output": output.to_string(), "outputDetails": {"truncated": false}}),
+                    )),
+                );
+                let token = token.clone();
+                if let Some(t) = self.threads.get_mut(&id) {
+                    t.phase = Phase::Callback {
+                        token,
+                        timeout_at_ms: timeout_secs.map(|s| env.now_ms + s as i64 * 1000),
+                        heartbeat_secs: *heartbeat_secs,
+                        heartbeat_at_ms: heartbeat_secs.map(|s| env.now_ms + s as i64 * 1000),
+                    };
+                }
+            }
+            (Ok(output), None) => self.task_succeeded(env, effects, id, output),
+            (Err(error), _) => {
+                self.emit_for(
+                    env,
+                    effects,
+                    id,
+                    "TaskFailed",
+                    Some((
+                        "taskFailedEventDetails",
+                        json!({"resourceType": resource_type, "resource": resource,
+                               "error": error.error, "cause": error.cause}),
+                    )),
+                );
+                self.fail_state(env, effects, id, error);
+            }
+        }
+    }
+
+    fn task_succeeded(&mut self, env: &Env<'_>, effects: &mut Effects, id: u32, output: Value) {
+        let Some(thread) = self.threads.get(&id).cloned() else {
+            return;
+        };
+        let Some(state) = Self::state_of(env.definition, &thread) else {
+            return;
+        };
+        let StateKind::Task(task) = &state.kind else {
+            return;
+        };
+        let (resource_type, resource) = task.resource.event_names();
+        self.emit_for(
+            env,
+            effects,
+            id,
+            "TaskSucceeded",
+            Some((
+                "taskSucceededEventDetails",
+                json!({"resourceType": resource_type, "resource": resource,
+                       "output": output.to_string(), "outputDetails": {"truncated": false}}),
+            )),
+        );
+        if let Some(t) = self.threads.get_mut(&id) {
+            t.phase = Phase::Run;
+        }
+        if let Err(error) =
+            self.complete_with_result(env, effects, id, state, &task.outcomes, output)
+        {
+            self.fail_state(env, effects, id, error);
+        }
+    }
+
+    /// SendTaskSuccess (`Ok`) or SendTaskFailure (`Err`) for `token`.
+    pub fn callback(
+        &mut self,
+        env: &Env<'_>,
+        effects: &mut Effects,
+        token: &str,
+        result: Result<Value, StatesError>,
+    ) -> Result<(), CallbackRefused> {
+        let id = self
+            .threads
+            .iter()
+            .find(|(_, t)| matches!(&t.phase, Phase::Callback { token: t, .. } if t == token))
+            .map(|(id, _)| *id)
+            .ok_or(CallbackRefused::TaskDoesNotExist)?;
+        match result {
+            Ok(output) => self.task_succeeded(env, effects, id, output),
+            Err(error) => {
+                if let Some(Phase::Invoking { .. } | Phase::Callback { .. }) =
+                    self.threads.get(&id).map(|t| &t.phase)
+                {
+                    let thread = self.threads.get(&id).cloned();
+                    if let Some(StateKind::Task(task)) = thread
+                        .as_ref()
+                        .and_then(|t| Self::state_of(env.definition, t))
+                        .map(|s| &s.kind)
+                    {
+                        let (resource_type, resource) = task.resource.event_names();
+                        self.emit_for(
+                            env,
+                            effects,
+                            id,
+                            "TaskFailed",
+                            Some((
+                                "taskFailedEventDetails",
+                                json!({"resourceType": resource_type, "resource": resource,
+                                       "error": error.error, "cause": error.cause}),
+                            )),
+                        );
+                    }
+                }
+                self.fail_state(env, effects, id, error);
+            }
+        }
+        Ok(())
+    }
+
+    /// SendTaskHeartbeat: pushes the heartbeat deadline out.
+    pub fn heartbeat(&mut self, env: &Env<'_>, token: &str) -> Result<(), CallbackRefused> {
+        for thread in self.threads.values_mut() {
+            if let Phase::Callback {
+                token: t,
+                heartbeat_secs,
+                heartbeat_at_ms,
+                ..
+            } = &mut thread.phase
+            {
+                if t == token {
+                    if let Some(secs) = heartbeat_secs {
+                        *heartbeat_at_ms = Some(env.now_ms + *secs as i64 * 1000);
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        Err(CallbackRefused::TaskDoesNotExist)
+    }
+
+    /// Handles everything due at `env.now_ms`: Waits and back-offs that are
+    /// over, task timeouts and missed heartbeats, the execution deadline.
+    /// Returns the tokens whose tasks timed out.
+    pub fn on_time(&mut self, env: &Env<'_>, effects: &mut Effects) -> Vec<String> {
+        let mut timed_out = Vec::new();
+        if self.outcome.is_some() {
+            return timed_out;
+        }
+        if self.deadline_ms.is_some_and(|d| d <= env.now_ms) {
+            let error = StatesError::timeout("The execution timed out (TimeoutSeconds).");
+            let last = self.next_event - 1;
+            self.emit(
+                env,
+                effects,
+                last,
+                "ExecutionTimedOut",
+                Some((
+                    "executionTimedOutEventDetails",
+                    json!({"error": error.error, "cause": error.cause}),
+                )),
+            );
+            self.outcome = Some(Outcome::TimedOut(error));
+            self.drop_all(effects);
+            return timed_out;
+        }
+        let due: Vec<u32> = self
+            .threads
+            .iter()
+            .filter(|(_, t)| match &t.phase {
+                Phase::Sleep { until_ms, .. } => *until_ms <= env.now_ms,
+                Phase::Callback {
+                    timeout_at_ms,
+                    heartbeat_at_ms,
+                    ..
+                } => {
+                    timeout_at_ms.is_some_and(|d| d <= env.now_ms)
+                        || heartbeat_at_ms.is_some_and(|d| d <= env.now_ms)
+                }
+                _ => false,
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            let Some(thread) = self.threads.get(&id).cloned() else {
+                continue;
+            };
+            match thread.phase.clone() {
+                Phase::Sleep {
+                    then: AfterSleep::ExitWait(output),
+                    ..
+                } => {
+                    if let Err(error) = self.exit_state(env, effects, id, output) {
+                        self.fail_state(env, effects, id, error);
+                    }
+                }
+                Phase::Sleep {
+                    then: AfterSleep::Retry,
+                    ..
+                } => {
+                    if let Some(t) = self.threads.get_mut(&id) {
+                        t.phase = Phase::Run;
+                    }
+                }
+                Phase::Callback {
+                    token,
+                    timeout_at_ms,
+                    ..
+                } => {
+                    let cause = if timeout_at_ms.is_some_and(|d| d <= env.now_ms) {
+                        "The task did not complete within TimeoutSeconds."
+                    } else {
+                        "The task sent no heartbeat within HeartbeatSeconds."
+                    };
+                    let error = StatesError::timeout(cause);
+                    if let Some(StateKind::Task(task)) =
+                        Self::state_of(env.definition, &thread).map(|s| &s.kind)
+                    {
+                        let (resource_type, resource) = task.resource.event_names();
+                        self.emit_for(
+                            env,
+                            effects,
+                            id,
+                            "TaskTimedOut",
+                            Some((
+                                "taskTimedOutEventDetails",
+                                json!({"resourceType": resource_type, "resource": resource,
+                                       "error": error.error, "cause": error.cause}),
+                            )),
+                        );
+                    }
+                    timed_out.push(token);
+                    self.fail_state(env, effects, id, error);
+                }
+                _ => {}
+            }
+        }
+        timed_out
+    }
+
+    /// StopExecution.
+    pub fn abort(&mut self, env: &Env<'_>, effects: &mut Effects, error: StatesError) {
+        if self.outcome.is_some() {
+            return;
+        }
+        let last = self.next_event - 1;
+        let mut details = Map::new();
+        if !error.error.is_empty() {
+            details.insert("error".into(), json!(error.error));
+        }
+        if !error.cause.is_empty() {
+            details.insert("cause".into(), json!(error.cause));
+        }
+        self.emit(
+            env,
+            effects,
+            last,
+            "ExecutionAborted",
+            Some(("executionAbortedEventDetails", Value::Object(details))),
+        );
+        self.outcome = Some(Outcome::Aborted(error));
+        self.drop_all(effects);
+    }
+
+    /// A state failed with `error`: retry it, catch it, or fail the thread.
+    fn fail_state(&mut self, env: &Env<'_>, effects: &mut Effects, id: u32, error: StatesError) {
+        let Some(thread) = self.threads.get(&id).cloned() else {
+            return;
+        };
+        let outcomes = Self::state_of(env.definition, &thread).and_then(|s| match &s.kind {
+            StateKind::Task(t) => Some(&t.outcomes),
+            StateKind::Parallel(p) => Some(&p.outcomes),
+            StateKind::Map(m) => Some(&m.outcomes),
+            _ => None,
+        });
+        // Branches still running under a failed Parallel or Map end here.
+        self.drop_descendants(effects, id);
+        if let Some(outcomes) = outcomes {
+            let retrier = outcomes
+                .retry
+                .iter()
+                .enumerate()
+                .find(|(_, r)| r.errors.iter().any(|p| error_matches(p, &error.error)));
+            if let Some((index, retrier)) = retrier {
+                let done = thread.retries.get(index).copied().unwrap_or(0);
+                if done < retrier.max_attempts {
+                    let delay = retrier.delay_ms(done) as i64;
+                    if let Some(t) = self.threads.get_mut(&id) {
+                        if t.retries.len() <= index {
+                            t.retries.resize(index + 1, 0);
+                        }
+                        t.retries[index] += 1;
+                        t.phase = Phase::Sleep {
+                            until_ms: env.now_ms + delay,
+                            then: AfterSleep::Retry,
+                        };
+                    }
+                    return;
+                }
+            }
+            let catcher = outcomes
+                .catch
+                .iter()
+                .find(|c| c.errors.iter().any(|p| error_matches(p, &error.error)));
+            if let Some(catcher) = catcher {
+                let error_output = json!({"Error": error.error, "Cause": error.cause});
+                match apply_result_path(&catcher.result_path, &thread.input, error_output) {
+                    Ok(output) => {
+                        let type_name = Self::state_of(env.definition, &thread)
+                            .map(|s| s.kind.type_name())
+                            .unwrap_or("Task");
+                        self.emit_exit(env, effects, id, type_name, &output);
+                        self.go_to(id, catcher.next.clone(), output);
+                        return;
+                    }
+                    Err(e) => return self.thread_failed(env, effects, id, e),
+                }
+            }
+        }
+        self.thread_failed(env, effects, id, error);
+    }
+
+    /// An error nothing in this thread handles: it moves to the parent
+    /// Parallel or Map, or fails the execution.
+    fn thread_failed(&mut self, env: &Env<'_>, effects: &mut Effects, id: u32, error: StatesError) {
+        let Some(thread) = self.threads.remove(&id) else {
+            return;
+        };
+        if let Phase::Callback { token, .. } = &thread.phase {
+            effects.dropped_tokens.push(token.clone());
+        }
+        let Some(parent_id) = thread.parent else {
+            self.emit(
+                env,
+                effects,
+                thread.last_event,
+                "ExecutionFailed",
+                Some((
+                    "executionFailedEventDetails",
+                    json!({"error": error.error, "cause": error.cause}),
+                )),
+            );
+            self.outcome = Some(Outcome::Failed(error));
+            self.drop_all(effects);
+            return;
+        };
+        let is_map = self.is_map(env, parent_id);
+        if is_map {
+            let name = self
+                .threads
+                .get(&parent_id)
+                .map(|t| t.state.clone())
+                .unwrap_or_default();
+            self.emit_for(
+                env,
+                effects,
+                parent_id,
+                "MapIterationFailed",
+                Some((
+                    "mapIterationFailedEventDetails",
+                    json!({"name": name, "index": thread.slot}),
+                )),
+            );
+            self.emit_for(env, effects, parent_id, "MapStateFailed", None);
+        } else {
+            self.emit_for(env, effects, parent_id, "ParallelStateFailed", None);
+        }
+        self.fail_state(env, effects, parent_id, error);
+    }
+
+    fn drop_descendants(&mut self, effects: &mut Effects, id: u32) {
+        let children: Vec<u32> = self
+            .threads
+            .iter()
+            .filter(|(_, t)| t.parent == Some(id))
+            .map(|(cid, _)| *cid)
+            .collect();
+        for child in children {
+            self.drop_descendants(effects, child);
+            if let Some(t) = self.threads.remove(&child) {
+                if let Phase::Callback { token, .. } = t.phase {
+                    effects.dropped_tokens.push(token);
+                }
+            }
+        }
+    }
+
+    fn drop_all(&mut self, effects: &mut Effects) {
+        for (_, t) in std::mem::take(&mut self.threads) {
+            if let Phase::Callback { token, .. } = t.phase {
+                effects.dropped_tokens.push(token);
+            }
+        }
+    }
+
+    /// After a restart: calls that were in flight have an unknown outcome.
+    /// They are not repeated (a task runs at most once unless a Retry says
+    /// otherwise); they fail so that Retry and Catch decide.
+    pub fn recover_in_flight(&mut self, env: &Env<'_>, effects: &mut Effects) {
+        for id in self.in_flight() {
+            let error = StatesError::new(
+                "States.TaskFailed",
+                "The engine stopped while this task's call was in flight; it may or may not have taken effect.",
+            );
+            self.task_result(env, effects, id, Err(error));
+        }
+    }
+}
+
+fn apply_input_path(
+    setting: &PathSetting,
+    input: &Value,
+    ctx: &Value,
+) -> Result<Value, StatesError> {
+    match setting {
+        PathSetting::Default => Ok(input.clone()),
+        PathSetting::Null => Ok(json!({})),
+        PathSetting::Path(p) => p.get(input, ctx).ok_or_else(|| {
+            StatesError::runtime(format!(
+                "Invalid path '{}' : No results for path: $['{}']",
+                p.as_str(),
+                p.as_str().trim_start_matches("$.")
+            ))
+        }),
+    }
+}
+
+fn apply_output_path(
+    setting: &PathSetting,
+    output: &Value,
+    ctx: &Value,
+) -> Result<Value, StatesError> {
+    apply_input_path(setting, output, ctx)
+}
+
+fn apply_result_path(
+    setting: &PathSetting,
+    input: &Value,
+    result: Value,
+) -> Result<Value, StatesError> {
+    match setting {
+        PathSetting::Default => Ok(result),
+        PathSetting::Null => Ok(input.clone()),
+        PathSetting::Path(p) => p.set(input.clone(), result).map_err(StatesError::runtime),
+    }
+}
+
+fn seconds(s: &Seconds, input: &Value, ctx: &Value, field: &str) -> Result<u64, StatesError> {
+    match s {
+        Seconds::Fixed(n) => Ok(*n),
+        Seconds::Path(p) => p.get(input, ctx).and_then(|v| v.as_u64()).ok_or_else(|| {
+            StatesError::runtime(format!(
+                "The {field}Path '{}' does not name a whole number of seconds",
+                p.as_str()
+            ))
+        }),
+    }
+}
+
+/// Milliseconds since the epoch as an ISO 8601 / RFC 3339 UTC timestamp.
+pub fn iso(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+fn parse_iso(text: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+}
