@@ -144,11 +144,9 @@ fn event_json(e: &Event, include_data: bool) -> Value {
     });
     if let Some((key, details)) = &e.details {
         let mut details = details.clone();
-        if !include_data {
-            if let Value::Object(map) = &mut details {
-                for field in ["input", "output", "parameters"] {
-                    map.remove(field);
-                }
+        if !include_data && let Value::Object(map) = &mut details {
+            for field in ["input", "output", "parameters"] {
+                map.remove(field);
             }
         }
         v[key] = details;

@@ -408,15 +408,15 @@ impl Engine {
         next: Option<&str>,
     ) -> Result<Page<ExecutionRow>, ApiError> {
         self.describe_state_machine(machine_arn)?;
-        if let Some(s) = status {
-            if !matches!(
+        if let Some(s) = status
+            && !matches!(
                 s,
                 "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED"
-            ) {
-                return Err(ApiError::Validation(format!(
-                    "'{s}' is not an execution status"
-                )));
-            }
+            )
+        {
+            return Err(ApiError::Validation(format!(
+                "'{s}' is not an execution status"
+            )));
         }
         let limit = page_size(max)?;
         let before = next

@@ -786,10 +786,8 @@ impl Run {
             }
             _ => false,
         };
-        if all_done {
-            if let Err(error) = self.children_done(env, effects, parent_id) {
-                self.fail_state(env, effects, parent_id, error);
-            }
+        if all_done && let Err(error) = self.children_done(env, effects, parent_id) {
+            self.fail_state(env, effects, parent_id, error);
         }
     }
 
@@ -1015,13 +1013,12 @@ impl Run {
                 heartbeat_at_ms,
                 ..
             } = &mut thread.phase
+                && t == token
             {
-                if t == token {
-                    if let Some(secs) = heartbeat_secs {
-                        *heartbeat_at_ms = Some(env.now_ms + *secs as i64 * 1000);
-                    }
-                    return Ok(());
+                if let Some(secs) = heartbeat_secs {
+                    *heartbeat_at_ms = Some(env.now_ms + *secs as i64 * 1000);
                 }
+                return Ok(());
             }
         }
         Err(CallbackRefused::TaskDoesNotExist)
@@ -1265,10 +1262,10 @@ impl Run {
             .collect();
         for child in children {
             self.drop_descendants(effects, child);
-            if let Some(t) = self.threads.remove(&child) {
-                if let Phase::Callback { token, .. } = t.phase {
-                    effects.dropped_tokens.push(token);
-                }
+            if let Some(t) = self.threads.remove(&child)
+                && let Phase::Callback { token, .. } = t.phase
+            {
+                effects.dropped_tokens.push(token);
             }
         }
     }

@@ -24,10 +24,16 @@ fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
 /// credentials are fixed: the stand-ins accept any signature, and loopback is
 /// not reachable from elsewhere.
 pub async fn embedded_config(endpoint: SocketAddr) -> SdkConfig {
+    local_config(&format!("http://{endpoint}")).await
+}
+
+/// SDK configuration for a local AWS stand-in at `url` (the embedded
+/// services, moto): fixed credentials, the embedded region.
+pub async fn local_config(url: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
         .region(Region::new(EMBEDDED_REGION))
-        .endpoint_url(format!("http://{endpoint}"))
+        .endpoint_url(url)
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "countersign-embedded",
             "countersign-embedded",

@@ -262,12 +262,12 @@ pub fn parse(text: &str) -> Result<Definition, String> {
         .as_object()
         .ok_or_else(|| "the definition must be a JSON object".to_owned())?;
     let mut top = Fields::new(map, "the definition");
-    if let Some(lang) = top.opt_str("QueryLanguage")? {
-        if lang != "JSONPath" {
-            return Err(format!(
-                "QueryLanguage '{lang}' is not supported; use JSONPath"
-            ));
-        }
+    if let Some(lang) = top.opt_str("QueryLanguage")?
+        && lang != "JSONPath"
+    {
+        return Err(format!(
+            "QueryLanguage '{lang}' is not supported; use JSONPath"
+        ));
     }
     top.ignore(&["Comment", "Version"]);
     let timeout_seconds = top.opt_u64("TimeoutSeconds")?;
@@ -391,12 +391,12 @@ fn parse_state(body: &Map<String, Value>, at: &str) -> Result<State, String> {
             let resource = Resource::parse(f.str("Resource")?, at)?;
             let timeout = f.seconds("TimeoutSeconds", "TimeoutSecondsPath")?;
             let heartbeat = f.seconds("HeartbeatSeconds", "HeartbeatSecondsPath")?;
-            if let (Some(Seconds::Fixed(t)), Some(Seconds::Fixed(h))) = (&timeout, &heartbeat) {
-                if h >= t {
-                    return Err(format!(
-                        "{at}: HeartbeatSeconds must be less than TimeoutSeconds"
-                    ));
-                }
+            if let (Some(Seconds::Fixed(t)), Some(Seconds::Fixed(h))) = (&timeout, &heartbeat)
+                && h >= t
+            {
+                return Err(format!(
+                    "{at}: HeartbeatSeconds must be less than TimeoutSeconds"
+                ));
             }
             let outcomes = f.outcomes("Parameters")?;
             StateKind::Task(Box::new(TaskState {
@@ -487,16 +487,15 @@ fn parse_state(body: &Map<String, Value>, at: &str) -> Result<State, String> {
                 .ok_or_else(|| format!("{iat}: must be an object"))?;
             let mut pf = Fields::new(map, &iat);
             pf.ignore(&["Comment"]);
-            if let Some(config) = pf.opt("ProcessorConfig") {
-                if config
+            if let Some(config) = pf.opt("ProcessorConfig")
+                && config
                     .get("Mode")
                     .and_then(Value::as_str)
                     .is_some_and(|m| m != "INLINE")
-                {
-                    return Err(format!(
-                        "{iat}.ProcessorConfig: only INLINE mode is supported"
-                    ));
-                }
+            {
+                return Err(format!(
+                    "{iat}.ProcessorConfig: only INLINE mode is supported"
+                ));
             }
             let iterator = parse_machine(&mut pf, &format!("{iat}: "))?;
             pf.finish()?;
@@ -648,14 +647,14 @@ impl<'a> Fields<'a> {
 
     fn result_path(&mut self) -> Result<PathSetting, String> {
         let setting = self.path_setting("ResultPath")?;
-        if let PathSetting::Path(p) = &setting {
-            if !p.is_reference() || p.root() != super::path::Root::Input {
-                return Err(format!(
-                    "{}.ResultPath: '{}' must be a plain path into the input (no wildcards, no $$)",
-                    self.at,
-                    p.as_str()
-                ));
-            }
+        if let PathSetting::Path(p) = &setting
+            && (!p.is_reference() || p.root() != super::path::Root::Input)
+        {
+            return Err(format!(
+                "{}.ResultPath: '{}' must be a plain path into the input (no wildcards, no $$)",
+                self.at,
+                p.as_str()
+            ));
         }
         Ok(setting)
     }
