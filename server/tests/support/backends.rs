@@ -1,3 +1,8 @@
+#![allow(
+    dead_code,
+    reason = "each test binary uses its own part of this support module"
+)]
+
 //! The two sides every conformance test runs against: the embedded services
 //! (dynoxide + our engine, in-process) and moto, an independent AWS
 //! emulator, started once per test binary from the venv `scripts/setup
