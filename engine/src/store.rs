@@ -209,12 +209,9 @@ impl Store {
 
     pub fn machine(&self, arn: &str) -> Result<Option<MachineRow>, StoreError> {
         self.with(|c| {
-            c.query_row(
-                "SELECT arn, name, definition, role_arn, created_ms FROM state_machines WHERE arn = ?1",
-                [arn],
-                machine_row,
-            )
-            .optional()
+            c.prepare_cached("SELECT arn, name, definition, role_arn, created_ms FROM state_machines WHERE arn = ?1")?
+                .query_row([arn], machine_row)
+                .optional()
         })
     }
 
@@ -254,10 +251,11 @@ impl Store {
     pub fn insert_execution(&self, e: &ExecutionRow, events: &[Event]) -> Result<bool, StoreError> {
         self.with(|c| {
             let tx = c.transaction()?;
-            let n = tx.execute(
-                &format!("INSERT OR IGNORE INTO executions ({EXECUTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
-                params![e.arn, e.machine_arn, e.name, e.status, e.input, e.output, e.error, e.cause, e.start_ms, e.stop_ms, e.definition, e.role_arn, e.run],
-            )?;
+            let n = tx
+                .prepare_cached(&format!(
+                    "INSERT OR IGNORE INTO executions ({EXECUTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+                ))?
+                .execute(params![e.arn, e.machine_arn, e.name, e.status, e.input, e.output, e.error, e.cause, e.start_ms, e.stop_ms, e.definition, e.role_arn, e.run])?;
             if n == 0 {
                 return Ok(false);
             }
@@ -271,10 +269,12 @@ impl Store {
     pub fn write_step(&self, arn: &str, w: &StepWrite) -> Result<(), StoreError> {
         self.with(|c| {
             let tx = c.transaction()?;
-            tx.execute(
+            // Cached statements: this runs for every step of every execution,
+            // and parsing the SQL each time showed up in profiles.
+            tx.prepare_cached(
                 "UPDATE executions SET status = ?2, output = ?3, error = ?4, cause = ?5, stop_ms = ?6, run = ?7 WHERE arn = ?1",
-                params![arn, w.status, w.output, w.error, w.cause, w.stop_ms, w.run],
-            )?;
+            )?
+            .execute(params![arn, w.status, w.output, w.error, w.cause, w.stop_ms, w.run])?;
             insert_events(&tx, arn, &w.events)?;
             {
                 let mut up = tx.prepare_cached(
@@ -291,11 +291,10 @@ impl Store {
 
     pub fn execution(&self, arn: &str) -> Result<Option<ExecutionRow>, StoreError> {
         self.with(|c| {
-            c.query_row(
-                &format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE arn = ?1"),
-                [arn],
-                execution_row,
-            )
+            c.prepare_cached(&format!(
+                "SELECT {EXECUTION_COLUMNS} FROM executions WHERE arn = ?1"
+            ))?
+            .query_row([arn], execution_row)
             .optional()
         })
     }

@@ -24,6 +24,27 @@ pub enum Command {
     /// loopback endpoint, for any AWS SDK or the AWS CLI
     /// (`aws --endpoint-url http://127.0.0.1:4600 stepfunctions list-state-machines`).
     Emulator(EmulatorArgs),
+    /// Measure and print figures (not a test: nothing fails on a number).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Executions started and driven to their first wait (Pass → putItem →
+    /// putItem.waitForTaskToken): the embedded engine, then moto, then the
+    /// ratio.
+    Engine {
+        /// Executions on the embedded engine.
+        #[arg(long, default_value_t = 2000)]
+        executions: usize,
+        /// Executions on moto (slower; 0 skips it).
+        #[arg(long, default_value_t = 100)]
+        moto_executions: usize,
+        /// Executions in flight at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
 }
 
 #[derive(Debug, clap::Args)]

@@ -14,7 +14,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use countersign_engine::{DynamoDbHttp, Engine, EngineConfig, Store};
+use countersign_engine::{DynamoDbHttp, Engine, EngineConfig, ServiceError, Store, TaskRunner};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -77,6 +77,16 @@ impl EmbeddedServices {
                 message: e.to_string(),
             }
         })?;
+        // WAL with synchronous=NORMAL, as the engine's own store: a commit
+        // survives the process being killed, without an fsync per write.
+        // dynoxide's default (FULL) made every DynamoDB write wait for the
+        // disk. `disable_bulk_loading` is dynoxide's call that sets exactly
+        // these "normal" pragmas.
+        db.disable_bulk_loading()
+            .map_err(|e| EmbeddedError::OpenStore {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
         // dynoxide serves its own listener; it stays private behind the
         // front endpoint.
         let inner_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
@@ -92,6 +102,7 @@ impl EmbeddedServices {
             source,
         })?;
         let (stop_db, db_stopped) = oneshot::channel::<()>();
+        let db_for_engine = db.clone();
         let dynamodb_task = tokio::spawn(dynoxide::server::serve_with_shutdown(
             inner,
             db,
@@ -106,15 +117,17 @@ impl EmbeddedServices {
             path: engine_path.clone(),
             message: e.to_string(),
         })?;
-        let engine = Engine::open(
-            store,
-            Arc::new(DynamoDbHttp::new(&dynamodb_url)),
-            EngineConfig::default(),
-        )
-        .map_err(|e| EmbeddedError::OpenEngine {
-            path: engine_path.clone(),
-            message: e.to_string(),
-        })?;
+        let runner = InProcessDynamoDb {
+            db: db_for_engine,
+            http: DynamoDbHttp::new(&dynamodb_url),
+        };
+        let engine =
+            Engine::open(store, Arc::new(runner), EngineConfig::default()).map_err(|e| {
+                EmbeddedError::OpenEngine {
+                    path: engine_path.clone(),
+                    message: e.to_string(),
+                }
+            })?;
 
         let front = TcpListener::bind(listen)
             .await
@@ -173,6 +186,67 @@ impl EmbeddedServices {
                 }
                 Err(error) => tracing::warn!(%error, "an embedded service task failed"),
             }
+        }
+    }
+}
+
+/// How the engine's Task states reach the embedded DynamoDB: the item
+/// actions that workflows use on every step are called in-process (an HTTP
+/// round trip to ourselves was a third of the engine's time); anything
+/// else, and any request dynoxide would refuse, goes over its HTTP API so
+/// that errors read exactly as dynoxide words them on the wire.
+struct InProcessDynamoDb {
+    db: dynoxide::Database,
+    http: DynamoDbHttp,
+}
+
+impl InProcessDynamoDb {
+    /// `None`: not handled here, use HTTP.
+    fn direct<Req, Resp>(
+        &self,
+        request: &serde_json::Value,
+        call: impl FnOnce(&dynoxide::Database, Req) -> dynoxide::Result<Resp>,
+    ) -> Option<Result<serde_json::Value, ServiceError>>
+    where
+        Req: serde::de::DeserializeOwned,
+        Resp: serde::Serialize,
+    {
+        let request: Req = serde_json::from_value(request.clone()).ok()?;
+        match call(&self.db, request) {
+            Ok(response) => serde_json::to_value(response).ok().map(Ok),
+            // Validation is wrapped and worded by dynoxide's HTTP layer, and
+            // a refused request changed nothing: ask again over HTTP.
+            Err(error) if error.error_type().ends_with("#ValidationException") => None,
+            Err(error) => Some(Err(ServiceError {
+                code: error
+                    .error_type()
+                    .rsplit('#')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                message: error.to_string(),
+            })),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TaskRunner for InProcessDynamoDb {
+    async fn dynamodb(
+        &self,
+        action: &str,
+        request: &serde_json::Value,
+    ) -> Result<serde_json::Value, ServiceError> {
+        let direct = match action {
+            "PutItem" => self.direct(request, |db, r| db.put_item(r)),
+            "GetItem" => self.direct(request, |db, r| db.get_item(r)),
+            "UpdateItem" => self.direct(request, |db, r| db.update_item(r)),
+            "DeleteItem" => self.direct(request, |db, r| db.delete_item(r)),
+            _ => None,
+        };
+        match direct {
+            Some(result) => result,
+            None => self.http.dynamodb(action, request).await,
         }
     }
 }

@@ -7,13 +7,17 @@
 //! - `aws`: builds AWS SDK clients for either mode, so the rest of the code
 //!   has one path to DynamoDB whatever answers on the other side.
 //! - `provision`: creates the tables the dashboard needs where they are missing.
+//! - `moto`: starts moto, the independent AWS emulator used as a reference.
+//! - `bench`: `countersign bench`, figures printed side by side.
 //! - `web`: the axum router: pages, server functions, static files, health.
 //! - [`serve`]: runs the dashboard on a listener until a shutdown signal, so
 //!   tests can bind `127.0.0.1:0` and stop it when they are done.
 
 pub mod aws;
+pub mod bench;
 pub mod cli;
 pub mod embedded;
+pub mod moto;
 pub mod provision;
 pub mod web;
 
@@ -39,6 +43,8 @@ pub enum ServeError {
     Embedded(#[from] embedded::EmbeddedError),
     #[error("creating the tables failed: {0}")]
     Provision(#[from] provision::ProvisionError),
+    #[error("benchmark: {0}")]
+    Bench(#[from] bench::BenchError),
     #[error("the web server failed: {0}")]
     Http(#[from] std::io::Error),
 }

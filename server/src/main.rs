@@ -3,10 +3,13 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use countersign_server::cli::{Cli, Command};
+use countersign_server::cli::{BenchCommand, Cli, Command};
 
 use countersign_server::{ServeConfig, serve};
 use tracing_subscriber::EnvFilter;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -37,6 +40,13 @@ async fn main() -> ExitCode {
             serve(config, listener, shutdown_signal()).await
         }
         Command::Emulator(args) => emulator(args).await,
+        Command::Bench(BenchCommand::Engine {
+            executions,
+            moto_executions,
+            concurrency,
+        }) => countersign_server::bench::engine(executions, moto_executions, concurrency)
+            .await
+            .map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
