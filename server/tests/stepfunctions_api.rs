@@ -248,7 +248,8 @@ async fn heartbeats_keep_a_task_alive_until_they_stop() {
     let execution = start(&b, &machine).await;
     let token = token_for(&b, &table, &execution).await;
     for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(600)).await;
+        // Well inside HeartbeatSeconds=1, so a loaded machine cannot miss it.
+        tokio::time::sleep(Duration::from_millis(300)).await;
         b.sfn
             .send_task_heartbeat()
             .task_token(&token)
