@@ -19,6 +19,16 @@ use crate::asl::definition::{
 use crate::asl::{StatesError, error_matches};
 
 /// Facts about the execution that states can read through `$$`.
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn context_timestamps_have_three_fraction_digits_and_sort_as_strings() {
+        assert_eq!(super::iso(1_700_000_000_120), "2023-11-14T22:13:20.120Z");
+        assert_eq!(super::iso(1_700_000_000_000), "2023-11-14T22:13:20.000Z");
+        assert!(super::iso(1_700_000_000_120) < super::iso(1_700_000_000_123));
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExecutionInfo {
     pub execution_arn: String,
@@ -1342,14 +1352,16 @@ fn seconds(s: &Seconds, input: &Value, ctx: &Value, field: &str) -> Result<u64, 
     }
 }
 
-/// Milliseconds since the epoch as an ISO 8601 / RFC 3339 UTC timestamp.
+/// Milliseconds since the epoch as AWS writes context timestamps:
+/// `2024-05-01T12:00:00.120Z`, always three fraction digits, so that they
+/// sort as strings (inbox indexes rely on it).
 pub fn iso(ms: i64) -> String {
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .and_then(|t| t.format(FORMAT).ok())
         .unwrap_or_default()
 }
 

@@ -1,0 +1,422 @@
+//! Decisions that happen exactly once.
+//!
+//! Two staff, a double click or a retry may all ask to decide the same
+//! step. The order of work makes exactly one of them resume the workflow:
+//!
+//! 1. **Claim**: a conditional put into the decisions table keyed by the
+//!    step's task id. One put wins; the rest read who won and are told
+//!    "already decided by X at T".
+//! 2. **Resume**: SendTaskSuccess / SendTaskFailure with the stored token.
+//!    If Step Functions says the task is gone (timed out, stopped) the claim
+//!    is marked expired and the caller told so; if it did not answer, the
+//!    claim is released so a retry can succeed.
+//! 3. **Close** the pending row only if it still holds *this* token. The
+//!    workflow may already have written the row of its next wait under the
+//!    same key; the order article's unconditional delete erased it and left
+//!    the order stuck forever.
+//! 4. **Record** who decided what, when, in the order's history.
+//!
+//! A crash between steps leaves a claim in state CLAIMED; the same person's
+//! retry resumes it from step 2.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+
+use crate::DomainError;
+use crate::orders::{PendingRecord, Services};
+
+/// What a person decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Move the order to its next status (SendTaskSuccess).
+    Advance,
+    /// Stop the order with a reason (SendTaskFailure → the workflow's Catch
+    /// → ERROR).
+    Reject { reason: String },
+}
+
+impl Outcome {
+    fn name(&self) -> &'static str {
+        match self {
+            Outcome::Advance => "advance",
+            Outcome::Reject { .. } => "reject",
+        }
+    }
+}
+
+/// A decision that took effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided {
+    pub order_id: String,
+    pub task_id: String,
+    /// The status the order was in when decided.
+    pub step: String,
+    pub outcome: &'static str,
+    pub by: String,
+    pub at: String,
+}
+
+/// The error name a rejection carries into the workflow.
+pub const REJECTED: &str = "Rejected";
+/// Longest reason or comment kept.
+pub const MAX_TEXT: usize = 1000;
+
+const CLAIMED: &str = "CLAIMED";
+const SENT: &str = "SENT";
+const EXPIRED: &str = "EXPIRED";
+
+fn unavailable(what: &'static str) -> impl FnOnce(String) -> DomainError {
+    move |error| {
+        tracing::error!(%error, "{what} failed");
+        DomainError::Unavailable
+    }
+}
+
+impl Services {
+    /// Decides the step `task_id` of order `order_id`. Exactly one caller
+    /// per step gets `Ok`; the others get `AlreadyDecided` naming the
+    /// winner, or `Expired`.
+    pub async fn decide(
+        &self,
+        order_id: &str,
+        task_id: &str,
+        outcome: Outcome,
+        actor: &str,
+        comment: Option<&str>,
+    ) -> Result<Decided, DomainError> {
+        if actor.trim().is_empty() {
+            return Err(DomainError::Invalid(
+                "a decision needs someone who makes it".into(),
+            ));
+        }
+        if let Outcome::Reject { reason } = &outcome {
+            if reason.trim().is_empty() {
+                return Err(DomainError::Invalid("a rejection needs a reason".into()));
+            }
+            if reason.chars().count() > MAX_TEXT {
+                return Err(DomainError::Invalid(format!(
+                    "the reason is longer than {MAX_TEXT} characters"
+                )));
+            }
+        }
+        if comment.is_some_and(|c| c.chars().count() > MAX_TEXT) {
+            return Err(DomainError::Invalid(format!(
+                "the comment is longer than {MAX_TEXT} characters"
+            )));
+        }
+
+        // The step must still be the one waiting; otherwise say who decided it.
+        let record = match self.pending(order_id).await? {
+            Some(r) if r.task.task_id == task_id => r,
+            _ => return Err(self.verdict(task_id).await),
+        };
+
+        let at = crate::now();
+        let resumed = self.claim(&record, &outcome, actor, comment, &at).await?;
+        let at = resumed.clone().unwrap_or(at);
+
+        match self.resume(&record, &outcome, actor, comment).await {
+            Ok(()) => {}
+            Err(Resume::Gone) if resumed.is_some() => {
+                // Our own earlier attempt got through before a crash: the
+                // task is gone because it was resumed.
+            }
+            Err(Resume::Gone) => {
+                self.set_state(task_id, EXPIRED).await;
+                self.close(&record).await;
+                return Err(DomainError::Expired);
+            }
+            Err(Resume::Unavailable) => {
+                self.release(task_id, actor).await;
+                return Err(DomainError::Unavailable);
+            }
+        }
+        self.close(&record).await;
+        self.set_state(task_id, SENT).await;
+        self.record_history(&record, &outcome, actor, comment, &at)
+            .await;
+        Ok(Decided {
+            order_id: order_id.to_owned(),
+            task_id: task_id.to_owned(),
+            step: record.task.step.clone(),
+            outcome: outcome.name(),
+            by: actor.to_owned(),
+            at,
+        })
+    }
+
+    /// Step 1. `Ok(None)`: newly claimed. `Ok(Some(at))`: this actor's own
+    /// unfinished claim from `at`, to resume.
+    async fn claim(
+        &self,
+        record: &PendingRecord,
+        outcome: &Outcome,
+        actor: &str,
+        comment: Option<&str>,
+        at: &str,
+    ) -> Result<Option<String>, DomainError> {
+        let mut put = self
+            .ddb
+            .put_item()
+            .table_name(&self.tables.decisions)
+            .item("taskId", AttributeValue::S(record.task.task_id.clone()))
+            .item("orderId", AttributeValue::S(record.task.order_id.clone()))
+            .item("step", AttributeValue::S(record.task.step.clone()))
+            .item("outcome", AttributeValue::S(outcome.name().into()))
+            .item("actor", AttributeValue::S(actor.into()))
+            .item("at", AttributeValue::S(at.into()))
+            .item("state", AttributeValue::S(CLAIMED.into()))
+            .condition_expression("attribute_not_exists(taskId)");
+        if let Some(c) = comment.filter(|c| !c.is_empty()) {
+            put = put.item("comment", AttributeValue::S(c.into()));
+        }
+        if let Outcome::Reject { reason } = outcome {
+            put = put.item("reason", AttributeValue::S(reason.clone()));
+        }
+        match put.send().await {
+            Ok(_) => Ok(None),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                let existing = self.decision(&record.task.task_id).await?;
+                match existing {
+                    Some(d) if d.actor == actor && d.state == CLAIMED => Ok(Some(d.at)),
+                    Some(d) if d.state == EXPIRED => Err(DomainError::Expired),
+                    Some(d) => Err(DomainError::AlreadyDecided {
+                        by: d.actor,
+                        at: d.at,
+                    }),
+                    // Released between our put and our read: someone may
+                    // retry; so may the caller.
+                    None => Err(DomainError::Unavailable),
+                }
+            }
+            Err(e) => Err(unavailable("claiming a decision")(format!("{e:?}"))),
+        }
+    }
+
+    /// Step 2.
+    async fn resume(
+        &self,
+        record: &PendingRecord,
+        outcome: &Outcome,
+        actor: &str,
+        comment: Option<&str>,
+    ) -> Result<(), Resume> {
+        match outcome {
+            Outcome::Advance => {
+                let output =
+                    serde_json::json!({"decision": "advance", "by": actor, "comment": comment});
+                self.sfn
+                    .send_task_success()
+                    .task_token(&record.token)
+                    .output(output.to_string())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        classify(
+                            e.as_service_error().map(|s| {
+                                (
+                                    s.is_task_timed_out(),
+                                    s.is_invalid_token(),
+                                    s.is_task_does_not_exist(),
+                                )
+                            }),
+                            format!("{e:?}"),
+                        )
+                    })
+            }
+            Outcome::Reject { reason } => self
+                .sfn
+                .send_task_failure()
+                .task_token(&record.token)
+                .error(REJECTED)
+                .cause(reason)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    classify(
+                        e.as_service_error().map(|s| {
+                            (
+                                s.is_task_timed_out(),
+                                s.is_invalid_token(),
+                                s.is_task_does_not_exist(),
+                            )
+                        }),
+                        format!("{e:?}"),
+                    )
+                }),
+        }
+    }
+
+    /// Step 3: delete the pending row only while it holds this token.
+    async fn close(&self, record: &PendingRecord) {
+        let deleted = self
+            .ddb
+            .delete_item()
+            .table_name(&self.tables.actions)
+            .key(
+                "executionId",
+                AttributeValue::S(record.execution_arn.clone()),
+            )
+            .condition_expression("taskToken = :token")
+            .expression_attribute_values(":token", AttributeValue::S(record.token.clone()))
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => {}
+            // The next wait's row is already there: exactly what must survive.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+            Err(e) => {
+                tracing::warn!(error = ?e, "closing a pending action failed; it will show until the next step")
+            }
+        }
+    }
+
+    /// Step 4.
+    async fn record_history(
+        &self,
+        record: &PendingRecord,
+        outcome: &Outcome,
+        actor: &str,
+        comment: Option<&str>,
+        at: &str,
+    ) {
+        let mut entry = std::collections::HashMap::from([
+            ("at".to_owned(), AttributeValue::S(at.into())),
+            ("by".to_owned(), AttributeValue::S(actor.into())),
+            (
+                "decision".to_owned(),
+                AttributeValue::S(outcome.name().into()),
+            ),
+            (
+                "step".to_owned(),
+                AttributeValue::S(record.task.step.clone()),
+            ),
+        ]);
+        if let Some(c) = comment.filter(|c| !c.is_empty()) {
+            entry.insert("comment".into(), AttributeValue::S(c.into()));
+        }
+        if let Outcome::Reject { reason } = outcome {
+            entry.insert("cause".into(), AttributeValue::S(reason.clone()));
+        }
+        let updated = self
+            .ddb
+            .update_item()
+            .table_name(&self.tables.orders)
+            .key("orderId", AttributeValue::S(record.task.order_id.clone()))
+            .update_expression("SET #history = list_append(if_not_exists(#history, :none), :entry)")
+            .expression_attribute_names("#history", "history")
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(
+                ":entry",
+                AttributeValue::L(vec![AttributeValue::M(entry)]),
+            )
+            .return_values(ReturnValue::None)
+            .send()
+            .await;
+        if let Err(e) = updated {
+            tracing::warn!(error = ?e, "recording a decision in the order history failed");
+        }
+    }
+
+    async fn set_state(&self, task_id: &str, state: &str) {
+        let updated = self
+            .ddb
+            .update_item()
+            .table_name(&self.tables.decisions)
+            .key("taskId", AttributeValue::S(task_id.into()))
+            .update_expression("SET #state = :state")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":state", AttributeValue::S(state.into()))
+            .send()
+            .await;
+        if let Err(e) = updated {
+            tracing::warn!(error = ?e, state, "updating a decision's state failed");
+        }
+    }
+
+    /// Gives up a claim after Step Functions did not answer, so that a
+    /// retry (by anyone) can decide.
+    async fn release(&self, task_id: &str, actor: &str) {
+        let released = self
+            .ddb
+            .delete_item()
+            .table_name(&self.tables.decisions)
+            .key("taskId", AttributeValue::S(task_id.into()))
+            .condition_expression("actor = :actor AND #state = :claimed")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":actor", AttributeValue::S(actor.into()))
+            .expression_attribute_values(":claimed", AttributeValue::S(CLAIMED.into()))
+            .send()
+            .await;
+        if let Err(e) = released {
+            tracing::warn!(error = ?e, "releasing a claim failed");
+        }
+    }
+
+    async fn decision(&self, task_id: &str) -> Result<Option<DecisionRow>, DomainError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.tables.decisions)
+            .key("taskId", AttributeValue::S(task_id.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("reading a decision")(format!("{e:?}")))?;
+        Ok(out.item().map(|item| {
+            let s = |k: &str| {
+                item.get(k)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            DecisionRow {
+                actor: s("actor"),
+                at: s("at"),
+                state: s("state"),
+            }
+        }))
+    }
+
+    /// Why a step that no longer waits cannot be decided.
+    async fn verdict(&self, task_id: &str) -> DomainError {
+        match self.decision(task_id).await {
+            Ok(Some(d)) if d.state == EXPIRED => DomainError::Expired,
+            Ok(Some(d)) => DomainError::AlreadyDecided {
+                by: d.actor,
+                at: d.at,
+            },
+            Ok(None) => DomainError::NotFound,
+            Err(e) => e,
+        }
+    }
+}
+
+struct DecisionRow {
+    actor: String,
+    at: String,
+    state: String,
+}
+
+enum Resume {
+    /// Step Functions no longer knows the task (timed out, stopped, used).
+    Gone,
+    /// No clear answer: the claim must be released.
+    Unavailable,
+}
+
+fn classify(service: Option<(bool, bool, bool)>, detail: String) -> Resume {
+    match service {
+        Some((timed_out, invalid, missing)) if timed_out || invalid || missing => Resume::Gone,
+        _ => {
+            tracing::error!(error = %detail, "resuming a workflow failed");
+            Resume::Unavailable
+        }
+    }
+}

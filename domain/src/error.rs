@@ -1,0 +1,23 @@
+//! The domain's errors. Each says what happened in words a person can act
+//! on; causes from AWS are logged where they happen, never shown.
+
+/// Why a domain operation did not do what was asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DomainError {
+    /// Someone (or an earlier click) decided this task first.
+    #[error("already decided by {by} at {at}")]
+    AlreadyDecided { by: String, at: String },
+    /// The workflow no longer waits for this decision (timed out, stopped).
+    #[error("this request expired: the workflow no longer waits for it")]
+    Expired,
+    /// No such order or task.
+    #[error("not found")]
+    NotFound,
+    /// The request itself is wrong (empty reason, no items, …).
+    #[error("{0}")]
+    Invalid(String),
+    /// AWS did not answer as it should; safe to retry.
+    #[error("the service is not answering right now; try again in a moment")]
+    Unavailable,
+}

@@ -1,0 +1,32 @@
+//! Countersign's domain: what a click does.
+//!
+//! Orders move through the `process-order` workflow (ASL in `workflows/`);
+//! at each human step the workflow writes a pending-action row holding its
+//! task token and waits. A person's decision goes through
+//! [`decisions::Decisions::decide`], which makes it happen exactly once
+//! however many people, clicks or retries race for it.
+//!
+//! Everything here speaks to DynamoDB and Step Functions through the AWS
+//! SDK, so the same code runs against the embedded services, moto and AWS.
+//!
+//! # Layout
+//! - `tables`: table names and their creation (keys and the inbox index).
+//! - `workflows`: the ASL definitions and their deployment.
+//! - `orders`: placing an order, reading it, the staff inbox.
+//! - `decisions`: claim → SendTask* → close → history.
+//! - `error`: what can go wrong, in words a person can act on.
+
+pub mod decisions;
+pub mod error;
+pub mod orders;
+pub mod tables;
+pub mod workflows;
+
+pub use error::DomainError;
+
+/// Now as an RFC 3339 timestamp (what every record stores).
+pub(crate) fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

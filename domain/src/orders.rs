@@ -1,0 +1,283 @@
+//! Orders: placing one (which starts its workflow), reading it with its
+//! history, and the staff inbox of orders waiting for a decision.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+
+use crate::DomainError;
+use crate::tables::{INBOX_INDEX, Tables};
+
+/// Everything the domain needs to reach AWS. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub sfn: aws_sdk_sfn::Client,
+    pub tables: Tables,
+    /// The process-order state machine.
+    pub process_order_arn: String,
+}
+
+/// One line of an order's status history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: String,
+    /// `workflow` for status changes, the person for decisions.
+    pub by: String,
+    pub status: Option<String>,
+    /// `advance` or `reject`, for a person's decision.
+    pub decision: Option<String>,
+    pub comment: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+/// A message for the customer about their order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub at: String,
+    pub status: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub order_id: String,
+    pub customer: String,
+    pub items: Vec<String>,
+    pub status: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub history: Vec<HistoryEntry>,
+    pub notifications: Vec<Notification>,
+}
+
+/// A step waiting for staff, as anyone may see it: no token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingTask {
+    pub task_id: String,
+    pub order_id: String,
+    pub customer: String,
+    /// The status the order is in while it waits (PENDING, PROCESSING).
+    pub step: String,
+    pub created_at: String,
+}
+
+/// The pending-action row with its token: server side only.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingRecord {
+    pub task: PendingTask,
+    pub token: String,
+    pub execution_arn: String,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(item: &Item, key: &str) -> Option<String> {
+    item.get(key).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn unavailable(what: &str) -> impl FnOnce(String) -> DomainError + '_ {
+    move |error| {
+        tracing::error!(%error, "{what} failed");
+        DomainError::Unavailable
+    }
+}
+
+fn list_of_maps(item: &Item, key: &str) -> Vec<Item> {
+    item.get(key)
+        .and_then(|v| v.as_l().ok())
+        .map(|l| l.iter().filter_map(|v| v.as_m().ok().cloned()).collect())
+        .unwrap_or_default()
+}
+
+impl PendingRecord {
+    pub(crate) fn from_item(item: &Item) -> Option<Self> {
+        Some(Self {
+            task: PendingTask {
+                task_id: s(item, "taskId")?,
+                order_id: s(item, "orderId")?,
+                customer: s(item, "customer").unwrap_or_default(),
+                step: s(item, "status").unwrap_or_default(),
+                created_at: s(item, "createdAt").unwrap_or_default(),
+            },
+            token: s(item, "taskToken")?,
+            execution_arn: s(item, "executionId")?,
+        })
+    }
+}
+
+/// Most items an order may have.
+pub const MAX_ITEMS: usize = 100;
+/// Longest item name.
+pub const MAX_ITEM_LEN: usize = 200;
+
+impl Services {
+    /// The execution ARN of an order's workflow (its name is the order id).
+    pub fn execution_arn(&self, order_id: &str) -> String {
+        format!(
+            "{}:{order_id}",
+            self.process_order_arn
+                .replacen(":stateMachine:", ":execution:", 1)
+        )
+    }
+
+    /// Starts an order for `customer`; returns its id.
+    pub async fn place_order(
+        &self,
+        customer: &str,
+        items: &[String],
+    ) -> Result<String, DomainError> {
+        if customer.trim().is_empty() {
+            return Err(DomainError::Invalid("an order needs a customer".into()));
+        }
+        if items.is_empty() {
+            return Err(DomainError::Invalid(
+                "an order needs at least one item".into(),
+            ));
+        }
+        if items.len() > MAX_ITEMS {
+            return Err(DomainError::Invalid(format!(
+                "an order holds at most {MAX_ITEMS} items"
+            )));
+        }
+        if let Some(bad) = items
+            .iter()
+            .find(|i| i.trim().is_empty() || i.chars().count() > MAX_ITEM_LEN)
+        {
+            return Err(DomainError::Invalid(format!(
+                "every item needs a name of 1 to {MAX_ITEM_LEN} characters (got {bad:?})"
+            )));
+        }
+        let order_id = uuid::Uuid::new_v4().to_string();
+        let input = serde_json::json!({"orderId": order_id, "customer": customer, "items": items});
+        self.sfn
+            .start_execution()
+            .state_machine_arn(&self.process_order_arn)
+            .name(&order_id)
+            .input(input.to_string())
+            .send()
+            .await
+            .map_err(|e| unavailable("starting an order")(format!("{e:?}")))?;
+        Ok(order_id)
+    }
+
+    /// An order with its history and notifications.
+    pub async fn order(&self, order_id: &str) -> Result<Order, DomainError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.tables.orders)
+            .key("orderId", AttributeValue::S(order_id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("reading an order")(format!("{e:?}")))?;
+        let item = out.item().ok_or(DomainError::NotFound)?;
+        let history = list_of_maps(item, "history")
+            .iter()
+            .map(|m| HistoryEntry {
+                at: s(m, "at").unwrap_or_default(),
+                by: s(m, "by").unwrap_or_default(),
+                status: s(m, "status"),
+                decision: s(m, "decision"),
+                comment: s(m, "comment"),
+                error: s(m, "error"),
+                cause: s(m, "cause"),
+            })
+            .collect();
+        let notifications = list_of_maps(item, "notifications")
+            .iter()
+            .map(|m| Notification {
+                at: s(m, "at").unwrap_or_default(),
+                status: s(m, "status"),
+                message: s(m, "message").unwrap_or_default(),
+            })
+            .collect();
+        Ok(Order {
+            order_id: order_id.to_owned(),
+            customer: s(item, "customer").unwrap_or_default(),
+            items: s(item, "items")
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default(),
+            status: s(item, "status").unwrap_or_default(),
+            created_at: s(item, "createdAt").unwrap_or_default(),
+            updated_at: s(item, "updatedAt").unwrap_or_default(),
+            error: s(item, "error"),
+            cause: s(item, "cause"),
+            history,
+            notifications,
+        })
+    }
+
+    /// The step an order currently waits on, with its token.
+    pub(crate) async fn pending(
+        &self,
+        order_id: &str,
+    ) -> Result<Option<PendingRecord>, DomainError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.tables.actions)
+            .key(
+                "executionId",
+                AttributeValue::S(self.execution_arn(order_id)),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("reading a pending action")(format!("{e:?}")))?;
+        Ok(out.item().and_then(PendingRecord::from_item))
+    }
+
+    /// The step an order waits on, as anyone may see it.
+    pub async fn pending_task(&self, order_id: &str) -> Result<Option<PendingTask>, DomainError> {
+        Ok(self.pending(order_id).await?.map(|r| r.task))
+    }
+
+    /// Orders waiting for staff, oldest first: one Query on the inbox
+    /// index per page, whatever the number of orders. `cursor` is the
+    /// previous page's last task, as returned.
+    pub async fn inbox(
+        &self,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<PendingTask>, Option<String>), DomainError> {
+        let mut query = self
+            .ddb
+            .query()
+            .table_name(&self.tables.actions)
+            .index_name(INBOX_INDEX)
+            .key_condition_expression("inbox = :inbox")
+            .expression_attribute_values(":inbox", AttributeValue::S("orders".into()))
+            .limit(limit.clamp(1, 100));
+        if let Some(cursor) = cursor {
+            let start: HashMap<String, String> = serde_json::from_str(cursor)
+                .map_err(|_| DomainError::Invalid("malformed cursor".into()))?;
+            for (k, v) in start {
+                query = query.exclusive_start_key(k, AttributeValue::S(v));
+            }
+        }
+        let out = query
+            .send()
+            .await
+            .map_err(|e| unavailable("reading the inbox")(format!("{e:?}")))?;
+        let tasks = out
+            .items()
+            .iter()
+            .filter_map(PendingRecord::from_item)
+            .map(|r| r.task)
+            .collect();
+        let next = out.last_evaluated_key().map(|key| {
+            let plain: HashMap<&String, &String> = key
+                .iter()
+                .filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s)))
+                .collect();
+            serde_json::to_string(&plain).unwrap_or_default()
+        });
+        Ok((tasks, next))
+    }
+}
