@@ -9,6 +9,8 @@ use leptos::prelude::*;
 pub struct Services {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub meta_table: String,
+    /// Orders and their decisions.
+    pub orders: countersign_domain::orders::Services,
 }
 
 /// Why a service call failed, in words a person can act on.

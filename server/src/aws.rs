@@ -44,3 +44,17 @@ pub async fn local_config(url: &str) -> SdkConfig {
         .load()
         .await
 }
+
+/// SDK configuration for AWS mode: the default credential chain and region
+/// chain, with the region and endpoint overridable (an endpoint makes moto
+/// or another stand-in usable).
+pub async fn aws_config(settings: &crate::AwsSettings) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http_client());
+    if let Some(region) = &settings.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(url) = &settings.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}

@@ -77,6 +77,66 @@ pub struct ServeArgs {
     /// stylesheet and icons. `scripts/build` writes it.
     #[arg(long, env = "COUNTERSIGN_SITE_DIR", default_value = "./target/site")]
     pub site_dir: PathBuf,
+
+    /// Place a few sample orders once started.
+    #[arg(long, env = "COUNTERSIGN_DEMO")]
+    pub demo: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub tables: TableArgs,
+}
+
+/// AWS mode. Without `--aws` everything runs embedded.
+#[derive(Debug, clap::Args)]
+pub struct AwsArgs {
+    /// Use AWS (the default credential chain) instead of the embedded
+    /// services: for several replicas and real Step Functions.
+    #[arg(long, env = "COUNTERSIGN_AWS")]
+    pub aws: bool,
+
+    /// AWS region (default: the SDK's region chain).
+    #[arg(long, env = "COUNTERSIGN_AWS_REGION", requires = "aws")]
+    pub aws_region: Option<String>,
+
+    /// An AWS-compatible endpoint instead of AWS's own, e.g. moto.
+    #[arg(long, env = "COUNTERSIGN_AWS_ENDPOINT_URL", requires = "aws")]
+    pub aws_endpoint_url: Option<String>,
+
+    /// ARN of the deployed process-order state machine. Without it the
+    /// server deploys `countersign-process-order` itself.
+    #[arg(long, env = "COUNTERSIGN_PROCESS_ORDER_ARN", requires = "aws")]
+    pub process_order_arn: Option<String>,
+
+    /// Create missing tables at start (the deploy template does on AWS).
+    #[arg(long, env = "COUNTERSIGN_PROVISION", requires = "aws")]
+    pub provision: bool,
+}
+
+/// Table names, the same in both modes.
+#[derive(Debug, clap::Args)]
+pub struct TableArgs {
+    /// Orders, keyed by `orderId`.
+    #[arg(long, env = "COUNTERSIGN_ORDERS_TABLE", default_value = "orders")]
+    pub orders_table: String,
+
+    /// Pending actions (one per waiting step), keyed by `executionId`.
+    #[arg(
+        long,
+        env = "COUNTERSIGN_ACTIONS_TABLE",
+        default_value = "orderProcessingActions"
+    )]
+    pub actions_table: String,
+
+    /// Decisions (the exactly-once claims), keyed by `taskId`.
+    #[arg(
+        long,
+        env = "COUNTERSIGN_DECISIONS_TABLE",
+        default_value = "countersignDecisions"
+    )]
+    pub decisions_table: String,
 }
 
 #[cfg(test)]

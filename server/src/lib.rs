@@ -6,7 +6,8 @@
 //!   settings are given (the default).
 //! - `aws`: builds AWS SDK clients for either mode, so the rest of the code
 //!   has one path to DynamoDB whatever answers on the other side.
-//! - `provision`: creates the tables the dashboard needs where they are missing.
+//! - `provision`: creates the dashboard's own bookkeeping table.
+//! - `demo`: sample data for `serve --demo`.
 //! - `moto`: starts moto, the independent AWS emulator used as a reference.
 //! - `bench`: `countersign bench`, figures printed side by side.
 //! - `web`: the axum router: pages, server functions, static files, health.
@@ -16,6 +17,7 @@
 pub mod aws;
 pub mod bench;
 pub mod cli;
+pub mod demo;
 pub mod embedded;
 pub mod moto;
 pub mod provision;
@@ -34,7 +36,29 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// Where the built client (wasm, JS, CSS, icons) is served from.
     pub site_dir: PathBuf,
+    /// `None`: the embedded services. `Some`: AWS (or an AWS stand-in).
+    pub aws: Option<AwsSettings>,
+    /// Table names (both modes).
+    pub tables: countersign_domain::tables::Tables,
+    /// Place sample orders once ready.
+    pub demo: bool,
 }
+
+/// AWS mode: where to go and what is already deployed there.
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    pub region: Option<String>,
+    /// An AWS-compatible endpoint instead of AWS's own (moto, say).
+    pub endpoint_url: Option<String>,
+    /// The deployed process-order state machine; without it, the server
+    /// deploys one (for stand-ins; on AWS the deploy template does).
+    pub process_order_arn: Option<String>,
+    /// Create missing tables and state machines at start.
+    pub provision: bool,
+}
+
+/// The name the process-order state machine is deployed under.
+pub const PROCESS_ORDER_NAME: &str = "countersign-process-order";
 
 /// Why the dashboard could not start or stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +67,8 @@ pub enum ServeError {
     Embedded(#[from] embedded::EmbeddedError),
     #[error("creating the tables failed: {0}")]
     Provision(#[from] provision::ProvisionError),
+    #[error("setting up orders: {0}")]
+    Domain(#[from] countersign_domain::DomainError),
     #[error("benchmark: {0}")]
     Bench(#[from] bench::BenchError),
     #[error("the web server failed: {0}")]
@@ -87,7 +113,7 @@ pub async fn serve(
     tracing::info!("shutting down");
     let _ = stop_http.send(());
     let served = http.await;
-    if let Some(embedded) = outcome? {
+    if let Some(Some(embedded)) = outcome? {
         embedded.stop().await;
     }
     match served {
@@ -96,25 +122,61 @@ pub async fn serve(
     }
 }
 
-/// Starts the embedded services, creates the tables and marks the server
-/// ready.
+/// Starts the embedded services (or reaches AWS), creates what is missing
+/// and marks the server ready.
 async fn start_backend(
     config: &ServeConfig,
     readiness: &web::Readiness,
-) -> Result<embedded::EmbeddedServices, ServeError> {
-    let embedded = embedded::EmbeddedServices::start(
-        &config.data_dir,
-        (std::net::Ipv4Addr::LOCALHOST, 0).into(),
-    )
-    .await?;
-    let sdk = aws::embedded_config(embedded.endpoint()).await;
+) -> Result<Option<embedded::EmbeddedServices>, ServeError> {
+    let (sdk, embedded, provision_all) = match &config.aws {
+        None => {
+            let embedded = embedded::EmbeddedServices::start(
+                &config.data_dir,
+                (std::net::Ipv4Addr::LOCALHOST, 0).into(),
+            )
+            .await?;
+            let sdk = aws::embedded_config(embedded.endpoint()).await;
+            tracing::info!(endpoint = %embedded.endpoint(), "embedded services started");
+            (sdk, Some(embedded), true)
+        }
+        Some(settings) => (aws::aws_config(settings).await, None, settings.provision),
+    };
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let sfn = aws_sdk_sfn::Client::new(&sdk);
     let tables = provision::Tables::default();
     provision::ensure_tables(&dynamodb, &tables).await?;
+    if provision_all {
+        config.tables.ensure(&dynamodb).await?;
+    }
+    let given_arn = config
+        .aws
+        .as_ref()
+        .and_then(|a| a.process_order_arn.clone());
+    let process_order_arn = match given_arn {
+        Some(arn) => arn,
+        None => {
+            countersign_domain::workflows::deploy_process_order(
+                &sfn,
+                PROCESS_ORDER_NAME,
+                &config.tables,
+            )
+            .await?
+        }
+    };
+    let orders = countersign_domain::orders::Services {
+        ddb: dynamodb.clone(),
+        sfn,
+        tables: config.tables.clone(),
+        process_order_arn,
+    };
+    if config.demo {
+        demo::place_sample_orders(&orders).await?;
+    }
     readiness.set(Services {
         dynamodb,
         meta_table: tables.meta,
+        orders,
     });
-    tracing::info!(endpoint = %embedded.endpoint(), "embedded services ready");
+    tracing::info!("ready");
     Ok(embedded)
 }

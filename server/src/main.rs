@@ -36,6 +36,18 @@ async fn main() -> ExitCode {
             let config = ServeConfig {
                 data_dir: args.data_dir,
                 site_dir: args.site_dir,
+                demo: args.demo,
+                aws: args.aws.aws.then_some(countersign_server::AwsSettings {
+                    region: args.aws.aws_region,
+                    endpoint_url: args.aws.aws_endpoint_url,
+                    process_order_arn: args.aws.process_order_arn,
+                    provision: args.aws.provision,
+                }),
+                tables: countersign_domain::tables::Tables {
+                    orders: args.tables.orders_table,
+                    actions: args.tables.actions_table,
+                    decisions: args.tables.decisions_table,
+                },
             };
             serve(config, listener, shutdown_signal()).await
         }

@@ -37,6 +37,9 @@ async fn start() -> Running {
     let config = ServeConfig {
         data_dir: dir.clone(),
         site_dir: dir.join("site"),
+        aws: None,
+        tables: Default::default(),
+        demo: false,
     };
     let task = tokio::spawn(serve(config, listener, async move {
         let _ = stopped.await;
@@ -167,6 +170,9 @@ async fn the_count_survives_a_restart_on_the_same_data_dir() {
     let config = ServeConfig {
         data_dir: data_dir.clone(),
         site_dir: data_dir.join("site"),
+        aws: None,
+        tables: Default::default(),
+        demo: false,
     };
     let task = tokio::spawn(serve(config, listener, async move {
         let _ = stopped.await;

@@ -81,7 +81,7 @@ pub async fn moto() -> Backend {
     }
 }
 
-fn moto_url() -> &'static str {
+pub fn moto_url() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| match std::env::var("COUNTERSIGN_MOTO_URL") {
         Ok(url) => url,
