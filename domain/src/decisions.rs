@@ -22,23 +22,58 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use crate::DomainError;
-use crate::orders::{PendingRecord, Services};
+use crate::orders::Services;
+
+/// A step waiting for a person, with its token: server side only.
+#[derive(Debug, Clone)]
+pub(crate) struct Pending {
+    pub task_id: String,
+    pub token: String,
+    /// What waits: the order's status, or `signature`.
+    pub step: String,
+    pub scope: Scope,
+}
+
+/// Where the waiting step's row and history live.
+#[derive(Debug, Clone)]
+pub(crate) enum Scope {
+    /// A process-order wait: the row is keyed by execution, the history is
+    /// the order's.
+    Order {
+        order_id: String,
+        execution_arn: String,
+    },
+    /// A signature request: keyed by document and signer, the history is
+    /// the document's.
+    Signature { document_id: String, signer: String },
+}
+
+impl Scope {
+    fn subject(&self) -> &str {
+        match self {
+            Scope::Order { order_id, .. } => order_id,
+            Scope::Signature { document_id, .. } => document_id,
+        }
+    }
+}
 
 /// What a person decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// Move the order to its next status (SendTaskSuccess).
+    /// Go on: advance the order, sign the document (SendTaskSuccess).
     Advance,
-    /// Stop the order with a reason (SendTaskFailure → the workflow's Catch
-    /// → ERROR).
+    /// Stop with a reason: reject the order, decline to sign
+    /// (SendTaskFailure → the workflow's Catch).
     Reject { reason: String },
 }
 
 impl Outcome {
-    fn name(&self) -> &'static str {
-        match self {
-            Outcome::Advance => "advance",
-            Outcome::Reject { .. } => "reject",
+    fn name(&self, scope: &Scope) -> &'static str {
+        match (self, scope) {
+            (Outcome::Advance, Scope::Order { .. }) => "advance",
+            (Outcome::Reject { .. }, Scope::Order { .. }) => "reject",
+            (Outcome::Advance, Scope::Signature { .. }) => "sign",
+            (Outcome::Reject { .. }, Scope::Signature { .. }) => "decline",
         }
     }
 }
@@ -46,7 +81,8 @@ impl Outcome {
 /// A decision that took effect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decided {
-    pub order_id: String,
+    /// The order or document decided on.
+    pub subject: String,
     pub task_id: String,
     /// The status the order was in when decided.
     pub step: String,
@@ -83,33 +119,25 @@ impl Services {
         actor: &str,
         comment: Option<&str>,
     ) -> Result<Decided, DomainError> {
-        if actor.trim().is_empty() {
-            return Err(DomainError::Invalid(
-                "a decision needs someone who makes it".into(),
-            ));
-        }
-        if let Outcome::Reject { reason } = &outcome {
-            if reason.trim().is_empty() {
-                return Err(DomainError::Invalid("a rejection needs a reason".into()));
-            }
-            if reason.chars().count() > MAX_TEXT {
-                return Err(DomainError::Invalid(format!(
-                    "the reason is longer than {MAX_TEXT} characters"
-                )));
-            }
-        }
-        if comment.is_some_and(|c| c.chars().count() > MAX_TEXT) {
-            return Err(DomainError::Invalid(format!(
-                "the comment is longer than {MAX_TEXT} characters"
-            )));
-        }
-
+        check_input(&outcome, actor, comment)?;
         // The step must still be the one waiting; otherwise say who decided it.
-        let record = match self.pending(order_id).await? {
-            Some(r) if r.task.task_id == task_id => r,
-            _ => return Err(self.verdict(task_id).await),
-        };
+        match self.pending(order_id).await? {
+            Some(p) if p.task_id == task_id => {
+                self.decide_pending(p, outcome, actor, comment).await
+            }
+            _ => Err(self.verdict(task_id).await),
+        }
+    }
 
+    /// The exactly-once core shared by orders and signatures.
+    pub(crate) async fn decide_pending(
+        &self,
+        record: Pending,
+        outcome: Outcome,
+        actor: &str,
+        comment: Option<&str>,
+    ) -> Result<Decided, DomainError> {
+        let task_id = record.task_id.clone();
         let at = crate::now();
         let resumed = self.claim(&record, &outcome, actor, comment, &at).await?;
         let at = resumed.clone().unwrap_or(at);
@@ -121,24 +149,29 @@ impl Services {
                 // task is gone because it was resumed.
             }
             Err(Resume::Gone) => {
-                self.set_state(task_id, EXPIRED).await;
-                self.close(&record).await;
+                self.set_state(&task_id, EXPIRED).await;
+                self.close(&record, "EXPIRED", actor, &at).await;
                 return Err(DomainError::Expired);
             }
             Err(Resume::Unavailable) => {
-                self.release(task_id, actor).await;
+                self.release(&task_id, actor).await;
                 return Err(DomainError::Unavailable);
             }
         }
-        self.close(&record).await;
-        self.set_state(task_id, SENT).await;
+        let done = match (&outcome, &record.scope) {
+            (Outcome::Advance, Scope::Signature { .. }) => "SIGNED",
+            (Outcome::Reject { .. }, Scope::Signature { .. }) => "DECLINED",
+            _ => "DONE",
+        };
+        self.close(&record, done, actor, &at).await;
+        self.set_state(&task_id, SENT).await;
         self.record_history(&record, &outcome, actor, comment, &at)
             .await;
         Ok(Decided {
-            order_id: order_id.to_owned(),
-            task_id: task_id.to_owned(),
-            step: record.task.step.clone(),
-            outcome: outcome.name(),
+            subject: record.scope.subject().to_owned(),
+            task_id,
+            step: record.step.clone(),
+            outcome: outcome.name(&record.scope),
             by: actor.to_owned(),
             at,
         })
@@ -148,7 +181,7 @@ impl Services {
     /// unfinished claim from `at`, to resume.
     async fn claim(
         &self,
-        record: &PendingRecord,
+        record: &Pending,
         outcome: &Outcome,
         actor: &str,
         comment: Option<&str>,
@@ -158,10 +191,16 @@ impl Services {
             .ddb
             .put_item()
             .table_name(&self.tables.decisions)
-            .item("taskId", AttributeValue::S(record.task.task_id.clone()))
-            .item("orderId", AttributeValue::S(record.task.order_id.clone()))
-            .item("step", AttributeValue::S(record.task.step.clone()))
-            .item("outcome", AttributeValue::S(outcome.name().into()))
+            .item("taskId", AttributeValue::S(record.task_id.clone()))
+            .item(
+                "subject",
+                AttributeValue::S(record.scope.subject().to_owned()),
+            )
+            .item("step", AttributeValue::S(record.step.clone()))
+            .item(
+                "outcome",
+                AttributeValue::S(outcome.name(&record.scope).into()),
+            )
             .item("actor", AttributeValue::S(actor.into()))
             .item("at", AttributeValue::S(at.into()))
             .item("state", AttributeValue::S(CLAIMED.into()))
@@ -178,7 +217,7 @@ impl Services {
                 if e.as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                let existing = self.decision(&record.task.task_id).await?;
+                let existing = self.decision(&record.task_id).await?;
                 match existing {
                     Some(d) if d.actor == actor && d.state == CLAIMED => Ok(Some(d.at)),
                     Some(d) if d.state == EXPIRED => Err(DomainError::Expired),
@@ -198,7 +237,7 @@ impl Services {
     /// Step 2.
     async fn resume(
         &self,
-        record: &PendingRecord,
+        record: &Pending,
         outcome: &Outcome,
         actor: &str,
         comment: Option<&str>,
@@ -251,28 +290,59 @@ impl Services {
         }
     }
 
-    /// Step 3: delete the pending row only while it holds this token.
-    async fn close(&self, record: &PendingRecord) {
-        let deleted = self
-            .ddb
-            .delete_item()
-            .table_name(&self.tables.actions)
-            .key(
-                "executionId",
-                AttributeValue::S(record.execution_arn.clone()),
-            )
-            .condition_expression("taskToken = :token")
-            .expression_attribute_values(":token", AttributeValue::S(record.token.clone()))
-            .send()
-            .await;
-        match deleted {
-            Ok(_) => {}
-            // The next wait's row is already there: exactly what must survive.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-            Err(e) => {
-                tracing::warn!(error = ?e, "closing a pending action failed; it will show until the next step")
+    /// Step 3: close the waiting row only while it holds *this* token. An
+    /// order's row is deleted (the next wait reuses its key); a signature
+    /// request is kept with its outcome, for the document's page.
+    async fn close(&self, record: &Pending, done: &str, actor: &str, at: &str) {
+        let token = AttributeValue::S(record.token.clone());
+        let result = match &record.scope {
+            Scope::Order { execution_arn, .. } => self
+                .ddb
+                .delete_item()
+                .table_name(&self.tables.actions)
+                .key("executionId", AttributeValue::S(execution_arn.clone()))
+                .condition_expression("taskToken = :token")
+                .expression_attribute_values(":token", token)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception())
+                }),
+            Scope::Signature {
+                document_id,
+                signer,
+            } => self
+                .ddb
+                .update_item()
+                .table_name(&self.tables.signature_requests)
+                .key("documentId", AttributeValue::S(document_id.clone()))
+                .key("signer", AttributeValue::S(signer.clone()))
+                .update_expression(
+                    "SET #status = :done, decidedBy = :actor, decidedAt = :at REMOVE taskToken",
+                )
+                .condition_expression("taskToken = :token")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":done", AttributeValue::S(done.into()))
+                .expression_attribute_values(":actor", AttributeValue::S(actor.into()))
+                .expression_attribute_values(":at", AttributeValue::S(at.into()))
+                .expression_attribute_values(":token", token)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception())
+                }),
+        };
+        match result {
+            Ok(()) => {}
+            // The row moved on (the next wait's row, or already closed):
+            // exactly what must survive.
+            Err(true) => {}
+            Err(false) => {
+                tracing::warn!("closing a waiting row failed; it will show until the next step")
             }
         }
     }
@@ -280,7 +350,7 @@ impl Services {
     /// Step 4.
     async fn record_history(
         &self,
-        record: &PendingRecord,
+        record: &Pending,
         outcome: &Outcome,
         actor: &str,
         comment: Option<&str>,
@@ -291,12 +361,9 @@ impl Services {
             ("by".to_owned(), AttributeValue::S(actor.into())),
             (
                 "decision".to_owned(),
-                AttributeValue::S(outcome.name().into()),
+                AttributeValue::S(outcome.name(&record.scope).into()),
             ),
-            (
-                "step".to_owned(),
-                AttributeValue::S(record.task.step.clone()),
-            ),
+            ("step".to_owned(), AttributeValue::S(record.step.clone())),
         ]);
         if let Some(c) = comment.filter(|c| !c.is_empty()) {
             entry.insert("comment".into(), AttributeValue::S(c.into()));
@@ -304,11 +371,17 @@ impl Services {
         if let Outcome::Reject { reason } = outcome {
             entry.insert("cause".into(), AttributeValue::S(reason.clone()));
         }
+        let (table, key, id) = match &record.scope {
+            Scope::Order { order_id, .. } => (&self.tables.orders, "orderId", order_id),
+            Scope::Signature { document_id, .. } => {
+                (&self.tables.documents, "documentId", document_id)
+            }
+        };
         let updated = self
             .ddb
             .update_item()
-            .table_name(&self.tables.orders)
-            .key("orderId", AttributeValue::S(record.task.order_id.clone()))
+            .table_name(table)
+            .key(key, AttributeValue::S(id.clone()))
             .update_expression("SET #history = list_append(if_not_exists(#history, :none), :entry)")
             .expression_attribute_names("#history", "history")
             .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
@@ -385,7 +458,7 @@ impl Services {
     }
 
     /// Why a step that no longer waits cannot be decided.
-    async fn verdict(&self, task_id: &str) -> DomainError {
+    pub(crate) async fn verdict(&self, task_id: &str) -> DomainError {
         match self.decision(task_id).await {
             Ok(Some(d)) if d.state == EXPIRED => DomainError::Expired,
             Ok(Some(d)) => DomainError::AlreadyDecided {
@@ -419,4 +492,33 @@ fn classify(service: Option<(bool, bool, bool)>, detail: String) -> Resume {
             Resume::Unavailable
         }
     }
+}
+
+/// The checks every decision's input passes before anything is touched.
+pub(crate) fn check_input(
+    outcome: &Outcome,
+    actor: &str,
+    comment: Option<&str>,
+) -> Result<(), DomainError> {
+    if actor.trim().is_empty() {
+        return Err(DomainError::Invalid(
+            "a decision needs someone who makes it".into(),
+        ));
+    }
+    if let Outcome::Reject { reason } = outcome {
+        if reason.trim().is_empty() {
+            return Err(DomainError::Invalid("a rejection needs a reason".into()));
+        }
+        if reason.chars().count() > MAX_TEXT {
+            return Err(DomainError::Invalid(format!(
+                "the reason is longer than {MAX_TEXT} characters"
+            )));
+        }
+    }
+    if comment.is_some_and(|c| c.chars().count() > MAX_TEXT) {
+        return Err(DomainError::Invalid(format!(
+            "the comment is longer than {MAX_TEXT} characters"
+        )));
+    }
+    Ok(())
 }

@@ -11,6 +11,9 @@ pub enum DomainError {
     /// The workflow no longer waits for this decision (timed out, stopped).
     #[error("this request expired: the workflow no longer waits for it")]
     Expired,
+    /// This person may not make this decision.
+    #[error("you may not decide this")]
+    Forbidden,
     /// No such order or task.
     #[error("not found")]
     NotFound,

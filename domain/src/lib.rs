@@ -13,12 +13,14 @@
 //! - `tables`: table names and their creation (keys and the inbox index).
 //! - `workflows`: the ASL definitions and their deployment.
 //! - `orders`: placing an order, reading it, the staff inbox.
-//! - `decisions`: claim → SendTask* → close → history.
+//! - `signatures`: documents, signature requests, a signer's desk.
+//! - `decisions`: claim → SendTask* → close → history, for both.
 //! - `error`: what can go wrong, in words a person can act on.
 
 pub mod decisions;
 pub mod error;
 pub mod orders;
+pub mod signatures;
 pub mod tables;
 pub mod workflows;
 

@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
+use crate::decisions::{Pending, Scope};
 use crate::tables::{INBOX_INDEX, Tables};
 
 /// Everything the domain needs to reach AWS. Cheap to clone.
@@ -17,6 +18,8 @@ pub struct Services {
     pub tables: Tables,
     /// The process-order state machine.
     pub process_order_arn: String,
+    /// The sign-document state machine.
+    pub sign_document_arn: String,
 }
 
 /// One line of an order's status history.
@@ -66,21 +69,13 @@ pub struct PendingTask {
     pub created_at: String,
 }
 
-/// The pending-action row with its token: server side only.
-#[derive(Debug, Clone)]
-pub(crate) struct PendingRecord {
-    pub task: PendingTask,
-    pub token: String,
-    pub execution_arn: String,
-}
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
-type Item = HashMap<String, AttributeValue>;
-
-fn s(item: &Item, key: &str) -> Option<String> {
+pub(crate) fn s(item: &Item, key: &str) -> Option<String> {
     item.get(key).and_then(|v| v.as_s().ok()).cloned()
 }
 
-fn unavailable(what: &str) -> impl FnOnce(String) -> DomainError + '_ {
+pub(crate) fn unavailable(what: &str) -> impl FnOnce(String) -> DomainError + '_ {
     move |error| {
         tracing::error!(%error, "{what} failed");
         DomainError::Unavailable
@@ -94,20 +89,14 @@ fn list_of_maps(item: &Item, key: &str) -> Vec<Item> {
         .unwrap_or_default()
 }
 
-impl PendingRecord {
-    pub(crate) fn from_item(item: &Item) -> Option<Self> {
-        Some(Self {
-            task: PendingTask {
-                task_id: s(item, "taskId")?,
-                order_id: s(item, "orderId")?,
-                customer: s(item, "customer").unwrap_or_default(),
-                step: s(item, "status").unwrap_or_default(),
-                created_at: s(item, "createdAt").unwrap_or_default(),
-            },
-            token: s(item, "taskToken")?,
-            execution_arn: s(item, "executionId")?,
-        })
-    }
+fn pending_task(item: &Item) -> Option<PendingTask> {
+    Some(PendingTask {
+        task_id: s(item, "taskId")?,
+        order_id: s(item, "orderId")?,
+        customer: s(item, "customer").unwrap_or_default(),
+        step: s(item, "status").unwrap_or_default(),
+        created_at: s(item, "createdAt").unwrap_or_default(),
+    })
 }
 
 /// Most items an order may have.
@@ -214,10 +203,7 @@ impl Services {
     }
 
     /// The step an order currently waits on, with its token.
-    pub(crate) async fn pending(
-        &self,
-        order_id: &str,
-    ) -> Result<Option<PendingRecord>, DomainError> {
+    pub(crate) async fn pending(&self, order_id: &str) -> Result<Option<Pending>, DomainError> {
         let out = self
             .ddb
             .get_item()
@@ -230,12 +216,34 @@ impl Services {
             .send()
             .await
             .map_err(|e| unavailable("reading a pending action")(format!("{e:?}")))?;
-        Ok(out.item().and_then(PendingRecord::from_item))
+        Ok(out.item().and_then(|item| {
+            Some(Pending {
+                task_id: s(item, "taskId")?,
+                token: s(item, "taskToken")?,
+                step: s(item, "status").unwrap_or_default(),
+                scope: Scope::Order {
+                    order_id: s(item, "orderId")?,
+                    execution_arn: s(item, "executionId")?,
+                },
+            })
+        }))
     }
 
     /// The step an order waits on, as anyone may see it.
     pub async fn pending_task(&self, order_id: &str) -> Result<Option<PendingTask>, DomainError> {
-        Ok(self.pending(order_id).await?.map(|r| r.task))
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.tables.actions)
+            .key(
+                "executionId",
+                AttributeValue::S(self.execution_arn(order_id)),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("reading a pending action")(format!("{e:?}")))?;
+        Ok(out.item().and_then(pending_task))
     }
 
     /// Orders waiting for staff, oldest first: one Query on the inbox
@@ -265,12 +273,7 @@ impl Services {
             .send()
             .await
             .map_err(|e| unavailable("reading the inbox")(format!("{e:?}")))?;
-        let tasks = out
-            .items()
-            .iter()
-            .filter_map(PendingRecord::from_item)
-            .map(|r| r.task)
-            .collect();
+        let tasks = out.items().iter().filter_map(pending_task).collect();
         let next = out.last_evaluated_key().map(|key| {
             let plain: HashMap<&String, &String> = key
                 .iter()

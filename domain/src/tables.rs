@@ -18,6 +18,8 @@ use crate::DomainError;
 
 /// The index of pending actions by queue and age.
 pub const INBOX_INDEX: &str = "inbox-by-age";
+/// The index of signature requests by signer and age.
+pub const SIGNER_INDEX: &str = "signer-inbox";
 
 #[derive(Debug, Clone)]
 pub struct Tables {
@@ -27,6 +29,12 @@ pub struct Tables {
     pub actions: String,
     /// Decisions by `taskId`: the claim that makes a decision happen once.
     pub decisions: String,
+    /// Documents to sign by `documentId`, with each signature.
+    pub documents: String,
+    /// Signature requests by `documentId` and `signer` (any number of
+    /// human signers per document); the `signer-inbox` index lists one
+    /// signer's requests.
+    pub signature_requests: String,
 }
 
 impl Default for Tables {
@@ -35,6 +43,8 @@ impl Default for Tables {
             orders: "orders".into(),
             actions: "orderProcessingActions".into(),
             decisions: "countersignDecisions".into(),
+            documents: "documents".into(),
+            signature_requests: "signatureRequests".into(),
         }
     }
 }
@@ -70,21 +80,47 @@ impl Tables {
             )
             .build()
             .expect("index is complete");
+        let by_signer = GlobalSecondaryIndex::builder()
+            .index_name(SIGNER_INDEX)
+            .key_schema(key("signer", KeyType::Hash))
+            .key_schema(key("createdAt", KeyType::Range))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .expect("index is complete");
+        // (table, hash key, range key, index and its partition key)
         let plans = [
-            (&self.orders, "orderId", None),
-            (&self.actions, "executionId", Some(inbox)),
-            (&self.decisions, "taskId", None),
+            (&self.orders, "orderId", None, None),
+            (&self.actions, "executionId", None, Some((inbox, "inbox"))),
+            (&self.decisions, "taskId", None, None),
+            (&self.documents, "documentId", None, None),
+            (
+                &self.signature_requests,
+                "documentId",
+                Some("signer"),
+                Some((by_signer, "signer")),
+            ),
         ];
-        for (table, hash, index) in plans {
+        for (table, hash, range, index) in plans {
             let mut create = ddb
                 .create_table()
                 .table_name(table)
                 .billing_mode(BillingMode::PayPerRequest)
                 .attribute_definitions(attr(hash))
                 .key_schema(key(hash, KeyType::Hash));
-            if let Some(index) = index {
+            if let Some(range) = range {
                 create = create
-                    .attribute_definitions(attr("inbox"))
+                    .attribute_definitions(attr(range))
+                    .key_schema(key(range, KeyType::Range));
+            }
+            if let Some((index, partition)) = index {
+                if range != Some(partition) {
+                    create = create.attribute_definitions(attr(partition));
+                }
+                create = create
                     .attribute_definitions(attr("createdAt"))
                     .global_secondary_indexes(index);
             }

@@ -10,12 +10,16 @@ use crate::tables::Tables;
 
 /// The process-order definition, as deployed.
 pub const PROCESS_ORDER: &str = include_str!("../../workflows/process-order.asl.json");
+/// The sign-document definition, as deployed.
+pub const SIGN_DOCUMENT: &str = include_str!("../../workflows/sign-document.asl.json");
 
 /// Fills the `${…}` placeholders with the table names.
-pub fn process_order_definition(tables: &Tables) -> String {
-    PROCESS_ORDER
+pub fn substitute(definition: &str, tables: &Tables) -> String {
+    definition
         .replace("${OrdersTable}", &tables.orders)
         .replace("${ActionsTable}", &tables.actions)
+        .replace("${DocumentsTable}", &tables.documents)
+        .replace("${SignatureRequestsTable}", &tables.signature_requests)
 }
 
 /// Creates (or updates) the process-order state machine named `name` and
@@ -25,12 +29,25 @@ pub async fn deploy_process_order(
     name: &str,
     tables: &Tables,
 ) -> Result<String, DomainError> {
-    let definition = process_order_definition(tables);
+    deploy(sfn, name, &substitute(PROCESS_ORDER, tables)).await
+}
+
+/// Creates (or updates) the sign-document state machine named `name` and
+/// returns its ARN.
+pub async fn deploy_sign_document(
+    sfn: &Client,
+    name: &str,
+    tables: &Tables,
+) -> Result<String, DomainError> {
+    deploy(sfn, name, &substitute(SIGN_DOCUMENT, tables)).await
+}
+
+async fn deploy(sfn: &Client, name: &str, definition: &str) -> Result<String, DomainError> {
     let role = "arn:aws:iam::123456789012:role/countersign-workflows";
     match sfn
         .create_state_machine()
         .name(name)
-        .definition(&definition)
+        .definition(definition)
         .role_arn(role)
         .send()
         .await

@@ -19,7 +19,7 @@ pub enum Command {
     /// Serve the dashboard. With no AWS settings it starts its own DynamoDB
     /// and Step Functions stand-ins on loopback, keeping their data in
     /// `--data-dir`.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Serve the embedded DynamoDB and Step Functions engine on one
     /// loopback endpoint, for any AWS SDK or the AWS CLI
     /// (`aws --endpoint-url http://127.0.0.1:4600 stepfunctions list-state-machines`).
@@ -110,6 +110,11 @@ pub struct AwsArgs {
     #[arg(long, env = "COUNTERSIGN_PROCESS_ORDER_ARN", requires = "aws")]
     pub process_order_arn: Option<String>,
 
+    /// ARN of the deployed sign-document state machine. Without it the
+    /// server deploys `countersign-sign-document` itself.
+    #[arg(long, env = "COUNTERSIGN_SIGN_DOCUMENT_ARN", requires = "aws")]
+    pub sign_document_arn: Option<String>,
+
     /// Create missing tables at start (the deploy template does on AWS).
     #[arg(long, env = "COUNTERSIGN_PROVISION", requires = "aws")]
     pub provision: bool,
@@ -137,6 +142,18 @@ pub struct TableArgs {
         default_value = "countersignDecisions"
     )]
     pub decisions_table: String,
+
+    /// Documents to sign, keyed by `documentId`.
+    #[arg(long, env = "COUNTERSIGN_DOCUMENTS_TABLE", default_value = "documents")]
+    pub documents_table: String,
+
+    /// Signature requests, keyed by `documentId` and `signer`.
+    #[arg(
+        long,
+        env = "COUNTERSIGN_SIGNATURE_REQUESTS_TABLE",
+        default_value = "signatureRequests"
+    )]
+    pub signature_requests_table: String,
 }
 
 #[cfg(test)]

@@ -53,12 +53,16 @@ pub struct AwsSettings {
     /// The deployed process-order state machine; without it, the server
     /// deploys one (for stand-ins; on AWS the deploy template does).
     pub process_order_arn: Option<String>,
+    /// The deployed sign-document state machine; likewise.
+    pub sign_document_arn: Option<String>,
     /// Create missing tables and state machines at start.
     pub provision: bool,
 }
 
 /// The name the process-order state machine is deployed under.
 pub const PROCESS_ORDER_NAME: &str = "countersign-process-order";
+/// The name the sign-document state machine is deployed under.
+pub const SIGN_DOCUMENT_NAME: &str = "countersign-sign-document";
 
 /// Why the dashboard could not start or stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -163,11 +167,27 @@ async fn start_backend(
             .await?
         }
     };
+    let given_arn = config
+        .aws
+        .as_ref()
+        .and_then(|a| a.sign_document_arn.clone());
+    let sign_document_arn = match given_arn {
+        Some(arn) => arn,
+        None => {
+            countersign_domain::workflows::deploy_sign_document(
+                &sfn,
+                SIGN_DOCUMENT_NAME,
+                &config.tables,
+            )
+            .await?
+        }
+    };
     let orders = countersign_domain::orders::Services {
         ddb: dynamodb.clone(),
         sfn,
         tables: config.tables.clone(),
         process_order_arn,
+        sign_document_arn,
     };
     if config.demo {
         demo::place_sample_orders(&orders).await?;

@@ -41,12 +41,15 @@ async fn main() -> ExitCode {
                     region: args.aws.aws_region,
                     endpoint_url: args.aws.aws_endpoint_url,
                     process_order_arn: args.aws.process_order_arn,
+                    sign_document_arn: args.aws.sign_document_arn,
                     provision: args.aws.provision,
                 }),
                 tables: countersign_domain::tables::Tables {
                     orders: args.tables.orders_table,
                     actions: args.tables.actions_table,
                     decisions: args.tables.decisions_table,
+                    documents: args.tables.documents_table,
+                    signature_requests: args.tables.signature_requests_table,
                 },
             };
             serve(config, listener, shutdown_signal()).await

@@ -31,6 +31,8 @@ async fn serve_in_aws_mode_provisions_and_runs_orders_on_the_endpoint() {
         .args(["--orders-table", &format!("{suffix}-orders")])
         .args(["--actions-table", &format!("{suffix}-actions")])
         .args(["--decisions-table", &format!("{suffix}-decisions")])
+        .args(["--documents-table", &format!("{suffix}-documents")])
+        .args(["--signature-requests-table", &format!("{suffix}-requests")])
         .arg("--demo")
         .env("AWS_ACCESS_KEY_ID", "countersign-test")
         .env("AWS_SECRET_ACCESS_KEY", "countersign-test")

@@ -2,46 +2,17 @@
 //! AND against moto: the same domain code, the same ASL, two backends.
 
 #[path = "support/backends.rs"]
-mod backends;
+pub mod backends;
+#[path = "support/domain.rs"]
+mod domain;
+
+use domain::both;
 
 use std::time::{Duration, Instant};
 
-use backends::{Backend, unique};
 use countersign_domain::DomainError;
 use countersign_domain::decisions::Outcome;
 use countersign_domain::orders::{PendingTask, Services};
-use countersign_domain::tables::Tables;
-
-async fn services(b: &Backend) -> Services {
-    let tables = Tables {
-        orders: unique("orders"),
-        actions: unique("actions"),
-        decisions: unique("decisions"),
-    };
-    tables.ensure(&b.ddb).await.expect("tables");
-    let arn = countersign_domain::workflows::deploy_process_order(
-        &b.sfn,
-        &unique("process-order"),
-        &tables,
-    )
-    .await
-    .expect("deploy");
-    Services {
-        ddb: b.ddb.clone(),
-        sfn: b.sfn.clone(),
-        tables,
-        process_order_arn: arn,
-    }
-}
-
-async fn both() -> Vec<(Backend, Services)> {
-    let mut out = Vec::new();
-    for b in [backends::embedded().await, backends::moto().await] {
-        let s = services(&b).await;
-        out.push((b, s));
-    }
-    out
-}
 
 /// Waits until the order waits on `step` and returns that task.
 async fn waiting_on(s: &Services, order: &str, step: &str) -> PendingTask {

@@ -1,0 +1,262 @@
+//! Documents that wait for signatures. Automatic signers (Alice) sign by
+//! themselves; each human signer gets a request of their own (keyed by
+//! document and signer) and signs or declines on their desk. Unanswered
+//! requests expire after the document's timeout.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+
+use crate::DomainError;
+use crate::decisions::{Decided, Outcome, Pending, Scope, check_input};
+use crate::orders::{HistoryEntry, Item, Services, s, unavailable};
+use crate::tables::SIGNER_INDEX;
+
+/// Who signs, and whether a person has to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignerSpec {
+    pub name: String,
+    /// Signs by itself (no request, no wait).
+    pub automatic: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    pub signer: String,
+    pub at: String,
+    /// `automatic` or `signed`.
+    pub how: String,
+}
+
+/// One human signer's request, as anyone may see it: no token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureRequest {
+    pub document_id: String,
+    pub signer: String,
+    /// Set while the request waits.
+    pub task_id: Option<String>,
+    /// WAITING, SIGNED, DECLINED or EXPIRED.
+    pub status: String,
+    pub created_at: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Document {
+    pub document_id: String,
+    pub title: String,
+    /// WAITING, SIGNED, DECLINED or TIMED_OUT.
+    pub status: String,
+    pub signers: Vec<SignerSpec>,
+    pub signatures: Vec<Signature>,
+    pub requests: Vec<SignatureRequest>,
+    pub history: Vec<HistoryEntry>,
+}
+
+/// Most signers on one document.
+pub const MAX_SIGNERS: usize = 20;
+
+fn request_from(item: &Item) -> Option<SignatureRequest> {
+    Some(SignatureRequest {
+        document_id: s(item, "documentId")?,
+        signer: s(item, "signer")?,
+        task_id: s(item, "taskToken").and(s(item, "taskId")),
+        status: s(item, "status").unwrap_or_default(),
+        created_at: s(item, "createdAt").unwrap_or_default(),
+        decided_by: s(item, "decidedBy"),
+        decided_at: s(item, "decidedAt"),
+    })
+}
+
+impl Services {
+    /// Starts a document's signing; returns its id.
+    pub async fn request_signatures(
+        &self,
+        title: &str,
+        signers: &[SignerSpec],
+        timeout_seconds: u64,
+    ) -> Result<String, DomainError> {
+        if title.trim().is_empty() {
+            return Err(DomainError::Invalid("a document needs a title".into()));
+        }
+        if signers.is_empty() || signers.len() > MAX_SIGNERS {
+            return Err(DomainError::Invalid(format!(
+                "a document needs 1 to {MAX_SIGNERS} signers"
+            )));
+        }
+        let mut names: Vec<&str> = signers.iter().map(|s| s.name.as_str()).collect();
+        if names.iter().any(|n| n.trim().is_empty() || n.len() > 100) {
+            return Err(DomainError::Invalid(
+                "every signer needs a name of 1 to 100 characters".into(),
+            ));
+        }
+        names.sort_unstable();
+        names.dedup();
+        if names.len() != signers.len() {
+            return Err(DomainError::Invalid("each signer may appear once".into()));
+        }
+        if timeout_seconds == 0 {
+            return Err(DomainError::Invalid(
+                "the timeout must be at least one second".into(),
+            ));
+        }
+        let document_id = uuid::Uuid::new_v4().to_string();
+        let input = serde_json::json!({
+            "documentId": document_id, "title": title, "signers": signers, "timeoutSeconds": timeout_seconds,
+        });
+        self.sfn
+            .start_execution()
+            .state_machine_arn(&self.sign_document_arn)
+            .name(&document_id)
+            .input(input.to_string())
+            .send()
+            .await
+            .map_err(|e| unavailable("starting a signing")(format!("{e:?}")))?;
+        Ok(document_id)
+    }
+
+    /// A document with each signature and each request's state. A request
+    /// still marked waiting on a document that has ended shows as EXPIRED.
+    pub async fn document(&self, document_id: &str) -> Result<Document, DomainError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.tables.documents)
+            .key("documentId", AttributeValue::S(document_id.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("reading a document")(format!("{e:?}")))?;
+        let item = out.item().ok_or(DomainError::NotFound)?;
+        let status = s(item, "status").unwrap_or_default();
+        let signatures = item
+            .get("signatures")
+            .and_then(|v| v.as_m().ok())
+            .map(|m| {
+                let mut list: Vec<Signature> = m
+                    .iter()
+                    .filter_map(|(signer, v)| {
+                        let sig = v.as_m().ok()?;
+                        Some(Signature {
+                            signer: signer.clone(),
+                            at: s(sig, "at").unwrap_or_default(),
+                            how: s(sig, "how").unwrap_or_default(),
+                        })
+                    })
+                    .collect();
+                list.sort_by(|a, b| a.at.cmp(&b.at).then(a.signer.cmp(&b.signer)));
+                list
+            })
+            .unwrap_or_default();
+        let requests = self
+            .ddb
+            .query()
+            .table_name(&self.tables.signature_requests)
+            .key_condition_expression("documentId = :d")
+            .expression_attribute_values(":d", AttributeValue::S(document_id.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("reading signature requests")(format!("{e:?}")))?
+            .items()
+            .iter()
+            .filter_map(request_from)
+            .map(|mut r| {
+                if r.status == "WAITING" && status != "WAITING" {
+                    r.status = "EXPIRED".into();
+                    r.task_id = None;
+                }
+                r
+            })
+            .collect();
+        let history = item
+            .get("history")
+            .and_then(|v| v.as_l().ok())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|v| v.as_m().ok())
+                    .map(|m| HistoryEntry {
+                        at: s(m, "at").unwrap_or_default(),
+                        by: s(m, "by").unwrap_or_default(),
+                        status: s(m, "status"),
+                        decision: s(m, "decision"),
+                        comment: s(m, "comment"),
+                        error: s(m, "error"),
+                        cause: s(m, "cause"),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Document {
+            document_id: document_id.into(),
+            title: s(item, "title").unwrap_or_default(),
+            status,
+            signers: s(item, "signers")
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default(),
+            signatures,
+            requests,
+            history,
+        })
+    }
+
+    /// Requests waiting for `signer`, oldest first: one Query on the signer
+    /// index.
+    pub async fn signer_desk(&self, signer: &str) -> Result<Vec<SignatureRequest>, DomainError> {
+        let out = self
+            .ddb
+            .query()
+            .table_name(&self.tables.signature_requests)
+            .index_name(SIGNER_INDEX)
+            .key_condition_expression("signer = :s")
+            .filter_expression("#status = :waiting")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":s", AttributeValue::S(signer.into()))
+            .expression_attribute_values(":waiting", AttributeValue::S("WAITING".into()))
+            .send()
+            .await
+            .map_err(|e| unavailable("reading a signer's desk")(format!("{e:?}")))?;
+        Ok(out.items().iter().filter_map(request_from).collect())
+    }
+
+    /// Signs (`Advance`) or declines (`Reject`) `signer`'s request on a
+    /// document. Only the signer may decide their own request.
+    pub async fn decide_signature(
+        &self,
+        document_id: &str,
+        signer: &str,
+        task_id: &str,
+        outcome: Outcome,
+        actor: &str,
+    ) -> Result<Decided, DomainError> {
+        check_input(&outcome, actor, None)?;
+        if actor != signer {
+            return Err(DomainError::Forbidden);
+        }
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.tables.signature_requests)
+            .key("documentId", AttributeValue::S(document_id.into()))
+            .key("signer", AttributeValue::S(signer.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("reading a signature request")(format!("{e:?}")))?;
+        let pending = out.item().and_then(|item| {
+            Some(Pending {
+                task_id: s(item, "taskId")?,
+                token: s(item, "taskToken")?,
+                step: "signature".into(),
+                scope: Scope::Signature {
+                    document_id: document_id.into(),
+                    signer: signer.into(),
+                },
+            })
+        });
+        match pending {
+            Some(p) if p.task_id == task_id => self.decide_pending(p, outcome, actor, None).await,
+            _ => Err(self.verdict(task_id).await),
+        }
+    }
+}

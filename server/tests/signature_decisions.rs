@@ -1,0 +1,206 @@
+//! Signing documents, against the embedded services AND moto: alice signs
+//! by herself, bob signs or declines on his desk, unanswered requests time
+//! out, and each human signer decides only their own request.
+
+#[path = "support/backends.rs"]
+pub mod backends;
+#[path = "support/domain.rs"]
+mod domain;
+
+use std::time::{Duration, Instant};
+
+use countersign_domain::DomainError;
+use countersign_domain::decisions::Outcome;
+use countersign_domain::orders::Services;
+use countersign_domain::signatures::{Document, SignatureRequest, SignerSpec};
+use domain::both;
+
+fn signers(humans: &[&str]) -> Vec<SignerSpec> {
+    let mut list = vec![SignerSpec {
+        name: "alice".into(),
+        automatic: true,
+    }];
+    list.extend(humans.iter().map(|h| SignerSpec {
+        name: (*h).into(),
+        automatic: false,
+    }));
+    list
+}
+
+async fn desk_request(s: &Services, signer: &str, document: &str) -> SignatureRequest {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let desk = s.signer_desk(signer).await.expect("desk");
+        if let Some(r) = desk.into_iter().find(|r| r.document_id == document) {
+            return r;
+        }
+        assert!(Instant::now() < deadline, "{signer} never saw {document}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn document_becomes(s: &Services, id: &str, status: &str) -> Document {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(d) = s.document(id).await
+            && d.status == status
+        {
+            return d;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "document {id} never became {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn alice_signs_by_herself_and_bob_signs_on_his_desk() {
+    for (b, s) in both().await {
+        let doc = s
+            .request_signatures("Supplier contract", &signers(&["bob"]), 3600)
+            .await
+            .expect("started");
+        let request = desk_request(&s, "bob", &doc).await;
+        let task = request.task_id.expect("a waiting request has a task");
+        let d = s
+            .decide_signature(&doc, "bob", &task, Outcome::Advance, "bob")
+            .await
+            .expect("signed");
+        assert_eq!(d.outcome, "sign");
+        let document = document_becomes(&s, &doc, "SIGNED").await;
+        let who: Vec<(&str, &str)> = document
+            .signatures
+            .iter()
+            .map(|g| (g.signer.as_str(), g.how.as_str()))
+            .collect();
+        assert!(
+            who.contains(&("alice", "automatic")) && who.contains(&("bob", "signed")),
+            "{}: {who:?}",
+            b.name
+        );
+        let bob = document
+            .requests
+            .iter()
+            .find(|r| r.signer == "bob")
+            .expect("bob's request");
+        assert_eq!(
+            (bob.status.as_str(), bob.decided_by.as_deref()),
+            ("SIGNED", Some("bob")),
+            "{}",
+            b.name
+        );
+        assert!(
+            s.signer_desk("bob")
+                .await
+                .expect("desk")
+                .iter()
+                .all(|r| r.document_id != doc)
+        );
+    }
+}
+
+#[tokio::test]
+async fn bob_declines_with_a_reason_and_the_document_is_declined() {
+    for (b, s) in both().await {
+        let doc = s
+            .request_signatures("NDA", &signers(&["bob"]), 3600)
+            .await
+            .expect("started");
+        let task = desk_request(&s, "bob", &doc).await.task_id.expect("task");
+        s.decide_signature(
+            &doc,
+            "bob",
+            &task,
+            Outcome::Reject {
+                reason: "wrong address".into(),
+            },
+            "bob",
+        )
+        .await
+        .expect("declined");
+        let document = document_becomes(&s, &doc, "DECLINED").await;
+        let bob = document
+            .requests
+            .iter()
+            .find(|r| r.signer == "bob")
+            .expect("bob's request");
+        assert_eq!(bob.status, "DECLINED", "{}", b.name);
+        assert!(
+            document
+                .history
+                .iter()
+                .any(|h| h.decision.as_deref() == Some("decline")
+                    && h.cause.as_deref() == Some("wrong address")),
+            "{}: {:?}",
+            b.name,
+            document.history
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_human_signer_decides_only_their_own_request() {
+    for (b, s) in both().await {
+        let doc = s
+            .request_signatures("Board minutes", &signers(&["bob", "erin"]), 3600)
+            .await
+            .expect("started");
+        let bobs = desk_request(&s, "bob", &doc).await.task_id.expect("task");
+        let erins = desk_request(&s, "erin", &doc).await.task_id.expect("task");
+        assert_ne!(bobs, erins);
+        let meddling = s
+            .decide_signature(&doc, "bob", &bobs, Outcome::Advance, "erin")
+            .await;
+        assert_eq!(meddling, Err(DomainError::Forbidden), "{}", b.name);
+        s.decide_signature(&doc, "bob", &bobs, Outcome::Advance, "bob")
+            .await
+            .expect("bob");
+        assert_eq!(
+            s.document(&doc).await.expect("doc").status,
+            "WAITING",
+            "{}: erin has not signed",
+            b.name
+        );
+        s.decide_signature(&doc, "erin", &erins, Outcome::Advance, "erin")
+            .await
+            .expect("erin");
+        let document = document_becomes(&s, &doc, "SIGNED").await;
+        assert_eq!(document.signatures.len(), 3, "{}", b.name);
+        let again = s
+            .decide_signature(&doc, "bob", &bobs, Outcome::Advance, "bob")
+            .await;
+        assert!(
+            matches!(again, Err(DomainError::AlreadyDecided { ref by, .. }) if by == "bob"),
+            "{}: {again:?}",
+            b.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unanswered_request_expires_and_the_document_times_out() {
+    for (b, s) in both().await {
+        let doc = s
+            .request_signatures("Quote", &signers(&["bob"]), 1)
+            .await
+            .expect("started");
+        let task = desk_request(&s, "bob", &doc).await.task_id.expect("task");
+        let document = document_becomes(&s, &doc, "TIMED_OUT").await;
+        let bob = document
+            .requests
+            .iter()
+            .find(|r| r.signer == "bob")
+            .expect("bob's request");
+        assert_eq!(bob.status, "EXPIRED", "{}", b.name);
+        let late = s
+            .decide_signature(&doc, "bob", &task, Outcome::Advance, "bob")
+            .await;
+        assert!(
+            matches!(late, Err(DomainError::Expired) | Err(DomainError::NotFound)),
+            "{}: {late:?}",
+            b.name
+        );
+    }
+}
