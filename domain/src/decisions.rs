@@ -100,13 +100,6 @@ const CLAIMED: &str = "CLAIMED";
 const SENT: &str = "SENT";
 const EXPIRED: &str = "EXPIRED";
 
-fn unavailable(what: &'static str) -> impl FnOnce(String) -> DomainError {
-    move |error| {
-        tracing::error!(%error, "{what} failed");
-        DomainError::Unavailable
-    }
-}
-
 impl Services {
     /// Decides the step `task_id` of order `order_id`. Exactly one caller
     /// per step gets `Ok`; the others get `AlreadyDecided` naming the
@@ -210,6 +203,10 @@ impl Services {
         }
         if let Outcome::Reject { reason } = outcome {
             put = put.item("reason", AttributeValue::S(reason.clone()));
+        }
+        // Enough to find the waiting row again if we crash after this.
+        if let Scope::Signature { signer, .. } = &record.scope {
+            put = put.item("signer", AttributeValue::S(signer.clone()));
         }
         match put.send().await {
             Ok(_) => Ok(None),
@@ -491,6 +488,78 @@ fn classify(service: Option<(bool, bool, bool)>, detail: String) -> Resume {
             tracing::error!(error = %detail, "resuming a workflow failed");
             Resume::Unavailable
         }
+    }
+}
+
+impl Services {
+    /// Completes decisions a crash left half done: claimed, but perhaps not
+    /// sent. Run at start. A claim whose step still waits is resumed as its
+    /// owner would on retry; one whose step has moved on was sent, and is
+    /// marked so. Returns how many claims were repaired.
+    pub async fn repair_claims(&self) -> Result<usize, DomainError> {
+        let mut repaired = 0;
+        let mut start = None;
+        loop {
+            // A start-up sweep of a small table; claims stay CLAIMED only
+            // for the moment between claim and send.
+            let page = self
+                .ddb
+                .scan()
+                .table_name(&self.tables.decisions)
+                .filter_expression("#state = :claimed")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":claimed", AttributeValue::S(CLAIMED.into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| unavailable("scanning claims")(format!("{e:?}")))?;
+            for item in page.items() {
+                let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+                let (Some(task_id), Some(subject), Some(actor)) =
+                    (s("taskId"), s("subject"), s("actor"))
+                else {
+                    continue;
+                };
+                let outcome = match s("reason") {
+                    Some(reason) => Outcome::Reject { reason },
+                    None => Outcome::Advance,
+                };
+                let comment = s("comment");
+                let pending = match s("signer") {
+                    Some(signer) => self.signature_pending(&subject, &signer).await?,
+                    None => self.pending(&subject).await?,
+                };
+                match pending {
+                    Some(p) if p.task_id == task_id => {
+                        match self
+                            .decide_pending(p, outcome, &actor, comment.as_deref())
+                            .await
+                        {
+                            Ok(_) | Err(DomainError::Expired) => repaired += 1,
+                            Err(e) => {
+                                tracing::warn!(task_id, error = %e, "a claim could not be repaired yet")
+                            }
+                        }
+                    }
+                    _ => {
+                        self.set_state(&task_id, SENT).await;
+                        repaired += 1;
+                    }
+                }
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(repaired)
+    }
+}
+
+fn unavailable(what: &'static str) -> impl FnOnce(String) -> DomainError {
+    move |error| {
+        tracing::error!(%error, "{what} failed");
+        DomainError::Unavailable
     }
 }
 

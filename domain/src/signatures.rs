@@ -233,6 +233,18 @@ impl Services {
         if actor != signer {
             return Err(DomainError::Forbidden);
         }
+        match self.signature_pending(document_id, signer).await? {
+            Some(p) if p.task_id == task_id => self.decide_pending(p, outcome, actor, None).await,
+            _ => Err(self.verdict(task_id).await),
+        }
+    }
+
+    /// A signer's waiting request with its token.
+    pub(crate) async fn signature_pending(
+        &self,
+        document_id: &str,
+        signer: &str,
+    ) -> Result<Option<Pending>, DomainError> {
         let out = self
             .ddb
             .get_item()
@@ -243,7 +255,7 @@ impl Services {
             .send()
             .await
             .map_err(|e| unavailable("reading a signature request")(format!("{e:?}")))?;
-        let pending = out.item().and_then(|item| {
+        Ok(out.item().and_then(|item| {
             Some(Pending {
                 task_id: s(item, "taskId")?,
                 token: s(item, "taskToken")?,
@@ -253,10 +265,6 @@ impl Services {
                     signer: signer.into(),
                 },
             })
-        });
-        match pending {
-            Some(p) if p.task_id == task_id => self.decide_pending(p, outcome, actor, None).await,
-            _ => Err(self.verdict(task_id).await),
-        }
+        }))
     }
 }

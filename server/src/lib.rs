@@ -189,6 +189,11 @@ async fn start_backend(
         process_order_arn,
         sign_document_arn,
     };
+    // Decisions a crash interrupted between claim and send finish now.
+    let repaired = orders.repair_claims().await?;
+    if repaired > 0 {
+        tracing::info!(repaired, "completed decisions interrupted by a restart");
+    }
     if config.demo {
         demo::place_sample_orders(&orders).await?;
     }
