@@ -250,18 +250,7 @@ impl Services {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| {
-                        classify(
-                            e.as_service_error().map(|s| {
-                                (
-                                    s.is_task_timed_out(),
-                                    s.is_invalid_token(),
-                                    s.is_task_does_not_exist(),
-                                )
-                            }),
-                            format!("{e:?}"),
-                        )
-                    })
+                    .map_err(classify)
             }
             Outcome::Reject { reason } => self
                 .sfn
@@ -272,18 +261,7 @@ impl Services {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| {
-                    classify(
-                        e.as_service_error().map(|s| {
-                            (
-                                s.is_task_timed_out(),
-                                s.is_invalid_token(),
-                                s.is_task_does_not_exist(),
-                            )
-                        }),
-                        format!("{e:?}"),
-                    )
-                }),
+                .map_err(classify),
         }
     }
 
@@ -481,11 +459,18 @@ enum Resume {
     Unavailable,
 }
 
-fn classify(service: Option<(bool, bool, bool)>, detail: String) -> Resume {
-    match service {
-        Some((timed_out, invalid, missing)) if timed_out || invalid || missing => Resume::Gone,
+/// Step Functions' answer to SendTask*: the task is gone (timed out,
+/// stopped, used), or no clear answer.
+fn classify<E, R>(error: aws_sdk_sfn::error::SdkError<E, R>) -> Resume
+where
+    E: aws_sdk_sfn::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_sfn::error::ProvideErrorMetadata;
+    match error.code() {
+        Some("TaskTimedOut" | "InvalidToken" | "TaskDoesNotExist") => Resume::Gone,
         _ => {
-            tracing::error!(error = %detail, "resuming a workflow failed");
+            tracing::error!(error = ?error, "resuming a workflow failed");
             Resume::Unavailable
         }
     }

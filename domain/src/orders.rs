@@ -82,6 +82,39 @@ pub(crate) fn unavailable(what: &str) -> impl FnOnce(String) -> DomainError + '_
     }
 }
 
+/// The `history` list of an order or document item.
+pub(crate) fn history_of(item: &Item) -> Vec<HistoryEntry> {
+    list_of_maps(item, "history")
+        .iter()
+        .map(|m| HistoryEntry {
+            at: s(m, "at").unwrap_or_default(),
+            by: s(m, "by").unwrap_or_default(),
+            status: s(m, "status"),
+            decision: s(m, "decision"),
+            comment: s(m, "comment"),
+            error: s(m, "error"),
+            cause: s(m, "cause"),
+        })
+        .collect()
+}
+
+/// Starts `machine` with a given execution name (the order or document id).
+pub(crate) async fn start_workflow(
+    sfn: &aws_sdk_sfn::Client,
+    machine: &str,
+    name: &str,
+    input: &serde_json::Value,
+) -> Result<(), DomainError> {
+    sfn.start_execution()
+        .state_machine_arn(machine)
+        .name(name)
+        .input(input.to_string())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| unavailable("starting a workflow")(format!("{e:?}")))
+}
+
 fn list_of_maps(item: &Item, key: &str) -> Vec<Item> {
     item.get(key)
         .and_then(|v| v.as_l().ok())
@@ -143,14 +176,7 @@ impl Services {
         }
         let order_id = uuid::Uuid::new_v4().to_string();
         let input = serde_json::json!({"orderId": order_id, "customer": customer, "items": items});
-        self.sfn
-            .start_execution()
-            .state_machine_arn(&self.process_order_arn)
-            .name(&order_id)
-            .input(input.to_string())
-            .send()
-            .await
-            .map_err(|e| unavailable("starting an order")(format!("{e:?}")))?;
+        start_workflow(&self.sfn, &self.process_order_arn, &order_id, &input).await?;
         Ok(order_id)
     }
 
@@ -166,18 +192,7 @@ impl Services {
             .await
             .map_err(|e| unavailable("reading an order")(format!("{e:?}")))?;
         let item = out.item().ok_or(DomainError::NotFound)?;
-        let history = list_of_maps(item, "history")
-            .iter()
-            .map(|m| HistoryEntry {
-                at: s(m, "at").unwrap_or_default(),
-                by: s(m, "by").unwrap_or_default(),
-                status: s(m, "status"),
-                decision: s(m, "decision"),
-                comment: s(m, "comment"),
-                error: s(m, "error"),
-                cause: s(m, "cause"),
-            })
-            .collect();
+        let history = history_of(item);
         let notifications = list_of_maps(item, "notifications")
             .iter()
             .map(|m| Notification {

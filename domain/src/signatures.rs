@@ -104,14 +104,8 @@ impl Services {
         let input = serde_json::json!({
             "documentId": document_id, "title": title, "signers": signers, "timeoutSeconds": timeout_seconds,
         });
-        self.sfn
-            .start_execution()
-            .state_machine_arn(&self.sign_document_arn)
-            .name(&document_id)
-            .input(input.to_string())
-            .send()
-            .await
-            .map_err(|e| unavailable("starting a signing")(format!("{e:?}")))?;
+        crate::orders::start_workflow(&self.sfn, &self.sign_document_arn, &document_id, &input)
+            .await?;
         Ok(document_id)
     }
 
@@ -169,24 +163,7 @@ impl Services {
                 r
             })
             .collect();
-        let history = item
-            .get("history")
-            .and_then(|v| v.as_l().ok())
-            .map(|l| {
-                l.iter()
-                    .filter_map(|v| v.as_m().ok())
-                    .map(|m| HistoryEntry {
-                        at: s(m, "at").unwrap_or_default(),
-                        by: s(m, "by").unwrap_or_default(),
-                        status: s(m, "status"),
-                        decision: s(m, "decision"),
-                        comment: s(m, "comment"),
-                        error: s(m, "error"),
-                        cause: s(m, "cause"),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let history = crate::orders::history_of(item);
         Ok(Document {
             document_id: document_id.into(),
             title: s(item, "title").unwrap_or_default(),

@@ -65,32 +65,27 @@ fn key(name: &str, kind: KeyType) -> KeySchemaElement {
         .expect("name and type are set")
 }
 
+/// An index of rows by `partition`, oldest `createdAt` first.
+fn by_age(name: &str, partition: &str) -> GlobalSecondaryIndex {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(partition, KeyType::Hash))
+        .key_schema(key("createdAt", KeyType::Range))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .expect("index is complete")
+}
+
 impl Tables {
     /// Creates every table that does not exist yet (embedded mode and tests;
     /// in AWS the deploy template creates them).
     pub async fn ensure(&self, ddb: &Client) -> Result<(), DomainError> {
-        let inbox = GlobalSecondaryIndex::builder()
-            .index_name(INBOX_INDEX)
-            .key_schema(key("inbox", KeyType::Hash))
-            .key_schema(key("createdAt", KeyType::Range))
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build()
-            .expect("index is complete");
-        let by_signer = GlobalSecondaryIndex::builder()
-            .index_name(SIGNER_INDEX)
-            .key_schema(key("signer", KeyType::Hash))
-            .key_schema(key("createdAt", KeyType::Range))
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build()
-            .expect("index is complete");
+        let inbox = by_age(INBOX_INDEX, "inbox");
+        let by_signer = by_age(SIGNER_INDEX, "signer");
         // (table, hash key, range key, index and its partition key)
         let plans = [
             (&self.orders, "orderId", None, None),
