@@ -44,9 +44,26 @@ pub struct Page<T> {
     pub next_token: Option<String>,
 }
 
-struct Live {
+/// What never changes while an execution runs. Shared, so that each step's
+/// [`Env`] costs a reference count rather than a copy of the input.
+struct Context {
     info: ExecutionInfo,
     definition: Arc<Definition>,
+}
+
+impl Context {
+    fn env(&self, now_ms: i64) -> Env<'_> {
+        Env {
+            definition: &self.definition,
+            info: &self.info,
+            now_ms,
+            new_token,
+        }
+    }
+}
+
+struct Live {
+    ctx: Arc<Context>,
     run: Run,
     /// The deadline a timer task is already sleeping towards.
     armed_for: Option<i64>,
@@ -138,8 +155,7 @@ impl Engine {
             };
             let info = engine.info_for(&row, definition.as_ref())?;
             let live = Arc::new(tokio::sync::Mutex::new(Live {
-                info,
-                definition,
+                ctx: Arc::new(Context { info, definition }),
                 run,
                 armed_for: None,
             }));
@@ -148,13 +164,8 @@ impl Engine {
             tokio::spawn(async move {
                 let mut live = live.lock().await;
                 let mut effects = Effects::default();
-                let env = Env {
-                    definition: &live.definition.clone(),
-                    info: &live.info.clone(),
-                    now_ms: now_ms(),
-                    new_token,
-                };
-                live.run.recover_in_flight(&env, &mut effects);
+                let ctx = live.ctx.clone();
+                live.run.recover_in_flight(&ctx.env(now_ms()), &mut effects);
                 engine2.advance(&mut live, effects, Vec::new()).await;
             });
         }
@@ -342,15 +353,8 @@ impl Engine {
             region: c.region.clone(),
         };
         let mut effects = Effects::default();
-        let run = Run::start(
-            &Env {
-                definition: &definition,
-                info: &info,
-                now_ms: info.start_ms,
-                new_token,
-            },
-            &mut effects,
-        );
+        let ctx = Arc::new(Context { info, definition });
+        let run = Run::start(&ctx.env(ctx.info.start_ms), &mut effects);
         let row = ExecutionRow {
             arn: arn.clone(),
             machine_arn: machine.arn.clone(),
@@ -360,15 +364,14 @@ impl Engine {
             output: None,
             error: None,
             cause: None,
-            start_ms: info.start_ms,
+            start_ms: ctx.info.start_ms,
             stop_ms: None,
             definition: machine.definition.clone(),
             role_arn: machine.role_arn.clone(),
             run: Some(serde_json::to_string(&run).map_err(|_| ApiError::Internal)?),
         };
         let live = Arc::new(tokio::sync::Mutex::new(Live {
-            info,
-            definition,
+            ctx,
             run,
             armed_for: None,
         }));
@@ -484,12 +487,8 @@ impl Engine {
         let mut live = live.lock().await;
         let mut effects = Effects::default();
         let now = now_ms();
-        let env = Env {
-            definition: &live.definition.clone(),
-            info: &live.info.clone(),
-            now_ms: now,
-            new_token,
-        };
+        let ctx = live.ctx.clone();
+        let env = ctx.env(now);
         live.run.abort(
             &env,
             &mut effects,
@@ -528,14 +527,8 @@ impl Engine {
         let mut live = live.lock().await;
         let mut effects = Effects::default();
         let mut tokens = Vec::new();
-        let env_def = live.definition.clone();
-        let env_info = live.info.clone();
-        let env = Env {
-            definition: &env_def,
-            info: &env_info,
-            now_ms: now_ms(),
-            new_token,
-        };
+        let ctx = live.ctx.clone();
+        let env = ctx.env(now_ms());
         // A deadline that passed while nobody looked comes first: a callback
         // after the timeout is refused as AWS refuses it.
         if live.run.next_deadline().is_some_and(|d| d <= env.now_ms) {
@@ -593,14 +586,8 @@ impl Engine {
     pub async fn send_task_heartbeat(&self, token: &str) -> Result<(), ApiError> {
         let live = self.token_owner(token).await?;
         let mut live = live.lock().await;
-        let env_def = live.definition.clone();
-        let env_info = live.info.clone();
-        let env = Env {
-            definition: &env_def,
-            info: &env_info,
-            now_ms: now_ms(),
-            new_token,
-        };
+        let ctx = live.ctx.clone();
+        let env = ctx.env(now_ms());
         if live.run.next_deadline().is_some_and(|d| d <= env.now_ms) {
             // Overdue: let the timeout happen, then refuse.
             self.advance(&mut live, Effects::default(), Vec::new())
@@ -627,15 +614,9 @@ impl Engine {
         mut effects: Effects,
         mut tokens: Vec<(String, TokenStatus)>,
     ) {
-        let definition = live.definition.clone();
-        let info = live.info.clone();
+        let ctx = live.ctx.clone();
         loop {
-            let env = Env {
-                definition: &definition,
-                info: &info,
-                now_ms: now_ms(),
-                new_token,
-            };
+            let env = ctx.env(now_ms());
             if live.run.next_deadline().is_some_and(|d| d <= env.now_ms) {
                 for t in live.run.on_time(&env, &mut effects) {
                     tokens.push((t, TokenStatus::TimedOut));
@@ -663,17 +644,12 @@ impl Engine {
                                 e.message,
                             )
                         });
-                    let env = Env {
-                        definition: &definition,
-                        info: &info,
-                        now_ms: now_ms(),
-                        new_token,
-                    };
+                    let env = ctx.env(now_ms());
                     live.run.task_result(&env, &mut effects, thread, result);
                 }
             }
         }
-        let arn = live.info.execution_arn.clone();
+        let arn = live.ctx.info.execution_arn.clone();
         if live.run.outcome.is_some() {
             lock(&self.inner.live).remove(&arn);
             return;
@@ -743,9 +719,9 @@ impl Engine {
         if let Err(error) = self
             .inner
             .store
-            .write_step(&live.info.execution_arn, &write)
+            .write_step(&live.ctx.info.execution_arn, &write)
         {
-            tracing::error!(execution = %live.info.execution_arn, %error, "could not store a step");
+            tracing::error!(execution = %live.ctx.info.execution_arn, %error, "could not store a step");
         }
     }
 }
