@@ -7,13 +7,19 @@
 //! - `pages/`: one module a page.
 //! - `server_fns/`: the `#[server]` functions the pages call. Each one is a
 //!   public HTTP endpoint under `/api/`; its doc comment says who may call it.
-//! - `services` (server build only): what the server hands the server
-//!   functions through Leptos context.
+//! - `model`: what a browser may see (no field can carry a task token).
+//! - `error`: the one error type of every server function, with its status.
+//! - `auth` and `services` (server build only): who is calling, and what
+//!   the server hands the server functions through Leptos context.
 //!
 //! The crate is compiled twice: with feature `ssr` into the server binary, and
 //! with feature `hydrate` into the wasm bundle. Anything that touches AWS
 //! sits behind `ssr` so that it never reaches the browser.
 
+#[cfg(feature = "ssr")]
+pub mod auth;
+pub mod error;
+pub mod model;
 pub mod pages;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
@@ -22,9 +28,11 @@ pub mod services;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
+
+use crate::server_fns::auth::SignOut;
 
 /// The HTML document that wraps every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -54,16 +62,62 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="countersign" href="/countersign.css" />
         <Title text="Countersign" />
         <Router>
-            <header class="topbar">
-                <a class="brand" href="/">"Countersign"</a>
-            </header>
+            <TopBar />
             <main>
-                // Async: the page is sent once its data is loaded, so a browser
-                // without JavaScript gets the full answer in the HTML.
+                // Async: each page is sent once its data is loaded, so a
+                // browser without JavaScript gets the full answer in the HTML.
                 <Routes fallback=pages::not_found::NotFound>
                     <Route path=StaticSegment("") view=pages::home::Home ssr=SsrMode::Async />
+                    <Route path=StaticSegment("sign-in") view=pages::sign_in::SignInPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("inbox") view=pages::inbox::Inbox ssr=SsrMode::Async />
+                    <Route path=StaticSegment("orders") view=pages::orders::MyOrders ssr=SsrMode::Async />
+                    <Route
+                        path=(StaticSegment("orders"), ParamSegment("id"))
+                        view=pages::orders::OrderPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=StaticSegment("desk") view=pages::documents::Desk ssr=SsrMode::Async />
+                    <Route
+                        path=(StaticSegment("documents"), ParamSegment("id"))
+                        view=pages::documents::DocumentPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// The bar on top: the brand, the caller's pages, and signing out.
+#[component]
+fn TopBar() -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    let who = Resource::new(|| (), |_| server_fns::auth::current_user());
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">"Countersign"</a>
+            <Suspense fallback=|| ()>
+                {move || {
+                    who.get()
+                        .map(|result| match result.ok().flatten() {
+                            Some(me) => {
+                                view! {
+                                    <nav aria-label="Your pages">
+                                        {me.is("staff").then(|| view! { <a href="/inbox">"Inbox"</a> })}
+                                        {me.is("signer").then(|| view! { <a href="/desk">"Desk"</a> })}
+                                        {me.is("customer").then(|| view! { <a href="/orders">"Orders"</a> })}
+                                    </nav>
+                                    <span class="who" id="who">{me.name.clone()}</span>
+                                    <ActionForm action=sign_out>
+                                        <button type="submit" id="sign-out" class="quiet">"Sign out"</button>
+                                    </ActionForm>
+                                }
+                                    .into_any()
+                            }
+                            None => view! { <a href="/sign-in" class="who">"Sign in"</a> }.into_any(),
+                        })
+                }}
+            </Suspense>
+        </header>
     }
 }

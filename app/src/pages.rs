@@ -1,4 +1,9 @@
-//! One module a page.
+//! One module a page, plus the pieces they share.
 
+pub mod common;
+pub mod documents;
 pub mod home;
+pub mod inbox;
 pub mod not_found;
+pub mod orders;
+pub mod sign_in;

@@ -1,4 +1,7 @@
-//! The server functions, one module a resource. Every function here is a
-//! public HTTP endpoint: its doc comment says who may call it.
+//! The `#[server]` functions: each is an HTTP endpoint under `/api/`
+//! whose doc comment says who may call it, and which checks it before
+//! anything else.
 
-pub mod service_check;
+pub mod auth;
+pub mod orders;
+pub mod signatures;

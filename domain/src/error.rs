@@ -20,6 +20,13 @@ pub enum DomainError {
     /// The request itself is wrong (empty reason, no items, …).
     #[error("{0}")]
     Invalid(String),
+    /// A sign-in with a wrong name or password. Which of the two is not
+    /// said, so that names cannot be probed.
+    #[error("wrong name or password")]
+    BadCredentials,
+    /// Too many failed sign-ins for this account or from this address.
+    #[error("too many failed sign-ins; try again in {} minute(s)", retry_after_secs.div_ceil(60))]
+    TooManyAttempts { retry_after_secs: u64 },
     /// AWS did not answer as it should; safe to retry.
     #[error("the service is not answering right now; try again in a moment")]
     Unavailable,

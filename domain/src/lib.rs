@@ -14,6 +14,7 @@
 //! - `workflows`: the ASL definitions and their deployment.
 //! - `orders`: placing an order, reading it, the staff inbox.
 //! - `signatures`: documents, signature requests, a signer's desk.
+//! - `users`: people, roles, passwords, failed sign-in counters.
 //! - `decisions`: claim → SendTask* → close → history, for both.
 //! - `error`: what can go wrong, in words a person can act on.
 
@@ -22,6 +23,7 @@ pub mod error;
 pub mod orders;
 pub mod signatures;
 pub mod tables;
+pub mod users;
 pub mod workflows;
 
 pub use error::DomainError;

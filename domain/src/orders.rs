@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
 use crate::decisions::{Pending, Scope};
-use crate::tables::{INBOX_INDEX, Tables};
+use crate::tables::{CUSTOMER_INDEX, INBOX_INDEX, Tables};
 
 /// Everything the domain needs to reach AWS. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -56,6 +56,17 @@ pub struct Order {
     pub cause: Option<String>,
     pub history: Vec<HistoryEntry>,
     pub notifications: Vec<Notification>,
+}
+
+/// An order in a list: what and where it is, without its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderSummary {
+    pub order_id: String,
+    pub customer: String,
+    pub items: Vec<String>,
+    pub status: String,
+    pub created_at: String,
+    pub updated_at: String,
 }
 
 /// A step waiting for staff, as anyone may see it: no token.
@@ -217,6 +228,47 @@ impl Services {
         })
     }
 
+    /// `customer`'s own orders, newest first: one Query on the customer
+    /// index per page. `cursor` is the previous page's, as returned.
+    pub async fn orders_of(
+        &self,
+        customer: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<OrderSummary>, Option<String>), DomainError> {
+        let query = self
+            .ddb
+            .query()
+            .table_name(&self.tables.orders)
+            .index_name(CUSTOMER_INDEX)
+            .key_condition_expression("customer = :c")
+            .expression_attribute_values(":c", AttributeValue::S(customer.into()))
+            .scan_index_forward(false)
+            .limit(limit.clamp(1, 100))
+            .set_exclusive_start_key(decode_cursor(cursor)?);
+        let out = query
+            .send()
+            .await
+            .map_err(|e| unavailable("listing a customer's orders")(format!("{e:?}")))?;
+        let orders = out
+            .items()
+            .iter()
+            .filter_map(|item| {
+                Some(OrderSummary {
+                    order_id: s(item, "orderId")?,
+                    customer: s(item, "customer").unwrap_or_default(),
+                    items: s(item, "items")
+                        .and_then(|t| serde_json::from_str(&t).ok())
+                        .unwrap_or_default(),
+                    status: s(item, "status").unwrap_or_default(),
+                    created_at: s(item, "createdAt").unwrap_or_default(),
+                    updated_at: s(item, "updatedAt").unwrap_or_default(),
+                })
+            })
+            .collect();
+        Ok((orders, encode_cursor(out.last_evaluated_key())))
+    }
+
     /// The step an order currently waits on, with its token.
     pub(crate) async fn pending(&self, order_id: &str) -> Result<Option<Pending>, DomainError> {
         let out = self
@@ -277,25 +329,39 @@ impl Services {
             .key_condition_expression("inbox = :inbox")
             .expression_attribute_values(":inbox", AttributeValue::S("orders".into()))
             .limit(limit.clamp(1, 100));
-        if let Some(cursor) = cursor {
-            let start: HashMap<String, String> = serde_json::from_str(cursor)
-                .map_err(|_| DomainError::Invalid("malformed cursor".into()))?;
-            for (k, v) in start {
-                query = query.exclusive_start_key(k, AttributeValue::S(v));
-            }
-        }
+        query = query.set_exclusive_start_key(decode_cursor(cursor)?);
         let out = query
             .send()
             .await
             .map_err(|e| unavailable("reading the inbox")(format!("{e:?}")))?;
         let tasks = out.items().iter().filter_map(pending_task).collect();
-        let next = out.last_evaluated_key().map(|key| {
-            let plain: HashMap<&String, &String> = key
-                .iter()
-                .filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s)))
-                .collect();
-            serde_json::to_string(&plain).unwrap_or_default()
-        });
+        let next = encode_cursor(out.last_evaluated_key());
         Ok((tasks, next))
     }
+}
+
+/// A page cursor: the last key of the previous page. It holds key
+/// attributes only (ids and times, never a token).
+fn encode_cursor(key: Option<&Item>) -> Option<String> {
+    key.map(|key| {
+        let plain: HashMap<&String, &String> = key
+            .iter()
+            .filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s)))
+            .collect();
+        serde_json::to_string(&plain).unwrap_or_default()
+    })
+}
+
+fn decode_cursor(cursor: Option<&str>) -> Result<Option<Item>, DomainError> {
+    let Some(cursor) = cursor.filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    let start: HashMap<String, String> = serde_json::from_str(cursor)
+        .map_err(|_| DomainError::Invalid("malformed cursor".into()))?;
+    Ok(Some(
+        start
+            .into_iter()
+            .map(|(k, v)| (k, AttributeValue::S(v)))
+            .collect(),
+    ))
 }

@@ -20,6 +20,11 @@ use crate::DomainError;
 pub const INBOX_INDEX: &str = "inbox-by-age";
 /// The index of signature requests by signer and age.
 pub const SIGNER_INDEX: &str = "signer-inbox";
+/// The index of orders by customer and age: a customer's own orders.
+pub const CUSTOMER_INDEX: &str = "orders-by-customer";
+/// The attribute DynamoDB's time-to-live deletes expired rows by (epoch
+/// seconds), on the tables that hold short-lived rows.
+pub const EXPIRES_AT: &str = "expiresAt";
 
 #[derive(Debug, Clone)]
 pub struct Tables {
@@ -35,6 +40,13 @@ pub struct Tables {
     /// human signers per document); the `signer-inbox` index lists one
     /// signer's requests.
     pub signature_requests: String,
+    /// People who sign in, by `name`, with roles and a password hash.
+    pub users: String,
+    /// Signed-in sessions by `id`; expired rows go by time-to-live.
+    pub sessions: String,
+    /// Small bookkeeping rows by `key` (counters, failed sign-in counts);
+    /// short-lived ones go by time-to-live.
+    pub meta: String,
 }
 
 impl Default for Tables {
@@ -45,6 +57,9 @@ impl Default for Tables {
             decisions: "countersignDecisions".into(),
             documents: "documents".into(),
             signature_requests: "signatureRequests".into(),
+            users: "countersignUsers".into(),
+            sessions: "countersignSessions".into(),
+            meta: "countersign-meta".into(),
         }
     }
 }
@@ -86,20 +101,37 @@ impl Tables {
     pub async fn ensure(&self, ddb: &Client) -> Result<(), DomainError> {
         let inbox = by_age(INBOX_INDEX, "inbox");
         let by_signer = by_age(SIGNER_INDEX, "signer");
-        // (table, hash key, range key, index and its partition key)
+        let by_customer = by_age(CUSTOMER_INDEX, "customer");
+        // (table, hash key, range key, index and its partition key, TTL)
         let plans = [
-            (&self.orders, "orderId", None, None),
-            (&self.actions, "executionId", None, Some((inbox, "inbox"))),
-            (&self.decisions, "taskId", None, None),
-            (&self.documents, "documentId", None, None),
+            (
+                &self.orders,
+                "orderId",
+                None,
+                Some((by_customer, "customer")),
+                false,
+            ),
+            (
+                &self.actions,
+                "executionId",
+                None,
+                Some((inbox, "inbox")),
+                false,
+            ),
+            (&self.decisions, "taskId", None, None, false),
+            (&self.documents, "documentId", None, None, false),
             (
                 &self.signature_requests,
                 "documentId",
                 Some("signer"),
                 Some((by_signer, "signer")),
+                false,
             ),
+            (&self.users, "name", None, None, false),
+            (&self.sessions, "id", None, None, true),
+            (&self.meta, "key", None, None, true),
         ];
-        for (table, hash, range, index) in plans {
+        for (table, hash, range, index, ttl) in plans {
             let mut create = ddb
                 .create_table()
                 .table_name(table)
@@ -120,7 +152,12 @@ impl Tables {
                     .global_secondary_indexes(index);
             }
             match create.send().await {
-                Ok(_) => tracing::info!(table, "created table"),
+                Ok(_) => {
+                    tracing::info!(table, "created table");
+                    if ttl {
+                        enable_ttl(ddb, table).await?;
+                    }
+                }
                 Err(SdkError::ServiceError(e))
                     if matches!(e.err(), CreateTableError::ResourceInUseException(_)) => {}
                 Err(e) => {
@@ -131,4 +168,25 @@ impl Tables {
         }
         Ok(())
     }
+}
+
+/// Lets DynamoDB delete a table's rows once their `expiresAt` has passed.
+/// Deletion may lag (up to days on AWS), so readers still check the time.
+async fn enable_ttl(ddb: &Client, table: &str) -> Result<(), DomainError> {
+    ddb.update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(EXPIRES_AT)
+                .build()
+                .expect("enabled and attribute are set"),
+        )
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            tracing::error!(table, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "enabling time-to-live failed");
+            DomainError::Unavailable
+        })
 }

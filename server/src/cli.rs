@@ -27,6 +27,78 @@ pub enum Command {
     /// Measure and print figures (not a test: nothing fails on a number).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Manage who may sign in. Uses the same data (`--data-dir` or the AWS
+    /// settings) as `serve`, and works while it runs.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a user. The password is read from standard input (one line) or,
+    /// at a terminal, asked for without echo.
+    Add {
+        /// 1 to 64 of a-z, 0-9, '.', '_', '-'.
+        name: String,
+        /// staff, signer or customer; repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List users and their roles.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Remove a user; their sessions end at their next request.
+    Remove {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Where the data lives: the embedded services' directory, or AWS.
+#[derive(Debug, clap::Args)]
+pub struct StoreArgs {
+    /// Directory for the embedded services' data; created if missing.
+    #[arg(long, env = "COUNTERSIGN_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub tables: TableArgs,
+}
+
+impl StoreArgs {
+    pub fn tables(&self) -> countersign_domain::tables::Tables {
+        let t = &self.tables;
+        countersign_domain::tables::Tables {
+            orders: t.orders_table.clone(),
+            actions: t.actions_table.clone(),
+            decisions: t.decisions_table.clone(),
+            documents: t.documents_table.clone(),
+            signature_requests: t.signature_requests_table.clone(),
+            users: t.users_table.clone(),
+            sessions: t.sessions_table.clone(),
+            meta: t.meta_table.clone(),
+        }
+    }
+
+    /// `None`: the embedded services.
+    pub fn aws_settings(&self) -> Option<crate::AwsSettings> {
+        let a = &self.aws;
+        a.aws.then(|| crate::AwsSettings {
+            region: a.aws_region.clone(),
+            endpoint_url: a.aws_endpoint_url.clone(),
+            process_order_arn: a.process_order_arn.clone(),
+            sign_document_arn: a.sign_document_arn.clone(),
+            provision: a.provision,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,24 +141,61 @@ pub struct ServeArgs {
     #[arg(long, env = "COUNTERSIGN_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
 
-    /// Directory for the embedded services' data; created if missing.
-    #[arg(long, env = "COUNTERSIGN_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
-
     /// Directory holding the built client: `pkg/` (wasm and JS), the
     /// stylesheet and icons. `scripts/build` writes it.
     #[arg(long, env = "COUNTERSIGN_SITE_DIR", default_value = "./target/site")]
     pub site_dir: PathBuf,
 
-    /// Place a few sample orders once started.
+    /// Create the demo users (sam: staff, bob: signer, carol and dave:
+    /// customers) with new passwords, print them, and place sample orders.
     #[arg(long, env = "COUNTERSIGN_DEMO")]
     pub demo: bool,
 
-    #[command(flatten)]
-    pub aws: AwsArgs,
+    /// Where the embedded DynamoDB and Step Functions listen, for the AWS
+    /// CLI or tests (default: any free loopback port).
+    #[arg(
+        long,
+        env = "COUNTERSIGN_SERVICES_LISTEN",
+        default_value = "127.0.0.1:0"
+    )]
+    pub services_listen: SocketAddr,
+
+    /// The address people open the dashboard at, e.g.
+    /// https://approvals.example.com. Requests that change something must
+    /// come from exactly this origin (without it: from the Host they were
+    /// sent to), and https makes the session cookie Secure.
+    #[arg(long, env = "COUNTERSIGN_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Session cookie `Secure` attribute: auto (from --public-url), always
+    /// or never.
+    #[arg(long, env = "COUNTERSIGN_SECURE_COOKIE", default_value = "auto", value_parser = ["auto", "always", "never"])]
+    pub secure_cookie: String,
+
+    /// Take the client address from X-Forwarded-For (last entry). Only
+    /// behind a proxy that sets it.
+    #[arg(long, env = "COUNTERSIGN_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+
+    /// Minutes a session may go unused before it ends.
+    #[arg(long, env = "COUNTERSIGN_SESSION_IDLE_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_idle_minutes: u64,
+
+    /// Hours after sign-in a session ends, used or not.
+    #[arg(long, env = "COUNTERSIGN_SESSION_MAX_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_max_hours: u64,
+
+    /// Failed sign-ins per account per 15 minutes before more are refused.
+    #[arg(long, env = "COUNTERSIGN_SIGN_IN_LIMIT_ACCOUNT", default_value_t = 5)]
+    pub sign_in_limit_account: u32,
+
+    /// Failed sign-ins per client address per 15 minutes before more are
+    /// refused.
+    #[arg(long, env = "COUNTERSIGN_SIGN_IN_LIMIT_ADDRESS", default_value_t = 20)]
+    pub sign_in_limit_address: u32,
 
     #[command(flatten)]
-    pub tables: TableArgs,
+    pub store: StoreArgs,
 }
 
 /// AWS mode. Without `--aws` everything runs embedded.
@@ -154,6 +263,30 @@ pub struct TableArgs {
         default_value = "signatureRequests"
     )]
     pub signature_requests_table: String,
+
+    /// Users, keyed by `name`.
+    #[arg(
+        long,
+        env = "COUNTERSIGN_USERS_TABLE",
+        default_value = "countersignUsers"
+    )]
+    pub users_table: String,
+
+    /// Sessions, keyed by `id`, with time-to-live on `expiresAt`.
+    #[arg(
+        long,
+        env = "COUNTERSIGN_SESSIONS_TABLE",
+        default_value = "countersignSessions"
+    )]
+    pub sessions_table: String,
+
+    /// Bookkeeping (counters), keyed by `key`, with time-to-live on `expiresAt`.
+    #[arg(
+        long,
+        env = "COUNTERSIGN_META_TABLE",
+        default_value = "countersign-meta"
+    )]
+    pub meta_table: String,
 }
 
 #[cfg(test)]
@@ -173,7 +306,28 @@ mod tests {
             panic!("expected serve");
         };
         assert_eq!(args.listen, "127.0.0.1:3000".parse().expect("address"));
-        assert_eq!(args.data_dir, PathBuf::from("./data"));
+        assert_eq!(args.store.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn admin_commands_take_the_same_data_settings_as_serve() {
+        let cli = Cli::try_parse_from([
+            "countersign",
+            "users",
+            "add",
+            "sam",
+            "--role",
+            "staff",
+            "--data-dir",
+            "/tmp/x",
+        ])
+        .expect("parses");
+        let Command::Users(UsersCommand::Add { name, roles, store }) = cli.command else {
+            panic!("expected users add");
+        };
+        assert_eq!((name.as_str(), roles), ("sam", vec!["staff".to_owned()]));
+        assert_eq!(store.data_dir, PathBuf::from("/tmp/x"));
+        assert!(store.aws_settings().is_none());
     }
 
     #[test]

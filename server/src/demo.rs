@@ -1,8 +1,29 @@
-//! Sample data for `serve --demo`: a few orders from the demo customers, so
-//! the inbox has something in it on first look.
+//! Sample data for `serve --demo`: the demo users, and a few orders from
+//! the demo customers so the inbox has something in it on first look.
 
 use countersign_domain::DomainError;
 use countersign_domain::orders::Services;
+use countersign_domain::users::{Accounts, Role, generate_password};
+
+/// The demo people and what they may do.
+pub const USERS: [(&str, Role); 4] = [
+    ("sam", Role::Staff),
+    ("bob", Role::Signer),
+    ("carol", Role::Customer),
+    ("dave", Role::Customer),
+];
+
+/// (Re)creates the demo users with new random passwords and prints them:
+/// a demo is for trying things, not for keeping secrets across restarts.
+pub async fn create_users(accounts: &Accounts) -> Result<(), DomainError> {
+    println!("Demo users (new passwords at every start):");
+    for (name, role) in USERS {
+        let password = generate_password();
+        accounts.set_user(name, &[role], &password).await?;
+        println!("  {name:<6} {role:<9} {password}");
+    }
+    Ok(())
+}
 
 /// Places three orders (two for carol, one for dave) and one document that
 /// alice signs by herself and bob has to sign.

@@ -50,7 +50,9 @@ const ENGINE_FILE: &str = "stepfunctions.sqlite";
 /// Running embedded services; stop them with [`EmbeddedServices::stop`].
 pub struct EmbeddedServices {
     endpoint: SocketAddr,
-    engine: Engine,
+    /// `None` when only DynamoDB runs (the admin commands).
+    engine: Option<Engine>,
+    sweeper: Option<JoinHandle<()>>,
     stop: Vec<oneshot::Sender<()>>,
     tasks: Vec<JoinHandle<Result<(), String>>>,
 }
@@ -66,51 +68,14 @@ impl EmbeddedServices {
     /// Opens (or creates) the data files under `data_dir` and serves both
     /// services on `listen` (port 0: the OS picks a free one).
     pub async fn start(data_dir: &Path, listen: SocketAddr) -> Result<Self, EmbeddedError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| EmbeddedError::DataDir {
-            path: data_dir.to_owned(),
-            source,
-        })?;
-        let path = data_dir.join(DYNAMODB_FILE);
-        let db = dynoxide::Database::new(&path.to_string_lossy()).map_err(|e| {
-            EmbeddedError::OpenStore {
-                path: path.clone(),
-                message: e.to_string(),
-            }
-        })?;
-        // WAL with synchronous=NORMAL, as the engine's own store: a commit
-        // survives the process being killed, without an fsync per write.
-        // dynoxide's default (FULL) made every DynamoDB write wait for the
-        // disk. `disable_bulk_loading` is dynoxide's call that sets exactly
-        // these "normal" pragmas.
-        db.disable_bulk_loading()
-            .map_err(|e| EmbeddedError::OpenStore {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
+        let db = open_dynamodb(data_dir)?;
         // dynoxide serves its own listener; it stays private behind the
         // front endpoint.
         let inner_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-        let inner =
-            TcpListener::bind(inner_addr)
-                .await
-                .map_err(|source| EmbeddedError::Listen {
-                    addr: inner_addr,
-                    source,
-                })?;
-        let inner_addr = inner.local_addr().map_err(|source| EmbeddedError::Listen {
-            addr: inner_addr,
-            source,
-        })?;
-        let (stop_db, db_stopped) = oneshot::channel::<()>();
+        let (inner_addr, stop_db, dynamodb_task) = serve_dynamodb(db.clone(), inner_addr).await?;
         let db_for_engine = db.clone();
-        let dynamodb_task = tokio::spawn(dynoxide::server::serve_with_shutdown(
-            inner,
-            db,
-            async move {
-                let _ = db_stopped.await;
-            },
-        ));
         let dynamodb_url: Arc<str> = format!("http://{inner_addr}/").into();
+        let sweeper = sweep_expired(db);
 
         let engine_path = data_dir.join(ENGINE_FILE);
         let store = Store::open(&engine_path).map_err(|e| EmbeddedError::OpenEngine {
@@ -157,9 +122,28 @@ impl EmbeddedServices {
         tracing::debug!(%endpoint, data_dir = %data_dir.display(), "embedded services listening");
         Ok(Self {
             endpoint,
-            engine,
+            engine: Some(engine),
+            sweeper: Some(sweeper),
             stop: vec![stop_front, stop_db],
             tasks: vec![front_task, dynamodb_task],
+        })
+    }
+
+    /// Only the embedded DynamoDB, on `listen`: for the admin commands
+    /// (`users`, `api-keys`), which must not run workflows, and may run
+    /// while `serve` has the same files open (SQLite allows it).
+    pub async fn start_dynamodb(
+        data_dir: &Path,
+        listen: SocketAddr,
+    ) -> Result<Self, EmbeddedError> {
+        let db = open_dynamodb(data_dir)?;
+        let (endpoint, stop, task) = serve_dynamodb(db, listen).await?;
+        Ok(Self {
+            endpoint,
+            engine: None,
+            sweeper: None,
+            stop: vec![stop],
+            tasks: vec![task],
         })
     }
 
@@ -169,12 +153,15 @@ impl EmbeddedServices {
     }
 
     /// The engine itself, for in-process callers that need no HTTP.
-    pub fn engine(&self) -> &Engine {
-        &self.engine
+    pub fn engine(&self) -> Option<&Engine> {
+        self.engine.as_ref()
     }
 
     /// Stops serving and waits until the data files are released.
     pub async fn stop(self) {
+        if let Some(sweeper) = self.sweeper {
+            sweeper.abort();
+        }
         for stop in self.stop {
             let _ = stop.send(());
         }
@@ -299,4 +286,77 @@ async fn forward(
             (StatusCode::BAD_GATEWAY, "DynamoDB stand-in unreachable").into_response()
         }
     }
+}
+
+fn open_dynamodb(data_dir: &Path) -> Result<dynoxide::Database, EmbeddedError> {
+    std::fs::create_dir_all(data_dir).map_err(|source| EmbeddedError::DataDir {
+        path: data_dir.to_owned(),
+        source,
+    })?;
+    let path = data_dir.join(DYNAMODB_FILE);
+    let db =
+        dynoxide::Database::new(&path.to_string_lossy()).map_err(|e| EmbeddedError::OpenStore {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+    // WAL with synchronous=NORMAL, as the engine's own store: a commit
+    // survives the process being killed, without an fsync per write.
+    // dynoxide's default (FULL) made every DynamoDB write wait for the
+    // disk. `disable_bulk_loading` is dynoxide's call that sets exactly
+    // these "normal" pragmas.
+    db.disable_bulk_loading()
+        .map_err(|e| EmbeddedError::OpenStore {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+    Ok(db)
+}
+
+type Running = (
+    SocketAddr,
+    oneshot::Sender<()>,
+    JoinHandle<Result<(), String>>,
+);
+
+async fn serve_dynamodb(
+    db: dynoxide::Database,
+    addr: SocketAddr,
+) -> Result<Running, EmbeddedError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| EmbeddedError::Listen { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| EmbeddedError::Listen { addr, source })?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(dynoxide::server::serve_with_shutdown(
+        listener,
+        db,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    Ok((bound, stop, task))
+}
+
+/// How often expired rows (sessions, sign-in counters) are deleted.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// DynamoDB's time-to-live, embedded: dynoxide deletes expired rows when
+/// asked, so ask once a minute. Ends with the process.
+fn sweep_expired(db: dynoxide::Database) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let db = db.clone();
+            match tokio::task::spawn_blocking(move || db.sweep_ttl()).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(deleted)) => tracing::debug!(deleted, "expired rows deleted"),
+                Ok(Err(error)) => tracing::warn!(%error, "deleting expired rows failed"),
+                Err(error) => tracing::warn!(%error, "the expiry sweep stopped"),
+            }
+        }
+    })
 }

@@ -6,7 +6,8 @@
 //!   settings are given (the default).
 //! - `aws`: builds AWS SDK clients for either mode, so the rest of the code
 //!   has one path to DynamoDB whatever answers on the other side.
-//! - `provision`: creates the dashboard's own bookkeeping table.
+//! - `sessions`: the session store, over DynamoDB (both modes).
+//! - `admin`: `countersign users …`, run beside or without `serve`.
 //! - `demo`: sample data for `serve --demo`.
 //! - `moto`: starts moto, the independent AWS emulator used as a reference.
 //! - `bench`: `countersign bench`, figures printed side by side.
@@ -14,13 +15,14 @@
 //! - [`serve`]: runs the dashboard on a listener until a shutdown signal, so
 //!   tests can bind `127.0.0.1:0` and stop it when they are done.
 
+pub mod admin;
 pub mod aws;
 pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod embedded;
 pub mod moto;
-pub mod provision;
+pub mod sessions;
 pub mod web;
 
 use std::future::Future;
@@ -40,8 +42,14 @@ pub struct ServeConfig {
     pub aws: Option<AwsSettings>,
     /// Table names (both modes).
     pub tables: countersign_domain::tables::Tables,
-    /// Place sample orders once ready.
+    /// Create the demo users and place sample orders once ready.
     pub demo: bool,
+    /// Where the embedded services listen (port 0: any free port).
+    pub services_listen: std::net::SocketAddr,
+    /// Cookies, origins, client addresses.
+    pub web: web::WebSettings,
+    /// Session lifetimes and sign-in limits.
+    pub policy: countersign_app::auth::SessionPolicy,
 }
 
 /// AWS mode: where to go and what is already deployed there.
@@ -69,12 +77,12 @@ pub const SIGN_DOCUMENT_NAME: &str = "countersign-sign-document";
 pub enum ServeError {
     #[error("starting the embedded services failed: {0}")]
     Embedded(#[from] embedded::EmbeddedError),
-    #[error("creating the tables failed: {0}")]
-    Provision(#[from] provision::ProvisionError),
     #[error("setting up orders: {0}")]
     Domain(#[from] countersign_domain::DomainError),
     #[error("benchmark: {0}")]
     Bench(#[from] bench::BenchError),
+    #[error("{0}")]
+    Admin(Box<admin::AdminError>),
     #[error("the web server failed: {0}")]
     Http(#[from] std::io::Error),
 }
@@ -90,7 +98,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let readiness = web::Readiness::default();
-    let router = web::router(&config.site_dir, readiness.clone());
+    let sessions = sessions::DynamoDbStore::default();
+    let router = web::router(
+        &config.site_dir,
+        readiness.clone(),
+        sessions.clone(),
+        &config.web,
+    )
+    .into_make_service_with_connect_info::<std::net::SocketAddr>();
 
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let http = tokio::spawn(async move {
@@ -105,7 +120,7 @@ pub async fn serve(
     // the web server is stopped before returning.
     tokio::pin!(shutdown);
     let outcome = tokio::select! {
-        started = start_backend(&config, &readiness) => match started {
+        started = start_backend(&config, &readiness, &sessions) => match started {
             Ok(embedded) => {
                 (&mut shutdown).await;
                 Ok(Some(embedded))
@@ -131,14 +146,12 @@ pub async fn serve(
 async fn start_backend(
     config: &ServeConfig,
     readiness: &web::Readiness,
+    sessions: &sessions::DynamoDbStore,
 ) -> Result<Option<embedded::EmbeddedServices>, ServeError> {
     let (sdk, embedded, provision_all) = match &config.aws {
         None => {
-            let embedded = embedded::EmbeddedServices::start(
-                &config.data_dir,
-                (std::net::Ipv4Addr::LOCALHOST, 0).into(),
-            )
-            .await?;
+            let embedded =
+                embedded::EmbeddedServices::start(&config.data_dir, config.services_listen).await?;
             let sdk = aws::embedded_config(embedded.endpoint()).await;
             tracing::info!(endpoint = %embedded.endpoint(), "embedded services started");
             (sdk, Some(embedded), true)
@@ -147,8 +160,6 @@ async fn start_backend(
     };
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let sfn = aws_sdk_sfn::Client::new(&sdk);
-    let tables = provision::Tables::default();
-    provision::ensure_tables(&dynamodb, &tables).await?;
     if provision_all {
         config.tables.ensure(&dynamodb).await?;
     }
@@ -194,13 +205,14 @@ async fn start_backend(
     if repaired > 0 {
         tracing::info!(repaired, "completed decisions interrupted by a restart");
     }
+    sessions.connect(dynamodb.clone(), config.tables.sessions.clone());
     if config.demo {
+        demo::create_users(&orders.accounts()).await?;
         demo::place_sample_orders(&orders).await?;
     }
     readiness.set(Services {
-        dynamodb,
-        meta_table: tables.meta,
-        orders,
+        domain: orders,
+        policy: config.policy,
     });
     tracing::info!("ready");
     Ok(embedded)

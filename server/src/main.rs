@@ -36,28 +36,40 @@ async fn main() -> ExitCode {
                 Ok(addr) => tracing::info!("dashboard on http://{addr}"),
                 Err(error) => tracing::warn!(%error, "listening, address unknown"),
             }
+            let secure_cookie = match args.secure_cookie.as_str() {
+                "always" => Some(true),
+                "never" => Some(false),
+                _ => None,
+            };
             let config = ServeConfig {
-                data_dir: args.data_dir,
+                data_dir: args.store.data_dir.clone(),
                 site_dir: args.site_dir,
                 demo: args.demo,
-                aws: args.aws.aws.then_some(countersign_server::AwsSettings {
-                    region: args.aws.aws_region,
-                    endpoint_url: args.aws.aws_endpoint_url,
-                    process_order_arn: args.aws.process_order_arn,
-                    sign_document_arn: args.aws.sign_document_arn,
-                    provision: args.aws.provision,
-                }),
-                tables: countersign_domain::tables::Tables {
-                    orders: args.tables.orders_table,
-                    actions: args.tables.actions_table,
-                    decisions: args.tables.decisions_table,
-                    documents: args.tables.documents_table,
-                    signature_requests: args.tables.signature_requests_table,
+                aws: args.store.aws_settings(),
+                tables: args.store.tables(),
+                services_listen: args.services_listen,
+                web: countersign_server::web::WebSettings {
+                    public_url: args.public_url,
+                    secure_cookie,
+                    trust_forwarded_for: args.trust_forwarded_for,
+                    idle_secs: args.session_idle_minutes * 60,
+                },
+                policy: countersign_app::auth::SessionPolicy {
+                    idle_secs: args.session_idle_minutes * 60,
+                    absolute_secs: args.session_max_hours * 3600,
+                    limits: countersign_domain::users::SignInLimits {
+                        per_account: args.sign_in_limit_account,
+                        per_address: args.sign_in_limit_address,
+                        ..Default::default()
+                    },
                 },
             };
             serve(config, listener, shutdown_signal()).await
         }
         Command::Emulator(args) => emulator(args).await,
+        Command::Users(command) => countersign_server::admin::users(command)
+            .await
+            .map_err(|e| countersign_server::ServeError::Admin(Box::new(e))),
         Command::Bench(BenchCommand::Engine {
             executions,
             moto_executions,

@@ -1,21 +1,32 @@
 //! The axum router: Leptos pages and server functions, the built client's
-//! static files, and the health endpoints.
+//! static files, and the health endpoints; around them, the session layer
+//! and the checks every request passes (same origin for anything that
+//! changes state, the client's address for counting failed sign-ins).
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use countersign_app::auth::ClientAddress;
 use countersign_app::services::Services;
 use countersign_app::{App, shell};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::sessions::DynamoDbStore;
 
 /// Set once the backing services answer; until then `/readyz` says 503 and
-/// server functions say the server is starting.
+/// server functions say the service is not answering.
 #[derive(Debug, Clone, Default)]
 pub struct Readiness(Arc<OnceLock<Services>>);
 
@@ -30,12 +41,52 @@ impl Readiness {
     }
 }
 
+/// How the web front behaves towards browsers.
+#[derive(Debug, Clone, Default)]
+pub struct WebSettings {
+    /// The address people reach the dashboard at (`https://approvals.example`).
+    /// When set, state-changing requests must come from exactly this origin,
+    /// and an `https` address makes the session cookie `Secure`.
+    pub public_url: Option<String>,
+    /// Force the `Secure` cookie attribute on (`Some(true)`) or off.
+    pub secure_cookie: Option<bool>,
+    /// Take the client's address from `X-Forwarded-For` (only behind a
+    /// proxy that sets it; otherwise anyone could claim any address).
+    pub trust_forwarded_for: bool,
+    /// Sessions end after this long unused.
+    pub idle_secs: u64,
+}
+
+impl WebSettings {
+    fn secure(&self) -> bool {
+        self.secure_cookie.unwrap_or_else(|| {
+            self.public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"))
+        })
+    }
+
+    fn expected_origin(&self) -> Option<String> {
+        self.public_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/').to_ascii_lowercase())
+    }
+}
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "countersign_session";
+
 /// The output name the wasm bundle is built under (`pkg/countersign.js`,
 /// `pkg/countersign_bg.wasm`); `scripts/build` uses the same.
 pub const CLIENT_OUTPUT_NAME: &str = "countersign";
 
 /// Builds the whole router.
-pub fn router(site_dir: &Path, readiness: Readiness) -> Router {
+pub fn router(
+    site_dir: &Path,
+    readiness: Readiness,
+    sessions: DynamoDbStore,
+    settings: &WebSettings,
+) -> Router {
     let options = LeptosOptions::builder()
         .output_name(CLIENT_OUTPUT_NAME)
         .site_root(site_dir.to_string_lossy().as_ref())
@@ -76,8 +127,186 @@ pub fn router(site_dir: &Path, readiness: Readiness) -> Router {
             }),
         );
 
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(settings.secure())
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            i64::try_from(settings.idle_secs).unwrap_or(i64::MAX),
+        )));
+
     pages
         .merge(health)
+        .layer(session_layer)
+        .layer(from_fn_with_state(
+            settings.trust_forwarded_for,
+            client_address,
+        ))
+        .layer(from_fn_with_state(
+            Arc::new(settings.expected_origin()),
+            same_origin,
+        ))
+        .layer(from_fn(no_store))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+}
+
+/// Refuses a state-changing request that does not come from this site: its
+/// `Origin` (or, failing that, its `Referer`) must be ours. Browsers send
+/// one of them on every cross-site POST, and a page elsewhere cannot forge
+/// them, so a form on another site cannot act with our visitors' cookies.
+/// Requests that carry their own credentials (`Authorization`) use no
+/// cookie and pass.
+async fn same_origin(
+    State(expected): State<Arc<Option<String>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if safe
+        || request.headers().contains_key(header::AUTHORIZATION)
+        || is_same_origin(request.headers(), expected.as_deref())
+    {
+        return next.run(request).await;
+    }
+    (
+        StatusCode::FORBIDDEN,
+        "refused: this request did not come from a Countersign page (cross-site requests may not change anything)",
+    )
+        .into_response()
+}
+
+/// Whether the request's `Origin`, or the origin of its `Referer`, is this
+/// site: the configured public address, or else the `Host` it was sent to.
+pub fn is_same_origin(headers: &HeaderMap, expected: Option<&str>) -> bool {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let origin = match text(header::ORIGIN).filter(|o| *o != "null") {
+        Some(origin) => origin.to_ascii_lowercase(),
+        None => match text(header::REFERER).and_then(origin_of) {
+            Some(origin) => origin,
+            None => return false,
+        },
+    };
+    match expected {
+        Some(expected) => origin == expected,
+        None => {
+            let host = origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"));
+            host.is_some()
+                && host.map(str::to_owned) == text(header::HOST).map(str::to_ascii_lowercase)
+        }
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty()).then(|| format!("{scheme}://{host}").to_ascii_lowercase())
+}
+
+/// Puts the client's address in the request for the sign-in counters.
+async fn client_address(
+    State(trust_forwarded): State<bool>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let forwarded = trust_forwarded
+        .then(|| {
+            request
+                .headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                // The last entry is the one our own proxy added.
+                .and_then(|v| v.rsplit(',').next())
+                .map(|v| v.trim().to_owned())
+        })
+        .flatten();
+    let address = forwarded.or_else(|| {
+        request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+    });
+    request
+        .extensions_mut()
+        .insert(ClientAddress(address.unwrap_or_else(|| "unknown".into())));
+    next.run(request).await
+}
+
+/// Pages and server-function answers are per person: no shared cache may
+/// keep them. Static files (`/pkg`, styles) stay cacheable.
+async fn no_store(request: Request, next: Next) -> Response {
+    let dynamic = !request.uri().path().starts_with("/pkg/")
+        && !request.uri().path().ends_with(".css")
+        && !request.uri().path().ends_with(".svg");
+    let mut response = next.run(request).await;
+    if dynamic {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, v.parse().expect("header"));
+        }
+        map
+    }
+
+    #[test]
+    fn same_origin_follows_the_host_without_a_public_url() {
+        let ok = headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://127.0.0.1:3000"),
+        ]);
+        assert!(is_same_origin(&ok, None));
+        let referer = headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("referer", "http://127.0.0.1:3000/inbox?x=1"),
+        ]);
+        assert!(is_same_origin(&referer, None));
+        for bad in [
+            headers(&[
+                ("host", "127.0.0.1:3000"),
+                ("origin", "http://evil.example"),
+            ]),
+            headers(&[("host", "127.0.0.1:3000"), ("origin", "null")]),
+            headers(&[
+                ("host", "127.0.0.1:3000"),
+                ("referer", "http://127.0.0.1:3000.evil.example/"),
+            ]),
+            headers(&[("host", "127.0.0.1:3000")]),
+        ] {
+            assert!(!is_same_origin(&bad, None), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_public_url_must_match_exactly() {
+        let expected = Some("https://approvals.example");
+        let ok = headers(&[
+            ("host", "internal:3000"),
+            ("origin", "https://approvals.example"),
+        ]);
+        assert!(is_same_origin(&ok, expected));
+        let http = headers(&[
+            ("host", "approvals.example"),
+            ("origin", "http://approvals.example"),
+        ]);
+        assert!(!is_same_origin(&http, expected));
+    }
 }

@@ -1,53 +1,43 @@
 use leptos::prelude::*;
 
-use crate::server_fns::service_check::{RecordServiceCheck, service_checks};
+use crate::pages::common::Failure;
+use crate::server_fns::auth::current_user;
 
-/// The start page: proves the whole path from a button in the browser,
-/// through a server function, to DynamoDB and back.
+/// The start page: where each person goes from here.
 #[component]
 pub fn Home() -> impl IntoView {
-    let record = ServerAction::<RecordServiceCheck>::new();
-    // Refetch whenever the action completes, so the count follows the click
-    // without a page reload.
-    let checks = Resource::new(move || record.version().get(), |_| service_checks());
-
+    let who = Resource::new(|| (), |_| current_user());
     view! {
         <section class="panel">
             <h1>"Countersign"</h1>
-            <p>
-                "Approvals for the human steps of your AWS Step Functions workflows."
-            </p>
+            <p>"Approvals for the human steps of your AWS Step Functions workflows."</p>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || {
-                    checks
-                        .get()
+                    who.get()
                         .map(|result| match result {
-                            Ok(summary) => {
+                            Ok(Some(me)) => {
+                                let home = me.home();
                                 view! {
-                                    <p id="service-checks" data-count=summary.count>
-                                        {format!("Service checks recorded: {}", summary.count)}
+                                    <p>
+                                        "Signed in as " <strong>{me.name.clone()}</strong> ". "
+                                        <a href=home id="go-home">"Go to your page"</a>
                                     </p>
                                 }
                                     .into_any()
                             }
-                            Err(error) => {
+                            Ok(None) => {
                                 view! {
-                                    <p id="service-checks" class="error" role="alert">
-                                        {error.to_string()}
+                                    <p>
+                                        <a href="/sign-in" id="sign-in-link">"Sign in"</a>
+                                        " to decide orders, sign documents or follow your orders."
                                     </p>
                                 }
                                     .into_any()
                             }
+                            Err(error) => view! { <Failure error /> }.into_any(),
                         })
                 }}
             </Suspense>
-            <ActionForm action=record>
-                <button type="submit" id="record-check" disabled=move || record.pending().get()>
-                    {move || {
-                        if record.pending().get() { "Checking…" } else { "Run a service check" }
-                    }}
-                </button>
-            </ActionForm>
         </section>
     }
 }

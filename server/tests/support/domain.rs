@@ -13,6 +13,9 @@ pub async fn services(b: &Backend) -> Services {
         decisions: unique("decisions"),
         documents: unique("documents"),
         signature_requests: unique("requests"),
+        users: unique("users"),
+        sessions: unique("sessions"),
+        meta: unique("meta"),
     };
     tables.ensure(&b.ddb).await.expect("tables");
     let process_order_arn = countersign_domain::workflows::deploy_process_order(

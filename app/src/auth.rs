@@ -1,0 +1,144 @@
+//! Who is calling (server build only). A caller is signed in through a
+//! session cookie; every server function asks [`require`] (or
+//! [`current_user`]) before it touches anything.
+//!
+//! A session holds the user's name, when they signed in and when they were
+//! last seen. The user is looked up again on every request, so removing a
+//! user or a role takes effect at once.
+
+use countersign_domain::users::{Role, User};
+use tower_sessions::Session;
+
+use crate::error::AppError;
+use crate::services::Services;
+
+/// Session keys.
+const USER: &str = "user";
+const SIGNED_IN_AT: &str = "signedInAt";
+const SEEN_AT: &str = "seenAt";
+
+/// The caller's network address as the server determined it (the peer, or
+/// a trusted proxy's forwarded header); the server puts it in every
+/// request's extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAddress(pub String);
+
+/// How long sessions last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// Ends a session nobody used for this long.
+    pub idle_secs: u64,
+    /// Ends a session this long after sign-in, used or not.
+    pub absolute_secs: u64,
+    pub limits: countersign_domain::users::SignInLimits,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            idle_secs: 60 * 60,
+            absolute_secs: 12 * 60 * 60,
+            limits: Default::default(),
+        }
+    }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+fn store_error(error: impl std::fmt::Debug) -> AppError {
+    tracing::error!(?error, "the session store failed");
+    AppError::Unavailable
+}
+
+async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(store_error)
+}
+
+/// The caller's address, for counting failed sign-ins.
+pub async fn client_address() -> String {
+    leptos_axum::extract::<axum::Extension<ClientAddress>>()
+        .await
+        .map(|axum::Extension(a)| a.0)
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// The signed-in user, or `None`.
+pub async fn current_user() -> Result<Option<User>, AppError> {
+    let services = Services::from_context()?;
+    let session = session().await?;
+    let Some(name) = session.get::<String>(USER).await.map_err(store_error)? else {
+        return Ok(None);
+    };
+    let now = now_secs();
+    let signed_in_at: u64 = session
+        .get(SIGNED_IN_AT)
+        .await
+        .map_err(store_error)?
+        .unwrap_or(0);
+    if now.saturating_sub(signed_in_at) > services.policy.absolute_secs {
+        session.flush().await.map_err(store_error)?;
+        return Ok(None);
+    }
+    // Touching the session re-saves it, which moves its idle expiry on;
+    // once a minute is enough and spares a write per request.
+    let seen_at: u64 = session
+        .get(SEEN_AT)
+        .await
+        .map_err(store_error)?
+        .unwrap_or(0);
+    if now.saturating_sub(seen_at) >= 60 {
+        session.insert(SEEN_AT, now).await.map_err(store_error)?;
+    }
+    match services.domain.accounts().user(&name).await? {
+        Some(user) => Ok(Some(user)),
+        None => {
+            // Removed since signing in.
+            session.flush().await.map_err(store_error)?;
+            Ok(None)
+        }
+    }
+}
+
+/// The signed-in user; `SignInRequired` if there is none.
+pub async fn signed_in() -> Result<User, AppError> {
+    current_user().await?.ok_or(AppError::SignInRequired)
+}
+
+/// The signed-in user if they hold `role`; otherwise `SignInRequired` or
+/// `Forbidden`.
+pub async fn require(role: Role) -> Result<User, AppError> {
+    let user = signed_in().await?;
+    if user.has(role) {
+        Ok(user)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Starts a session for `user` under a NEW id, so that an id planted in the
+/// browser before sign-in is worth nothing after it.
+pub async fn start_session(user: &User) -> Result<(), AppError> {
+    let session = session().await?;
+    session.cycle_id().await.map_err(store_error)?;
+    let now = now_secs();
+    session
+        .insert(USER, &user.name)
+        .await
+        .map_err(store_error)?;
+    session
+        .insert(SIGNED_IN_AT, now)
+        .await
+        .map_err(store_error)?;
+    session.insert(SEEN_AT, now).await.map_err(store_error)
+}
+
+/// Ends the session: the row is deleted, so the old cookie is worthless
+/// even if someone kept a copy.
+pub async fn end_session() -> Result<(), AppError> {
+    session().await?.flush().await.map_err(store_error)
+}

@@ -1,0 +1,108 @@
+//! The one error type every server function returns: what went wrong in
+//! words a person can act on, the same in the browser and on the server.
+//! On the server each kind also sets the HTTP status of the response.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// No session (or it ended): sign in first. 401.
+    #[error("please sign in")]
+    SignInRequired,
+    /// Wrong name or password. 401.
+    #[error("wrong name or password")]
+    BadCredentials,
+    /// Signed in, but this is not yours to do. 403.
+    #[error("you may not do this")]
+    Forbidden,
+    /// No such thing, or none you may know of. 404.
+    #[error("not found")]
+    NotFound,
+    /// The request is wrong; the message says how. 400.
+    #[error("{0}")]
+    Invalid(String),
+    /// Someone decided first. 409.
+    #[error("already decided by {by} at {at}")]
+    AlreadyDecided { by: String, at: String },
+    /// The workflow no longer waits for this. 410.
+    #[error("this request expired: the workflow no longer waits for it")]
+    Expired,
+    /// Too many failed sign-ins. 429.
+    #[error("too many failed sign-ins; try again in {} minute(s)", retry_after_secs.div_ceil(60))]
+    TooManyAttempts { retry_after_secs: u64 },
+    /// A backing service did not answer; safe to retry. 503.
+    #[error("the service is not answering right now; try again in a moment")]
+    Unavailable,
+    /// The call itself failed (network, malformed arguments).
+    #[error("{0}")]
+    Call(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => {
+                AppError::Invalid(format!("malformed request: {m}"))
+            }
+            other => AppError::Call(other.to_string()),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use super::AppError;
+    use countersign_domain::DomainError;
+    use http::StatusCode;
+
+    impl AppError {
+        pub fn status(&self) -> StatusCode {
+            match self {
+                AppError::SignInRequired | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+                AppError::Forbidden => StatusCode::FORBIDDEN,
+                AppError::NotFound => StatusCode::NOT_FOUND,
+                AppError::Invalid(_) => StatusCode::BAD_REQUEST,
+                AppError::AlreadyDecided { .. } => StatusCode::CONFLICT,
+                AppError::Expired => StatusCode::GONE,
+                AppError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+                AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                AppError::Call(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            }
+        }
+    }
+
+    impl From<DomainError> for AppError {
+        fn from(error: DomainError) -> Self {
+            match error {
+                DomainError::AlreadyDecided { by, at } => AppError::AlreadyDecided { by, at },
+                DomainError::Expired => AppError::Expired,
+                DomainError::Forbidden => AppError::Forbidden,
+                DomainError::NotFound => AppError::NotFound,
+                DomainError::Invalid(m) => AppError::Invalid(m),
+                DomainError::BadCredentials => AppError::BadCredentials,
+                DomainError::TooManyAttempts { retry_after_secs } => {
+                    AppError::TooManyAttempts { retry_after_secs }
+                }
+                _ => AppError::Unavailable,
+            }
+        }
+    }
+
+    /// Sets the response's status from the error, then passes the result
+    /// on. Every server function ends with it, so a refusal is a 4xx.
+    pub fn reply<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+        if let Err(error) = &result {
+            if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                options.set_status(error.status());
+            }
+        }
+        result
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use server::reply;

@@ -1,0 +1,499 @@
+//! People who sign in: names, roles and argon2id password hashes in the
+//! users table, and the failed-sign-in counters that slow down guessing.
+//!
+//! Counters live in DynamoDB, not in the process, so that every dashboard
+//! replica counts the same attempts.
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHash, SaltString};
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use serde::{Deserialize, Serialize};
+
+use crate::DomainError;
+use crate::orders::{Item, Services, s, unavailable};
+use crate::tables::{EXPIRES_AT, Tables};
+
+/// The users and sign-in bookkeeping: DynamoDB only, no workflows, so the
+/// admin commands can use it without a Step Functions endpoint.
+#[derive(Debug, Clone)]
+pub struct Accounts {
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub tables: Tables,
+}
+
+impl Services {
+    /// The same tables' users.
+    pub fn accounts(&self) -> Accounts {
+        Accounts {
+            ddb: self.ddb.clone(),
+            tables: self.tables.clone(),
+        }
+    }
+}
+
+/// What a person may do. A user may hold several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Decides orders; sees every order and document.
+    Staff,
+    /// Signs or declines the documents addressed to them.
+    Signer,
+    /// Places orders and follows their own.
+    Customer,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Staff, Role::Signer, Role::Customer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Staff => "staff",
+            Role::Signer => "signer",
+            Role::Customer => "customer",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                DomainError::Invalid(format!(
+                    "unknown role {s:?}; the roles are staff, signer and customer"
+                ))
+            })
+    }
+}
+
+/// A person as the rest of the system sees them: never the hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub name: String,
+    pub roles: Vec<Role>,
+    pub created_at: String,
+}
+
+impl User {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// How many failed sign-ins are tolerated before further attempts are
+/// refused until the window ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInLimits {
+    /// Failures per account per window, from anywhere.
+    pub per_account: u32,
+    /// Failures per client address per window, for any accounts.
+    pub per_address: u32,
+    /// The window's length.
+    pub window_secs: u64,
+}
+
+impl Default for SignInLimits {
+    fn default() -> Self {
+        Self {
+            per_account: 5,
+            per_address: 20,
+            window_secs: 15 * 60,
+        }
+    }
+}
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD: usize = 8;
+/// Longest password accepted (argon2 accepts more; nobody types more).
+pub const MAX_PASSWORD: usize = 1024;
+
+/// Checks a user name: 1 to 64 of `a-z 0-9 . _ -`, so it is safe in keys,
+/// URLs and logs.
+pub fn check_name(name: &str) -> Result<(), DomainError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-_".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(DomainError::Invalid(format!(
+            "a user name is 1 to 64 characters of a-z, 0-9, '.', '_' and '-' (got {name:?})"
+        )))
+    }
+}
+
+fn check_password(password: &str) -> Result<(), DomainError> {
+    let n = password.chars().count();
+    if (MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
+        Ok(())
+    } else {
+        Err(DomainError::Invalid(format!(
+            "a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters"
+        )))
+    }
+}
+
+/// A password nobody chose: 16 random bytes as base64url (22 characters).
+pub fn generate_password() -> String {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    base64url(&bytes)
+}
+
+/// Unpadded base64url, for secrets shown to people.
+pub(crate) fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// argon2id with the crate's defaults (19 MiB, 2 passes), the OWASP
+/// recommendation. Slow on purpose, so it runs off the async threads.
+async fn hash_password(password: String) -> Result<String, DomainError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| unavailable("hashing a password")(e.to_string()))
+    })
+    .await
+    .map_err(|e| unavailable("hashing a password")(e.to_string()))?
+}
+
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash no password matches, checked for unknown names so that a wrong
+/// name takes as long as a wrong password and does not reveal who exists.
+async fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    if let Some(hash) = DECOY.get() {
+        return hash;
+    }
+    let hash = hash_password(generate_password()).await.unwrap_or_default();
+    DECOY.get_or_init(|| hash)
+}
+
+fn user_from(item: &Item) -> Option<User> {
+    let roles = item
+        .get("roles")
+        .and_then(|v| v.as_ss().ok())
+        .map(|list| list.iter().filter_map(|r| r.parse().ok()).collect())
+        .unwrap_or_default();
+    Some(User {
+        name: s(item, "name")?,
+        roles,
+        created_at: s(item, "createdAt").unwrap_or_default(),
+    })
+}
+
+fn epoch_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+impl Accounts {
+    /// Adds a user. Refuses a name that exists: replacing someone's
+    /// password must be a deliberate [`Services::set_user`].
+    pub async fn add_user(
+        &self,
+        name: &str,
+        roles: &[Role],
+        password: &str,
+    ) -> Result<User, DomainError> {
+        self.put_user(name, roles, password, false).await
+    }
+
+    /// Adds or replaces a user (the demo users on every `serve --demo`).
+    pub async fn set_user(
+        &self,
+        name: &str,
+        roles: &[Role],
+        password: &str,
+    ) -> Result<User, DomainError> {
+        self.put_user(name, roles, password, true).await
+    }
+
+    async fn put_user(
+        &self,
+        name: &str,
+        roles: &[Role],
+        password: &str,
+        replace: bool,
+    ) -> Result<User, DomainError> {
+        check_name(name)?;
+        check_password(password)?;
+        if roles.is_empty() {
+            return Err(DomainError::Invalid(
+                "a user needs at least one role".into(),
+            ));
+        }
+        let mut roles = roles.to_vec();
+        roles.sort_unstable();
+        roles.dedup();
+        let hash = hash_password(password.to_owned()).await?;
+        let created_at = crate::now();
+        let mut put = self
+            .ddb
+            .put_item()
+            .table_name(&self.tables.users)
+            .item("name", AttributeValue::S(name.into()))
+            .item(
+                "roles",
+                AttributeValue::Ss(roles.iter().map(|r| r.as_str().to_owned()).collect()),
+            )
+            .item("passwordHash", AttributeValue::S(hash))
+            .item("createdAt", AttributeValue::S(created_at.clone()));
+        if !replace {
+            put = put.condition_expression("attribute_not_exists(#name)");
+            put = put.expression_attribute_names("#name", "name");
+        }
+        match put.send().await {
+            Ok(_) => Ok(User {
+                name: name.into(),
+                roles,
+                created_at,
+            }),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(DomainError::Invalid(format!(
+                    "a user named {name:?} already exists"
+                )))
+            }
+            Err(e) => Err(unavailable("adding a user")(format!("{e:?}"))),
+        }
+    }
+
+    /// One user, or `None` if there is no such name (or it was removed).
+    pub async fn user(&self, name: &str) -> Result<Option<User>, DomainError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.tables.users)
+            .key("name", AttributeValue::S(name.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("reading a user")(format!("{e:?}")))?;
+        Ok(out.item().and_then(user_from))
+    }
+
+    /// Every user, by name. An administrator's listing: a Scan of a table
+    /// that holds people, not orders.
+    pub async fn users(&self) -> Result<Vec<User>, DomainError> {
+        let mut users = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .ddb
+                .scan()
+                .table_name(&self.tables.users)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| unavailable("listing users")(format!("{e:?}")))?;
+            users.extend(page.items().iter().filter_map(user_from));
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        users.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(users)
+    }
+
+    /// Removes a user. Their sessions stop working at their next request,
+    /// which looks the user up again.
+    pub async fn remove_user(&self, name: &str) -> Result<(), DomainError> {
+        let out = self
+            .ddb
+            .delete_item()
+            .table_name(&self.tables.users)
+            .key("name", AttributeValue::S(name.into()))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| unavailable("removing a user")(format!("{e:?}")))?;
+        if out.attributes().is_some() {
+            Ok(())
+        } else {
+            Err(DomainError::NotFound)
+        }
+    }
+
+    /// Checks a name and password from `address`. Refuses without checking
+    /// once the account or the address has failed too often this window; a
+    /// failure counts against both.
+    pub async fn sign_in(
+        &self,
+        name: &str,
+        password: &str,
+        address: &str,
+        limits: SignInLimits,
+    ) -> Result<User, DomainError> {
+        let now = epoch_secs();
+        let window = now / limits.window_secs.max(1);
+        let retry_after_secs = (window + 1) * limits.window_secs.max(1) - now;
+        let account_key = format!("sign-in-failures#account#{name}#{window}");
+        let address_key = format!("sign-in-failures#address#{address}#{window}");
+        if self.failures(&account_key).await? >= limits.per_account
+            || self.failures(&address_key).await? >= limits.per_address
+        {
+            return Err(DomainError::TooManyAttempts { retry_after_secs });
+        }
+        let stored = if check_name(name).is_ok() {
+            self.ddb
+                .get_item()
+                .table_name(&self.tables.users)
+                .key("name", AttributeValue::S(name.into()))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| unavailable("reading a user")(format!("{e:?}")))?
+                .item
+        } else {
+            None
+        };
+        let (hash, user) = match &stored {
+            Some(item) => (s(item, "passwordHash"), user_from(item)),
+            None => (None, None),
+        };
+        let hash = match hash {
+            Some(hash) => hash,
+            None => decoy_hash().await.to_owned(),
+        };
+        let matches = verify_password(password.to_owned(), hash).await;
+        match user {
+            Some(user) if matches => Ok(user),
+            _ => {
+                let expires = (window + 1) * limits.window_secs.max(1);
+                self.count_failure(&account_key, expires).await?;
+                self.count_failure(&address_key, expires).await?;
+                Err(DomainError::BadCredentials)
+            }
+        }
+    }
+
+    async fn failures(&self, key: &str) -> Result<u32, DomainError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.tables.meta)
+            .key("key", AttributeValue::S(key.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("reading sign-in failures")(format!("{e:?}")))?;
+        Ok(out
+            .item()
+            .and_then(|item| item.get("count"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0))
+    }
+
+    async fn count_failure(&self, key: &str, expires_at: u64) -> Result<(), DomainError> {
+        self.ddb
+            .update_item()
+            .table_name(&self.tables.meta)
+            .key("key", AttributeValue::S(key.into()))
+            .update_expression("ADD #count :one SET #expires = :expires")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#expires", EXPIRES_AT)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":expires", AttributeValue::N(expires_at.to_string()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable("counting a failed sign-in")(format!("{e:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked() {
+        assert!(check_name("bob").is_ok());
+        assert!(check_name("a.b-c_9").is_ok());
+        for bad in ["", "Bob", "bob smith", "bob#1", &"x".repeat(65)] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn roles_round_trip_and_unknown_ones_are_named() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        let error = "admin".parse::<Role>().expect_err("unknown");
+        assert!(error.to_string().contains("admin"), "{error}");
+    }
+
+    #[test]
+    fn base64url_matches_the_rfc_examples() {
+        // RFC 4648 §10, without padding and in the URL-safe alphabet.
+        assert_eq!(base64url(b"f"), "Zg");
+        assert_eq!(base64url(b"fo"), "Zm8");
+        assert_eq!(base64url(b"foo"), "Zm9v");
+        assert_eq!(base64url(b"foob"), "Zm9vYg");
+        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+    }
+
+    #[test]
+    fn generated_passwords_are_long_enough_and_differ() {
+        let a = generate_password();
+        assert_eq!(a.len(), 22);
+        assert!(a.len() >= MIN_PASSWORD);
+        assert_ne!(a, generate_password());
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_only() {
+        let hash = hash_password("correct horse".into()).await.expect("hash");
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(verify_password("correct horse".into(), hash.clone()).await);
+        assert!(!verify_password("correct horsf".into(), hash).await);
+    }
+}

@@ -1,0 +1,120 @@
+//! The admin commands (`countersign users …`). They reach the same tables
+//! as `serve`: in embedded mode they open the DynamoDB file themselves
+//! (never the workflow engine, which only `serve` runs), in AWS mode they
+//! use the same settings.
+
+use std::io::{BufRead, IsTerminal};
+
+use countersign_domain::DomainError;
+use countersign_domain::users::{Accounts, Role};
+
+use crate::cli::{StoreArgs, UsersCommand};
+use crate::embedded::{EmbeddedError, EmbeddedServices};
+
+/// Why an admin command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    Embedded(#[from] EmbeddedError),
+    #[error("{0}")]
+    Domain(#[from] DomainError),
+    #[error("reading the password: {0}")]
+    Password(std::io::Error),
+}
+
+/// The users table (and its neighbours) for `store`, plus the embedded
+/// DynamoDB to stop when done.
+pub async fn connect(
+    store: &StoreArgs,
+) -> Result<(Accounts, Option<EmbeddedServices>), AdminError> {
+    let tables = store.tables();
+    let (sdk, embedded, provision) = match store.aws_settings() {
+        None => {
+            let embedded = EmbeddedServices::start_dynamodb(
+                &store.data_dir,
+                (std::net::Ipv4Addr::LOCALHOST, 0).into(),
+            )
+            .await?;
+            let sdk = crate::aws::embedded_config(embedded.endpoint()).await;
+            (sdk, Some(embedded), true)
+        }
+        Some(settings) => (
+            crate::aws::aws_config(&settings).await,
+            None,
+            settings.provision,
+        ),
+    };
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    if provision {
+        tables.ensure(&ddb).await?;
+    }
+    Ok((Accounts { ddb, tables }, embedded))
+}
+
+/// Runs one `users` command, printing its result.
+pub async fn users(command: UsersCommand) -> Result<(), AdminError> {
+    let store = match &command {
+        UsersCommand::Add { store, .. }
+        | UsersCommand::List { store }
+        | UsersCommand::Remove { store, .. } => store,
+    };
+    let (accounts, embedded) = connect(store).await?;
+    let result = run(&accounts, &command).await;
+    if let Some(embedded) = embedded {
+        embedded.stop().await;
+    }
+    result
+}
+
+async fn run(accounts: &Accounts, command: &UsersCommand) -> Result<(), AdminError> {
+    match command {
+        UsersCommand::Add { name, roles, .. } => {
+            let roles = roles
+                .iter()
+                .map(|r| r.parse::<Role>())
+                .collect::<Result<Vec<_>, _>>()?;
+            // Check the name before asking for a password.
+            countersign_domain::users::check_name(name)?;
+            let password = read_password(name)?;
+            let user = accounts.add_user(name, &roles, &password).await?;
+            println!("added {} ({})", user.name, roles_text(&user.roles));
+        }
+        UsersCommand::List { .. } => {
+            for user in accounts.users().await? {
+                println!(
+                    "{:<24} {:<24} {}",
+                    user.name,
+                    roles_text(&user.roles),
+                    user.created_at
+                );
+            }
+        }
+        UsersCommand::Remove { name, .. } => {
+            accounts.remove_user(name).await?;
+            println!("removed {name}");
+        }
+    }
+    Ok(())
+}
+
+fn roles_text(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// One line from standard input; at a terminal, asked for without echo.
+fn read_password(name: &str) -> Result<String, AdminError> {
+    if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("password for {name}: ")).map_err(AdminError::Password)
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(AdminError::Password)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}

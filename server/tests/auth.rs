@@ -1,0 +1,518 @@
+//! Who may do what, over HTTP against a whole server: every server
+//! function × every kind of caller, sessions (new id at sign-in, dead
+//! after sign-out, idle and absolute limits, removed users), failed
+//! sign-in limits, and the same-origin rule for anything that changes
+//! state.
+
+#[path = "support/backends.rs"]
+mod backends;
+#[path = "support/web.rs"]
+mod web;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use countersign_domain::users::Role;
+use web::{Browser, Response, Server};
+
+const PASSWORD: &str = "a-long-enough-password";
+
+/// Who calls, in the table's columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Anonymous,
+    /// sam: staff.
+    Staff,
+    /// bob: the signer documents are addressed to.
+    Signer,
+    /// erin: a signer nothing is addressed to.
+    OtherSigner,
+    /// carol: the customer whose order it is.
+    Customer,
+    /// dave: another customer.
+    OtherCustomer,
+}
+
+const EVERYONE: [Who; 6] = [
+    Who::Anonymous,
+    Who::Staff,
+    Who::Signer,
+    Who::OtherSigner,
+    Who::Customer,
+    Who::OtherCustomer,
+];
+
+impl Who {
+    fn name(self) -> Option<&'static str> {
+        match self {
+            Who::Anonymous => None,
+            Who::Staff => Some("sam"),
+            Who::Signer => Some("bob"),
+            Who::OtherSigner => Some("erin"),
+            Who::Customer => Some("carol"),
+            Who::OtherCustomer => Some("dave"),
+        }
+    }
+}
+
+async fn people(server: &Server) {
+    for (name, role) in [
+        ("sam", Role::Staff),
+        ("bob", Role::Signer),
+        ("erin", Role::Signer),
+        ("carol", Role::Customer),
+        ("dave", Role::Customer),
+        ("probe", Role::Customer),
+    ] {
+        server.add_user(name, &[role], PASSWORD).await;
+    }
+}
+
+/// A fresh browser for `who`, so that one cell's sign-in or sign-out
+/// cannot affect another's.
+async fn browser(server: &Server, who: Who) -> Browser {
+    match who.name() {
+        None => server.anonymous(),
+        Some(name) => server.signed_in(name, PASSWORD).await,
+    }
+}
+
+async fn place_order(carol: &mut Browser) -> String {
+    let r = carol
+        .post("/api/orders/place", &[("items", "Hat\nScarf")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json().as_str().expect("an id").to_owned()
+}
+
+/// The order's waiting task id, once its workflow has written it.
+async fn waiting_task(sam: &mut Browser, order_id: &str) -> String {
+    for _ in 0..200 {
+        let r = sam.post("/api/orders/get", &[("order_id", order_id)]).await;
+        if r.status == 200 {
+            if let Some(task) = r.json()["pending"]["task_id"].as_str() {
+                return task.to_owned();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("order {order_id} never waited");
+}
+
+async fn document_for_bob(sam: &mut Browser) -> (String, String) {
+    let r = sam
+        .post(
+            "/api/signatures/request",
+            &[
+                ("title", "Supplier contract"),
+                ("signers", "alice (auto)\nbob"),
+                ("timeout_hours", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.json().as_str().expect("an id").to_owned();
+    for _ in 0..200 {
+        let r = sam
+            .post("/api/signatures/document", &[("document_id", &id)])
+            .await;
+        if r.status == 200 {
+            let requests = r.json()["requests"].clone();
+            let task = requests.as_array().and_then(|list| {
+                list.iter()
+                    .find(|q| q["signer"] == "bob")
+                    .and_then(|q| q["task_id"].as_str().map(str::to_owned))
+            });
+            if let Some(task) = task {
+                return (id, task);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("document {id} never waited for bob");
+}
+
+/// What a cell must answer: success, or this refusal.
+fn expect(ok: &[Who], refusals: &[(Who, u16)], who: Who) -> u16 {
+    if ok.contains(&who) {
+        200
+    } else {
+        refusals
+            .iter()
+            .find(|(w, _)| *w == who)
+            .map(|(_, code)| *code)
+            .unwrap_or_else(|| panic!("the table says nothing of {who:?}"))
+    }
+}
+
+#[tokio::test]
+async fn every_server_function_admits_exactly_its_callers() {
+    use Who::*;
+    let server = Server::start().await;
+    people(&server).await;
+    let mut sam = browser(&server, Staff).await;
+    let mut carol = browser(&server, Customer).await;
+    let carols_order = place_order(&mut carol).await;
+    waiting_task(&mut sam, &carols_order).await;
+    let (bobs_document, _) = document_for_bob(&mut sam).await;
+
+    let not_staff = [
+        (Anonymous, 401),
+        (Signer, 403),
+        (OtherSigner, 403),
+        (Customer, 403),
+        (OtherCustomer, 403),
+    ];
+    let not_customer = [
+        (Anonymous, 401),
+        (Staff, 403),
+        (Signer, 403),
+        (OtherSigner, 403),
+    ];
+    let not_signer = [
+        (Anonymous, 401),
+        (Staff, 403),
+        (Customer, 403),
+        (OtherCustomer, 403),
+    ];
+    // (server function, who succeeds, what the others get)
+    let table: Vec<(&str, Vec<Who>, Vec<(Who, u16)>)> = vec![
+        ("/api/auth/me", EVERYONE.to_vec(), vec![]),
+        ("/api/auth/sign_in", EVERYONE.to_vec(), vec![]),
+        ("/api/auth/sign_out", EVERYONE.to_vec(), vec![]),
+        (
+            "/api/orders/place",
+            vec![Customer, OtherCustomer],
+            not_customer.to_vec(),
+        ),
+        (
+            "/api/orders/mine",
+            vec![Customer, OtherCustomer],
+            not_customer.to_vec(),
+        ),
+        (
+            "/api/orders/get",
+            vec![Staff, Customer],
+            vec![
+                (Anonymous, 401),
+                (Signer, 403),
+                (OtherSigner, 403),
+                // Another customer's order does not exist for them.
+                (OtherCustomer, 404),
+            ],
+        ),
+        ("/api/orders/inbox", vec![Staff], not_staff.to_vec()),
+        ("/api/orders/decide", vec![Staff], not_staff.to_vec()),
+        (
+            "/api/signatures/desk",
+            vec![Signer, OtherSigner],
+            not_signer.to_vec(),
+        ),
+        (
+            "/api/signatures/document",
+            vec![Staff, Signer],
+            vec![
+                (Anonymous, 401),
+                // Not named on it: it does not exist for them.
+                (OtherSigner, 404),
+                (Customer, 403),
+                (OtherCustomer, 403),
+            ],
+        ),
+        (
+            "/api/signatures/decide",
+            vec![Signer],
+            vec![
+                (Anonymous, 401),
+                (Staff, 403),
+                (OtherSigner, 404),
+                (Customer, 403),
+                (OtherCustomer, 403),
+            ],
+        ),
+        ("/api/signatures/request", vec![Staff], not_staff.to_vec()),
+    ];
+
+    // The table must name every server function there is.
+    let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.to_owned())
+        .collect();
+    let covered: BTreeSet<String> = table.iter().map(|(p, _, _)| (*p).to_owned()).collect();
+    assert_eq!(
+        registered, covered,
+        "a server function is missing from the table"
+    );
+
+    let mut bodies: Vec<String> = Vec::new();
+    let mut failures = Vec::new();
+    for (path, ok, refusals) in &table {
+        for who in EVERYONE {
+            let want = expect(ok, refusals, who);
+            let mut caller = browser(&server, who).await;
+            // Fresh things to act on, so each cell decides its own.
+            let (args, check): (Vec<(String, String)>, Option<(String, String)>) = match *path {
+                "/api/auth/sign_in" => (
+                    vec![
+                        ("name".into(), "probe".into()),
+                        ("password".into(), PASSWORD.into()),
+                    ],
+                    None,
+                ),
+                "/api/orders/place" => (vec![("items".into(), "Lamp".into())], None),
+                "/api/orders/get" => (vec![("order_id".into(), carols_order.clone())], None),
+                "/api/orders/decide" => {
+                    let order = place_order(&mut carol).await;
+                    let task = waiting_task(&mut sam, &order).await;
+                    (
+                        vec![
+                            ("order_id".into(), order.clone()),
+                            ("task_id".into(), task.clone()),
+                            ("action".into(), "advance".into()),
+                        ],
+                        Some((order, task)),
+                    )
+                }
+                "/api/signatures/document" => {
+                    (vec![("document_id".into(), bobs_document.clone())], None)
+                }
+                "/api/signatures/decide" => {
+                    let (document, task) = document_for_bob(&mut sam).await;
+                    (
+                        vec![
+                            ("document_id".into(), document),
+                            ("task_id".into(), task),
+                            ("action".into(), "sign".into()),
+                        ],
+                        None,
+                    )
+                }
+                "/api/signatures/request" => (
+                    vec![
+                        ("title".into(), "NDA".into()),
+                        ("signers".into(), "bob".into()),
+                        ("timeout_hours".into(), "1".into()),
+                    ],
+                    None,
+                ),
+                _ => (vec![], None),
+            };
+            let form: Vec<(&str, &str)> =
+                args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let r: Response = caller.post(path, &form).await;
+            if r.status != want {
+                failures.push(format!(
+                    "{path} as {who:?}: {} (wanted {want}): {}",
+                    r.status, r.body
+                ));
+            }
+            // A refused decision changed nothing: the step still waits.
+            if let (Some((order, task)), true) = (&check, want != 200) {
+                let still = waiting_task(&mut sam, order).await;
+                assert_eq!(&still, task, "{path} as {who:?} moved the order");
+            }
+            bodies.push(r.body);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // No answer carried a task token.
+    let tokens = task_tokens(&server).await;
+    assert!(!tokens.is_empty(), "the run made tokens");
+    for body in &bodies {
+        for token in &tokens {
+            assert!(!body.contains(token.as_str()), "a token leaked: {body}");
+        }
+    }
+    server.stop().await;
+}
+
+/// Every task token the workflows of this server wrote.
+async fn task_tokens(server: &Server) -> Vec<String> {
+    let (accounts, embedded) = server.accounts().await;
+    let tables = countersign_domain::tables::Tables::default();
+    let mut tokens = Vec::new();
+    for table in [
+        &tables.actions,
+        &tables.signature_requests,
+        &tables.decisions,
+    ] {
+        let out = accounts
+            .ddb
+            .scan()
+            .table_name(table)
+            .send()
+            .await
+            .expect("scan");
+        for item in out.items() {
+            if let Some(t) = item.get("taskToken").and_then(|v| v.as_s().ok()) {
+                tokens.push(t.clone());
+            }
+        }
+    }
+    if let Some(e) = embedded {
+        e.stop().await;
+    }
+    tokens
+}
+
+#[tokio::test]
+async fn sign_in_issues_a_new_session_id_and_sign_out_kills_the_old_one() {
+    let server = Server::start().await;
+    people(&server).await;
+
+    // An id planted in the browser before sign-in is not kept.
+    let mut browser = server.anonymous();
+    let planted = "countersign_session=AAAAAAAAAAAAAAAAAAAAAA".to_owned();
+    browser.cookie = Some(planted.clone());
+    let r = browser.sign_in("sam", PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let first = browser.cookie.clone().expect("a session cookie");
+    assert_ne!(first, planted);
+    let set_cookie = r.header("set-cookie").expect("set-cookie");
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+
+    // Signing in again (say, as someone else) changes the id again and
+    // the first id stops working.
+    browser.sign_in("sam", PASSWORD).await;
+    let second = browser.cookie.clone().expect("a session cookie");
+    assert_ne!(second, first);
+    let mut stale = server.anonymous();
+    stale.cookie = Some(first);
+    let r = stale.post("/api/auth/me", &[]).await;
+    assert_eq!(r.json(), serde_json::Value::Null, "{}", r.body);
+
+    // Signing out ends the session for every copy of the cookie.
+    let r = browser.post("/api/auth/sign_out", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut kept = server.anonymous();
+    kept.cookie = Some(second);
+    let r = kept.post("/api/orders/inbox", &[]).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_end_when_idle_too_long_when_too_old_and_when_the_user_goes() {
+    let server = Server::start_with(|c| {
+        c.web.idle_secs = 1;
+        c.policy.idle_secs = 1;
+    })
+    .await;
+    people(&server).await;
+    let mut sam = server.signed_in("sam", PASSWORD).await;
+    assert_eq!(sam.post("/api/orders/inbox", &[]).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(sam.post("/api/orders/inbox", &[]).await.status, 401, "idle");
+    server.stop().await;
+
+    let server = Server::start_with(|c| c.policy.absolute_secs = 1).await;
+    people(&server).await;
+    let mut sam = server.signed_in("sam", PASSWORD).await;
+    assert_eq!(sam.post("/api/orders/inbox", &[]).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Used all along, but older than the absolute limit.
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        sam.post("/api/auth/me", &[]).await;
+    }
+    assert_eq!(
+        sam.post("/api/orders/inbox", &[]).await.status,
+        401,
+        "absolute"
+    );
+
+    let mut dave = server.signed_in("dave", PASSWORD).await;
+    assert_eq!(dave.post("/api/orders/mine", &[]).await.status, 200);
+    let (accounts, embedded) = server.accounts().await;
+    accounts.remove_user("dave").await.expect("remove");
+    if let Some(e) = embedded {
+        e.stop().await;
+    }
+    assert_eq!(
+        dave.post("/api/orders/mine", &[]).await.status,
+        401,
+        "removed"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_limited_per_account_and_per_address() {
+    let server = Server::start_with(|c| {
+        c.policy.limits.per_account = 3;
+        c.policy.limits.per_address = 5;
+    })
+    .await;
+    people(&server).await;
+    let mut browser = server.anonymous();
+    for _ in 0..3 {
+        let r = browser.sign_in("sam", "wrong-password").await;
+        assert_eq!(r.status, 401, "{}", r.body);
+        assert!(r.body.contains("BadCredentials"), "{}", r.body);
+    }
+    // Even the right password is refused now, with a clear message.
+    let r = browser.sign_in("sam", PASSWORD).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.body.contains("TooManyAttempts"), "{}", r.body);
+    assert!(browser.cookie.is_none());
+
+    // Another account from the same address still works …
+    assert_eq!(browser.sign_in("bob", PASSWORD).await.status, 200);
+    // … until the address has failed too often, for any name, even
+    // names that do not exist.
+    for name in ["nobody", "erin"] {
+        let r = browser.sign_in(name, "wrong-password").await;
+        assert_eq!(r.status, 401, "{}", r.body);
+    }
+    let r = browser.sign_in("carol", PASSWORD).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_cross_site_request_is_refused_and_changes_nothing() {
+    let server = Server::start().await;
+    people(&server).await;
+    let mut carol = server.signed_in("carol", PASSWORD).await;
+    let mut sam = server.signed_in("sam", PASSWORD).await;
+    let order = place_order(&mut carol).await;
+    let task = waiting_task(&mut sam, &order).await;
+    let form = [
+        ("order_id", order.as_str()),
+        ("task_id", task.as_str()),
+        ("action", "advance"),
+    ];
+
+    let mut forged = sam.clone();
+    forged.origin = Some("http://evil.example".into());
+    let r = forged.post("/api/orders/decide", &form).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("cross-site"), "{}", r.body);
+
+    let mut bare = sam.clone();
+    bare.origin = None;
+    let r = bare.post("/api/orders/decide", &form).await;
+    assert_eq!(r.status, 403, "no Origin and no Referer: {}", r.body);
+    let r = bare
+        .post_with(
+            "/api/orders/decide",
+            &form,
+            &[("referer", "http://evil.example/page")],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(waiting_task(&mut sam, &order).await, task, "nothing moved");
+
+    // From our own page it goes through.
+    let referer = format!("http://{}/inbox", server.addr);
+    let r = bare
+        .post_with(
+            "/api/orders/decide",
+            &form,
+            &[("referer", referer.as_str())],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    server.stop().await;
+}

@@ -1,0 +1,307 @@
+#![allow(
+    dead_code,
+    reason = "each test binary uses its own part of this support module"
+)]
+
+//! A whole `serve` on a loopback port with its own data directory, and a
+//! small cookie-keeping HTTP client that talks to it as a browser would
+//! (same-origin `Origin`, form posts to server functions).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use countersign_domain::users::{Accounts, Role};
+use countersign_server::{ServeConfig, serve};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), countersign_server::ServeError>>>,
+}
+
+pub fn config(data_dir: PathBuf) -> ServeConfig {
+    ServeConfig {
+        site_dir: data_dir.join("site"),
+        data_dir,
+        aws: None,
+        tables: Default::default(),
+        demo: false,
+        services_listen: "127.0.0.1:0".parse().expect("addr"),
+        web: countersign_server::web::WebSettings {
+            idle_secs: 3600,
+            ..Default::default()
+        },
+        policy: Default::default(),
+    }
+}
+
+impl Server {
+    /// A server with the default settings in a fresh directory.
+    pub async fn start() -> Server {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server with settings changed by `adjust`.
+    pub async fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> Server {
+        let dir = std::env::temp_dir().join(super::backends::unique("countersign-web"));
+        let mut config = config(dir.clone());
+        adjust(&mut config);
+        Self::start_config(config).await
+    }
+
+    pub async fn start_config(config: ServeConfig) -> Server {
+        let data_dir = config.data_dir.clone();
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(config, listener, async move {
+            let _ = stopped.await;
+        }));
+        let server = Server {
+            addr,
+            data_dir,
+            stop: Some(stop),
+            task: Some(task),
+        };
+        let probe = server.anonymous();
+        for _ in 0..400 {
+            if let Ok(r) = probe.try_get("/readyz").await {
+                if r.status == 200 {
+                    return server;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("server at {addr} never became ready");
+    }
+
+    /// Stops the server, keeping its data directory.
+    pub async fn stop(mut self) -> PathBuf {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("join").expect("clean shutdown");
+        }
+        std::mem::take(&mut self.data_dir)
+    }
+
+    /// The users of this server's data, reached as `countersign users`
+    /// does: through the DynamoDB file, beside the running server.
+    pub async fn add_user(&self, name: &str, roles: &[Role], password: &str) {
+        let (accounts, embedded) = self.accounts().await;
+        accounts
+            .add_user(name, roles, password)
+            .await
+            .expect("add user");
+        if let Some(e) = embedded {
+            e.stop().await;
+        }
+    }
+
+    pub async fn accounts(
+        &self,
+    ) -> (
+        Accounts,
+        Option<countersign_server::embedded::EmbeddedServices>,
+    ) {
+        let embedded = countersign_server::embedded::EmbeddedServices::start_dynamodb(
+            &self.data_dir,
+            "127.0.0.1:0".parse().expect("addr"),
+        )
+        .await
+        .expect("dynamodb");
+        let sdk = countersign_server::aws::embedded_config(embedded.endpoint()).await;
+        let accounts = Accounts {
+            ddb: aws_sdk_dynamodb::Client::new(&sdk),
+            tables: Default::default(),
+        };
+        (accounts, Some(embedded))
+    }
+
+    pub fn anonymous(&self) -> Browser {
+        Browser {
+            addr: self.addr,
+            cookie: None,
+            origin: Some(format!("http://{}", self.addr)),
+            http: HyperClient::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
+    /// A browser signed in as `name`.
+    pub async fn signed_in(&self, name: &str, password: &str) -> Browser {
+        let mut browser = self.anonymous();
+        let r = browser.sign_in(name, password).await;
+        assert_eq!(r.status, 200, "sign-in of {name}: {}", r.body);
+        browser
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if !self.data_dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// Keeps the session cookie as a browser would.
+#[derive(Clone)]
+pub struct Browser {
+    pub addr: SocketAddr,
+    /// `countersign_session=…`
+    pub cookie: Option<String>,
+    /// Sent as `Origin` on posts; `None` sends none.
+    pub origin: Option<String>,
+    http: HyperClient<HttpConnector, Full<Bytes>>,
+}
+
+impl Browser {
+    pub async fn try_get(&self, path: &str) -> Result<Response, String> {
+        self.send("GET", path, Vec::new(), &[]).await
+    }
+
+    pub async fn get(&mut self, path: &str) -> Response {
+        let r = self.send("GET", path, Vec::new(), &[]).await.expect("GET");
+        self.keep_cookie(&r);
+        r
+    }
+
+    /// Posts a form to `path` as a server-function call from a page.
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.post_with(path, form, &[]).await
+    }
+
+    pub async fn post_with(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let r = self
+            .send("POST", path, body.into_bytes(), headers)
+            .await
+            .expect("POST");
+        self.keep_cookie(&r);
+        r
+    }
+
+    pub async fn sign_in(&mut self, name: &str, password: &str) -> Response {
+        self.post(
+            "/api/auth/sign_in",
+            &[("name", name), ("password", password)],
+        )
+        .await
+    }
+
+    fn keep_cookie(&mut self, r: &Response) {
+        for (k, v) in &r.headers {
+            if k.eq_ignore_ascii_case("set-cookie") {
+                if let Some(pair) = v.split(';').next() {
+                    if pair.starts_with("countersign_session=") {
+                        let removed = v.contains("Max-Age=0") || pair == "countersign_session=";
+                        self.cookie = (!removed).then(|| pair.to_owned());
+                    }
+                }
+            }
+        }
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        extra: &[(&str, &str)],
+    ) -> Result<Response, String> {
+        let mut builder = hyper::Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.addr))
+            .header("accept", "application/json");
+        if method == "POST" {
+            builder = builder.header("content-type", "application/x-www-form-urlencoded");
+            if let Some(origin) = &self.origin {
+                builder = builder.header("origin", origin);
+            }
+        }
+        if let Some(cookie) = &self.cookie {
+            builder = builder.header("cookie", cookie);
+        }
+        for (k, v) in extra {
+            builder = builder.header(*k, *v);
+        }
+        let request = builder
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| e.to_string())?;
+        let response = self
+            .http
+            .request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
+            .collect();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        Ok(Response {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    }
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
