@@ -94,9 +94,23 @@ mod server {
 
     /// Sets the response's status from the error, then passes the result
     /// on. Every server function ends with it, so a refusal is a 4xx.
+    ///
+    /// Not for a plain form post (a browser without JavaScript): that one
+    /// is answered with a redirect back to the page, the error in its
+    /// address, and a 4xx would stop the browser from following it.
     pub fn reply<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+        use leptos::prelude::use_context;
         if let Err(error) = &result {
-            if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            let form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
+                parts
+                    .headers
+                    .get(http::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.contains("text/html"))
+            });
+            if let (false, Some(options)) =
+                (form_post, use_context::<leptos_axum::ResponseOptions>())
+            {
                 options.set_status(error.status());
             }
         }

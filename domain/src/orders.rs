@@ -188,6 +188,17 @@ impl Services {
         let order_id = uuid::Uuid::new_v4().to_string();
         let input = serde_json::json!({"orderId": order_id, "customer": customer, "items": items});
         start_workflow(&self.sfn, &self.process_order_arn, &order_id, &input).await?;
+        // The workflow writes the order row in its first state. Wait briefly
+        // for it, so that the caller's next look (often at once: the page
+        // of the new order) finds it; if it is slow, the id is still right.
+        for _ in 0..50 {
+            match self.order(&order_id).await {
+                Err(DomainError::NotFound) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await
+                }
+                _ => break,
+            }
+        }
         Ok(order_id)
     }
 

@@ -53,6 +53,9 @@ fn the_template_creates_every_table_and_index_the_domain_uses() {
         &defaults.decisions,
         &defaults.documents,
         &defaults.signature_requests,
+        &defaults.users,
+        &defaults.sessions,
+        &defaults.meta,
     ] {
         assert!(
             TEMPLATE.contains(&format!("\"${{Prefix}}{table}\"")),
@@ -62,6 +65,7 @@ fn the_template_creates_every_table_and_index_the_domain_uses() {
     for index in [
         countersign_domain::tables::INBOX_INDEX,
         countersign_domain::tables::SIGNER_INDEX,
+        countersign_domain::tables::CUSTOMER_INDEX,
     ] {
         assert!(
             TEMPLATE.contains(&format!("IndexName: {index}")),

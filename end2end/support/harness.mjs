@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -43,13 +44,22 @@ async function waitUntilReady(base, child, timeoutMs = 30_000) {
   throw new Error(`countersign not ready after ${timeoutMs} ms`);
 }
 
-/** Starts a server; returns { base, log, stop }. */
+/**
+ * Starts a server with the demo users and data; returns { base, services,
+ * users, log, stop }. `users` maps each demo name to the password the
+ * server printed; `services` is the embedded AWS endpoint.
+ */
 export async function startServer() {
   const dataDir = await mkdtemp(join(tmpdir(), 'countersign-e2e-'));
   const port = await freePort();
+  const servicesPort = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const log = [];
-  const child = spawn(BINARY, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  const args = [
+    'serve', '--demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir,
+    '--services-listen', `127.0.0.1:${servicesPort}`,
+  ];
+  const child = spawn(BINARY, args, {
     cwd: ROOT,
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,8 +72,15 @@ export async function startServer() {
     child.kill('SIGKILL');
     throw new Error(`${error.message}\n${log.join('')}`);
   }
+  const users = {};
+  for (const line of log.join('').split('\n')) {
+    const m = line.match(/^\s+(sam|bob|carol|dave)\s+\w+\s+(\S+)\s*$/);
+    if (m) users[m[1]] = m[2];
+  }
   return {
     base,
+    services: `http://127.0.0.1:${servicesPort}`,
+    users,
     log,
     async stop() {
       const exited = new Promise((r) => child.once('exit', r));
@@ -82,7 +99,7 @@ export async function startServer() {
 export function eachJsMode(title, body) {
   for (const javaScriptEnabled of [true, false]) {
     describe(`${title} [js ${javaScriptEnabled ? 'on' : 'off'}]`, () => {
-      const ctx = { javaScriptEnabled, base: '', server: null };
+      const ctx = { javaScriptEnabled, base: '', server: null, bodies: [] };
       let browser;
       let browserContext;
       before(async () => {
@@ -96,12 +113,41 @@ export function eachJsMode(title, body) {
         browserContext = await browser.newContext({ javaScriptEnabled });
       });
       after(async () => {
+        // No response any page received may carry a task token.
+        const tokens = await taskTokens(ctx.server.services);
+        assert.ok(tokens.length > 0, 'the run made task tokens');
+        for (const { url, body } of ctx.bodies) {
+          for (const token of tokens) {
+            assert.ok(!body.includes(token), `a task token reached the browser in ${url}`);
+          }
+        }
         await browser?.close();
         await ctx.server?.stop();
       });
-      ctx.page = async () => {
-        const page = await browserContext.newPage();
+      const watch = (page) => {
         page.on('pageerror', (e) => { throw e; });
+        page.on('response', async (response) => {
+          const type = response.headers()['content-type'] ?? '';
+          if (!/text|json|javascript/.test(type)) return;
+          try {
+            ctx.bodies.push({ url: response.url(), body: await response.text() });
+          } catch { /* a redirect has no body */ }
+        });
+        return page;
+      };
+      ctx.page = async () => watch(await browserContext.newPage());
+      /** A page in a browser of its own, signed in as a demo user. */
+      ctx.signedIn = async (name) => {
+        const own = await browser.newContext({ javaScriptEnabled });
+        const page = watch(await own.newPage());
+        await page.goto(ctx.base + '/sign-in');
+        if (javaScriptEnabled) await hydrated(page);
+        await page.fill('#name', name);
+        await page.fill('#password', ctx.server.users[name]);
+        await Promise.all([
+          page.waitForURL((u) => new URL(u).pathname !== '/sign-in', { timeout: 15_000 }),
+          page.click('#sign-in'),
+        ]);
         return page;
       };
       ctx.screenshot = (page, name) =>
@@ -114,4 +160,34 @@ export function eachJsMode(title, body) {
 /** Resolves once the page has hydrated (JavaScript on only). */
 export async function hydrated(page) {
   await page.waitForSelector('html[data-hydrated="true"]', { timeout: 15_000 });
+}
+
+/**
+ * Every task token in the embedded DynamoDB: the rows the workflows wrote
+ * (pending actions, signature requests) and the decisions' claims.
+ */
+export async function taskTokens(services) {
+  const tokens = [];
+  for (const table of ['orderProcessingActions', 'signatureRequests', 'countersignDecisions']) {
+    let start;
+    do {
+      const res = await fetch(services, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': 'DynamoDB_20120810.Scan',
+          'x-amz-date': '20260101T000000Z',
+          authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+        },
+        body: JSON.stringify({ TableName: table, ExclusiveStartKey: start }),
+      });
+      const page = await res.json();
+      if (!res.ok) throw new Error(`scan ${table}: ${JSON.stringify(page)}`);
+      for (const item of page.Items ?? []) {
+        if (item.taskToken?.S) tokens.push(item.taskToken.S);
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+  return tokens;
 }

@@ -30,7 +30,7 @@ pub enum Command {
     /// Manage who may sign in. Uses the same data (`--data-dir` or the AWS
     /// settings) as `serve`, and works while it runs.
     #[command(subcommand)]
-    Users(UsersCommand),
+    Users(Box<UsersCommand>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -322,7 +322,10 @@ mod tests {
             "/tmp/x",
         ])
         .expect("parses");
-        let Command::Users(UsersCommand::Add { name, roles, store }) = cli.command else {
+        let Command::Users(command) = cli.command else {
+            panic!("expected users");
+        };
+        let UsersCommand::Add { name, roles, store } = *command else {
             panic!("expected users add");
         };
         assert_eq!((name.as_str(), roles), ("sam", vec!["staff".to_owned()]));

@@ -67,7 +67,7 @@ async fn main() -> ExitCode {
             serve(config, listener, shutdown_signal()).await
         }
         Command::Emulator(args) => emulator(args).await,
-        Command::Users(command) => countersign_server::admin::users(command)
+        Command::Users(command) => countersign_server::admin::users(*command)
             .await
             .map_err(|e| countersign_server::ServeError::Admin(Box::new(e))),
         Command::Bench(BenchCommand::Engine {

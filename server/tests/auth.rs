@@ -89,10 +89,10 @@ async fn place_order(carol: &mut Browser) -> String {
 async fn waiting_task(sam: &mut Browser, order_id: &str) -> String {
     for _ in 0..200 {
         let r = sam.post("/api/orders/get", &[("order_id", order_id)]).await;
-        if r.status == 200 {
-            if let Some(task) = r.json()["pending"]["task_id"].as_str() {
-                return task.to_owned();
-            }
+        if r.status == 200
+            && let Some(task) = r.json()["pending"]["task_id"].as_str()
+        {
+            return task.to_owned();
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
@@ -131,6 +131,12 @@ async fn document_for_bob(sam: &mut Browser) -> (String, String) {
     }
     panic!("document {id} never waited for bob");
 }
+
+/// A row of the table: a server function, who succeeds, what the others get.
+type Row = (&'static str, Vec<Who>, Vec<(Who, u16)>);
+/// A call's form fields, and (for a decision) the order and task that must
+/// still wait if the call is refused.
+type Call = (Vec<(String, String)>, Option<(String, String)>);
 
 /// What a cell must answer: success, or this refusal.
 fn expect(ok: &[Who], refusals: &[(Who, u16)], who: Who) -> u16 {
@@ -176,7 +182,7 @@ async fn every_server_function_admits_exactly_its_callers() {
         (OtherCustomer, 403),
     ];
     // (server function, who succeeds, what the others get)
-    let table: Vec<(&str, Vec<Who>, Vec<(Who, u16)>)> = vec![
+    let table: Vec<Row> = vec![
         ("/api/auth/me", EVERYONE.to_vec(), vec![]),
         ("/api/auth/sign_in", EVERYONE.to_vec(), vec![]),
         ("/api/auth/sign_out", EVERYONE.to_vec(), vec![]),
@@ -250,7 +256,7 @@ async fn every_server_function_admits_exactly_its_callers() {
             let want = expect(ok, refusals, who);
             let mut caller = browser(&server, who).await;
             // Fresh things to act on, so each cell decides its own.
-            let (args, check): (Vec<(String, String)>, Option<(String, String)>) = match *path {
+            let (args, check): Call = match *path {
                 "/api/auth/sign_in" => (
                     vec![
                         ("name".into(), "probe".into()),

@@ -74,10 +74,10 @@ impl Server {
         };
         let probe = server.anonymous();
         for _ in 0..400 {
-            if let Ok(r) = probe.try_get("/readyz").await {
-                if r.status == 200 {
-                    return server;
-                }
+            if let Ok(r) = probe.try_get("/readyz").await
+                && r.status == 200
+            {
+                return server;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -233,13 +233,12 @@ impl Browser {
 
     fn keep_cookie(&mut self, r: &Response) {
         for (k, v) in &r.headers {
-            if k.eq_ignore_ascii_case("set-cookie") {
-                if let Some(pair) = v.split(';').next() {
-                    if pair.starts_with("countersign_session=") {
-                        let removed = v.contains("Max-Age=0") || pair == "countersign_session=";
-                        self.cookie = (!removed).then(|| pair.to_owned());
-                    }
-                }
+            if k.eq_ignore_ascii_case("set-cookie")
+                && let Some(pair) = v.split(';').next()
+                && pair.starts_with("countersign_session=")
+            {
+                let removed = v.contains("Max-Age=0") || pair == "countersign_session=";
+                self.cookie = (!removed).then(|| pair.to_owned());
             }
         }
     }
