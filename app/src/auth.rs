@@ -67,9 +67,35 @@ pub async fn client_address() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// What an `Authorization` header says: `Some(Some(key))` for a bearer
+/// key, `Some(None)` for anything else (refused, not ignored), `None` when
+/// the request has no such header.
+pub fn bearer_key(headers: &http::HeaderMap) -> Option<Option<&str>> {
+    let value = headers.get(http::header::AUTHORIZATION)?;
+    Some(
+        value
+            .to_str()
+            .ok()
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, key)| key.trim()),
+    )
+}
+
 /// The signed-in user, or `None`.
+///
+/// A request with an `Authorization` header is a machine caller: it is
+/// the key's user or nobody, and its cookie (if any) is not looked at.
 pub async fn current_user() -> Result<Option<User>, AppError> {
     let services = Services::from_context()?;
+    if let Some(parts) = leptos::prelude::use_context::<http::request::Parts>()
+        && let Some(key) = bearer_key(&parts.headers)
+    {
+        return match key {
+            Some(key) => Ok(services.domain.accounts().bearer_user(key).await?),
+            None => Ok(None),
+        };
+    }
     let session = session().await?;
     let Some(name) = session.get::<String>(USER).await.map_err(store_error)? else {
         return Ok(None);

@@ -9,6 +9,8 @@
 //!   public HTTP endpoint under `/api/`; its doc comment says who may call it.
 //! - `model`: what a browser may see (no field can carry a task token).
 //! - `error`: the one error type of every server function, with its status.
+//! - `access` (server build only): who may do what; the server functions
+//!   and the REST API both call it.
 //! - `auth` and `services` (server build only): who is calling, and what
 //!   the server hands the server functions through Leptos context.
 //!
@@ -16,6 +18,8 @@
 //! with feature `hydrate` into the wasm bundle. Anything that touches AWS
 //! sits behind `ssr` so that it never reaches the browser.
 
+#[cfg(feature = "ssr")]
+pub mod access;
 #[cfg(feature = "ssr")]
 pub mod auth;
 pub mod error;
@@ -78,7 +82,7 @@ pub fn App() -> impl IntoView {
                     />
                     <Route path=StaticSegment("desk") view=pages::documents::Desk ssr=SsrMode::Async />
                     <Route
-                        path=(StaticSegment("documents"), ParamSegment("id"))
+                        path=(StaticSegment("signing"), ParamSegment("id"))
                         view=pages::documents::DocumentPage
                         ssr=SsrMode::Async
                     />

@@ -63,8 +63,20 @@ pub enum Outcome {
     /// Go on: advance the order, sign the document (SendTaskSuccess).
     Advance,
     /// Stop with a reason: reject the order, decline to sign
-    /// (SendTaskFailure → the workflow's Catch).
-    Reject { reason: String },
+    /// (SendTaskFailure → the workflow's Catch). `error` is the error name
+    /// the workflow sees: [`REJECTED`] from the dashboard; machine callers
+    /// (REST, webhooks) may name their own, as SendTaskFailure allows.
+    Reject { reason: String, error: String },
+}
+
+impl Outcome {
+    /// A person's rejection: the error name is [`REJECTED`].
+    pub fn reject(reason: impl Into<String>) -> Self {
+        Outcome::Reject {
+            reason: reason.into(),
+            error: REJECTED.into(),
+        }
+    }
 }
 
 impl Outcome {
@@ -93,6 +105,8 @@ pub struct Decided {
 
 /// The error name a rejection carries into the workflow.
 pub const REJECTED: &str = "Rejected";
+/// Longest error name SendTaskFailure accepts.
+pub const MAX_ERROR_NAME: usize = 256;
 /// Longest reason or comment kept.
 pub const MAX_TEXT: usize = 1000;
 
@@ -201,8 +215,10 @@ impl Services {
         if let Some(c) = comment.filter(|c| !c.is_empty()) {
             put = put.item("comment", AttributeValue::S(c.into()));
         }
-        if let Outcome::Reject { reason } = outcome {
-            put = put.item("reason", AttributeValue::S(reason.clone()));
+        if let Outcome::Reject { reason, error } = outcome {
+            put = put
+                .item("reason", AttributeValue::S(reason.clone()))
+                .item("error", AttributeValue::S(error.clone()));
         }
         // Enough to find the waiting row again if we crash after this.
         if let Scope::Signature { signer, .. } = &record.scope {
@@ -252,11 +268,11 @@ impl Services {
                     .map(|_| ())
                     .map_err(classify)
             }
-            Outcome::Reject { reason } => self
+            Outcome::Reject { reason, error } => self
                 .sfn
                 .send_task_failure()
                 .task_token(&record.token)
-                .error(REJECTED)
+                .error(error)
                 .cause(reason)
                 .send()
                 .await
@@ -343,8 +359,9 @@ impl Services {
         if let Some(c) = comment.filter(|c| !c.is_empty()) {
             entry.insert("comment".into(), AttributeValue::S(c.into()));
         }
-        if let Outcome::Reject { reason } = outcome {
+        if let Outcome::Reject { reason, error } = outcome {
             entry.insert("cause".into(), AttributeValue::S(reason.clone()));
+            entry.insert("error".into(), AttributeValue::S(error.clone()));
         }
         let (table, key, id) = match &record.scope {
             Scope::Order { order_id, .. } => (&self.tables.orders, "orderId", order_id),
@@ -408,6 +425,9 @@ impl Services {
     }
 
     async fn decision(&self, task_id: &str) -> Result<Option<DecisionRow>, DomainError> {
+        if !crate::orders::usable_key(task_id) {
+            return Ok(None);
+        }
         let out = self
             .ddb
             .get_item()
@@ -506,7 +526,11 @@ impl Services {
                     continue;
                 };
                 let outcome = match s("reason") {
-                    Some(reason) => Outcome::Reject { reason },
+                    Some(reason) => Outcome::Reject {
+                        reason,
+                        // Claims made before error names were kept.
+                        error: s("error").unwrap_or_else(|| REJECTED.into()),
+                    },
                     None => Outcome::Advance,
                 };
                 let comment = s("comment");
@@ -559,7 +583,13 @@ pub(crate) fn check_input(
             "a decision needs someone who makes it".into(),
         ));
     }
-    if let Outcome::Reject { reason } = outcome {
+    if let Outcome::Reject { reason, error } = outcome {
+        // SendTaskFailure's own limit on the error name.
+        if error.trim().is_empty() || error.chars().count() > MAX_ERROR_NAME {
+            return Err(DomainError::Invalid(format!(
+                "the error name needs 1 to {MAX_ERROR_NAME} characters"
+            )));
+        }
         if reason.trim().is_empty() {
             return Err(DomainError::Invalid("a rejection needs a reason".into()));
         }

@@ -18,6 +18,7 @@
 //! - `decisions`: claim → SendTask* → close → history, for both.
 //! - `error`: what can go wrong, in words a person can act on.
 
+pub mod api_keys;
 pub mod decisions;
 pub mod error;
 pub mod orders;

@@ -143,6 +143,13 @@ fn pending_task(item: &Item) -> Option<PendingTask> {
     })
 }
 
+/// Whether `key` can name a row at all. DynamoDB refuses empty keys and
+/// keys over 2 KB with an error; such an id names nothing, and must be
+/// "not found", not a failure of the service.
+pub(crate) fn usable_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= 1024
+}
+
 /// Most items an order may have.
 pub const MAX_ITEMS: usize = 100;
 /// Longest item name.
@@ -204,6 +211,9 @@ impl Services {
 
     /// An order with its history and notifications.
     pub async fn order(&self, order_id: &str) -> Result<Order, DomainError> {
+        if !usable_key(order_id) {
+            return Err(DomainError::NotFound);
+        }
         let out = self
             .ddb
             .get_item()
@@ -282,6 +292,9 @@ impl Services {
 
     /// The step an order currently waits on, with its token.
     pub(crate) async fn pending(&self, order_id: &str) -> Result<Option<Pending>, DomainError> {
+        if !usable_key(order_id) {
+            return Ok(None);
+        }
         let out = self
             .ddb
             .get_item()

@@ -53,6 +53,8 @@ pub struct Document {
     pub history: Vec<HistoryEntry>,
 }
 
+/// Longest document title.
+pub const MAX_TITLE: usize = 200;
 /// Most signers on one document.
 pub const MAX_SIGNERS: usize = 20;
 
@@ -76,8 +78,10 @@ impl Services {
         signers: &[SignerSpec],
         timeout_seconds: u64,
     ) -> Result<String, DomainError> {
-        if title.trim().is_empty() {
-            return Err(DomainError::Invalid("a document needs a title".into()));
+        if title.trim().is_empty() || title.chars().count() > MAX_TITLE {
+            return Err(DomainError::Invalid(format!(
+                "a document needs a title of 1 to {MAX_TITLE} characters"
+            )));
         }
         if signers.is_empty() || signers.len() > MAX_SIGNERS {
             return Err(DomainError::Invalid(format!(
@@ -112,6 +116,9 @@ impl Services {
     /// A document with each signature and each request's state. A request
     /// still marked waiting on a document that has ended shows as EXPIRED.
     pub async fn document(&self, document_id: &str) -> Result<Document, DomainError> {
+        if !crate::orders::usable_key(document_id) {
+            return Err(DomainError::NotFound);
+        }
         let out = self
             .ddb
             .get_item()
@@ -222,6 +229,9 @@ impl Services {
         document_id: &str,
         signer: &str,
     ) -> Result<Option<Pending>, DomainError> {
+        if !crate::orders::usable_key(document_id) || !crate::orders::usable_key(signer) {
+            return Ok(None);
+        }
         let out = self
             .ddb
             .get_item()

@@ -44,6 +44,8 @@ pub struct Tables {
     pub users: String,
     /// Signed-in sessions by `id`; expired rows go by time-to-live.
     pub sessions: String,
+    /// API keys and webhook secrets by `keyId`, each belonging to a user.
+    pub api_keys: String,
     /// Small bookkeeping rows by `key` (counters, failed sign-in counts);
     /// short-lived ones go by time-to-live.
     pub meta: String,
@@ -60,6 +62,7 @@ impl Default for Tables {
             users: "countersignUsers".into(),
             sessions: "countersignSessions".into(),
             meta: "countersign-meta".into(),
+            api_keys: "countersignApiKeys".into(),
         }
     }
 }
@@ -130,6 +133,7 @@ impl Tables {
             (&self.users, "name", None, None, false),
             (&self.sessions, "id", None, None, true),
             (&self.meta, "key", None, None, true),
+            (&self.api_keys, "keyId", None, None, false),
         ];
         for (table, hash, range, index, ttl) in plans {
             let mut create = ddb

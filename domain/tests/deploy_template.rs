@@ -56,6 +56,7 @@ fn the_template_creates_every_table_and_index_the_domain_uses() {
         &defaults.users,
         &defaults.sessions,
         &defaults.meta,
+        &defaults.api_keys,
     ] {
         assert!(
             TEMPLATE.contains(&format!("\"${{Prefix}}{table}\"")),

@@ -98,7 +98,7 @@ eachJsMode('people', (ctx) => {
     await eventually(page, async () => {
       assert.equal(await page.locator(`#desk li[data-document="${document}"]`).count(), 0);
     });
-    await page.goto(`${ctx.base}/documents/${document}`);
+    await page.goto(`${ctx.base}/signing/${document}`);
     assert.match(await page.locator('#signers').innerText(), /bob: signed/);
   });
 });

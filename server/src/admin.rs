@@ -1,4 +1,4 @@
-//! The admin commands (`countersign users …`). They reach the same tables
+//! The admin commands (`countersign users …`, `countersign api-keys …`). They reach the same tables
 //! as `serve`: in embedded mode they open the DynamoDB file themselves
 //! (never the workflow engine, which only `serve` runs), in AWS mode they
 //! use the same settings.
@@ -6,9 +6,10 @@
 use std::io::{BufRead, IsTerminal};
 
 use countersign_domain::DomainError;
+use countersign_domain::api_keys::KeyKind;
 use countersign_domain::users::{Accounts, Role};
 
-use crate::cli::{StoreArgs, UsersCommand};
+use crate::cli::{ApiKeysCommand, StoreArgs, UsersCommand};
 use crate::embedded::{EmbeddedError, EmbeddedServices};
 
 /// Why an admin command failed.
@@ -92,6 +93,47 @@ async fn run(accounts: &Accounts, command: &UsersCommand) -> Result<(), AdminErr
         UsersCommand::Remove { name, .. } => {
             accounts.remove_user(name).await?;
             println!("removed {name}");
+        }
+    }
+    Ok(())
+}
+
+/// Runs one `api-keys` command, printing its result.
+pub async fn api_keys(command: ApiKeysCommand) -> Result<(), AdminError> {
+    let store = match &command {
+        ApiKeysCommand::Create { store, .. }
+        | ApiKeysCommand::List { store }
+        | ApiKeysCommand::Revoke { store, .. } => store,
+    };
+    let (accounts, embedded) = connect(store).await?;
+    let result = run_keys(&accounts, &command).await;
+    if let Some(embedded) = embedded {
+        embedded.stop().await;
+    }
+    result
+}
+
+async fn run_keys(accounts: &Accounts, command: &ApiKeysCommand) -> Result<(), AdminError> {
+    match command {
+        ApiKeysCommand::Create { user, kind, .. } => {
+            let kind: KeyKind = kind.parse()?;
+            let (key, secret) = accounts.create_key(user, kind).await?;
+            println!("created {} key {} for {}", key.kind, key.id, key.user);
+            println!("it is shown this once; keep it somewhere safe:");
+            // Alone on the last line, for scripts: `… | tail -n 1`.
+            println!("{secret}");
+        }
+        ApiKeysCommand::List { .. } => {
+            for key in accounts.keys().await? {
+                println!(
+                    "{:<14} {:<24} {:<8} {}",
+                    key.id, key.user, key.kind, key.created_at
+                );
+            }
+        }
+        ApiKeysCommand::Revoke { id, .. } => {
+            accounts.revoke_key(id).await?;
+            println!("revoked {id}");
         }
     }
     Ok(())

@@ -31,6 +31,37 @@ pub enum Command {
     /// settings) as `serve`, and works while it runs.
     #[command(subcommand)]
     Users(Box<UsersCommand>),
+    /// Manage keys for the REST API and webhooks. Same data settings as
+    /// `serve`; works while it runs.
+    #[command(subcommand, name = "api-keys")]
+    ApiKeys(Box<ApiKeysCommand>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeysCommand {
+    /// Create a key for a user; it acts with the user's roles. The key is
+    /// printed once, alone on the last line, and stored only as a hash
+    /// (webhook secrets as they are: checking a signature needs them).
+    Create {
+        #[arg(long)]
+        user: String,
+        /// bearer (for `Authorization: Bearer`) or webhook (signs webhook calls).
+        #[arg(long, default_value = "bearer")]
+        kind: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List keys: id, user, kind, created (never the secrets).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a key by id; its next use is refused.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +116,7 @@ impl StoreArgs {
             users: t.users_table.clone(),
             sessions: t.sessions_table.clone(),
             meta: t.meta_table.clone(),
+            api_keys: t.api_keys_table.clone(),
         }
     }
 
@@ -287,6 +319,14 @@ pub struct TableArgs {
         default_value = "countersign-meta"
     )]
     pub meta_table: String,
+
+    /// API keys and webhook secrets, keyed by `keyId`.
+    #[arg(
+        long,
+        env = "COUNTERSIGN_API_KEYS_TABLE",
+        default_value = "countersignApiKeys"
+    )]
+    pub api_keys_table: String,
 }
 
 #[cfg(test)]

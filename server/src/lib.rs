@@ -16,6 +16,7 @@
 //!   tests can bind `127.0.0.1:0` and stop it when they are done.
 
 pub mod admin;
+pub mod api;
 pub mod aws;
 pub mod bench;
 pub mod cli;

@@ -70,6 +70,9 @@ async fn main() -> ExitCode {
         Command::Users(command) => countersign_server::admin::users(*command)
             .await
             .map_err(|e| countersign_server::ServeError::Admin(Box::new(e))),
+        Command::ApiKeys(command) => countersign_server::admin::api_keys(*command)
+            .await
+            .map_err(|e| countersign_server::ServeError::Admin(Box::new(e))),
         Command::Bench(BenchCommand::Engine {
             executions,
             moto_executions,

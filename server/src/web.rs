@@ -103,6 +103,8 @@ pub fn router(
         }
     };
 
+    let api = crate::api::router(readiness.clone());
+
     let pages = Router::new()
         .leptos_routes_with_context(&options, routes, context, {
             let options = options.clone();
@@ -147,6 +149,10 @@ pub fn router(
             Arc::new(settings.expected_origin()),
             same_origin,
         ))
+        // The REST API joins after the browser's layers: it takes keys and
+        // signatures, never cookies, so sessions and the same-origin rule
+        // are not its business.
+        .merge(api)
         .layer(from_fn(no_store))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())

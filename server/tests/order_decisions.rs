@@ -116,9 +116,7 @@ async fn a_rejection_at_either_wait_records_error_with_the_reason() {
         s.decide(
             &early,
             &t.task_id,
-            Outcome::Reject {
-                reason: "out of stock".into(),
-            },
+            Outcome::reject("out of stock"),
             "sam",
             None,
         )
@@ -151,9 +149,7 @@ async fn a_rejection_at_either_wait_records_error_with_the_reason() {
         s.decide(
             &late,
             &t.task_id,
-            Outcome::Reject {
-                reason: "address unknown".into(),
-            },
+            Outcome::reject("address unknown"),
             "sam",
             None,
         )
@@ -270,15 +266,7 @@ async fn a_decided_step_tells_who_decided_it_and_bad_input_changes_nothing() {
         let t = waiting_on(&s, &order, "PENDING").await;
 
         let refused = s
-            .decide(
-                &order,
-                &t.task_id,
-                Outcome::Reject {
-                    reason: "  ".into(),
-                },
-                "sam",
-                None,
-            )
+            .decide(&order, &t.task_id, Outcome::reject("  "), "sam", None)
             .await;
         assert!(
             matches!(refused, Err(DomainError::Invalid(_))),

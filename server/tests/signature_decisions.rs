@@ -109,17 +109,9 @@ async fn bob_declines_with_a_reason_and_the_document_is_declined() {
             .await
             .expect("started");
         let task = desk_request(&s, "bob", &doc).await.task_id.expect("task");
-        s.decide_signature(
-            &doc,
-            "bob",
-            &task,
-            Outcome::Reject {
-                reason: "wrong address".into(),
-            },
-            "bob",
-        )
-        .await
-        .expect("declined");
+        s.decide_signature(&doc, "bob", &task, Outcome::reject("wrong address"), "bob")
+            .await
+            .expect("declined");
         let document = document_becomes(&s, &doc, "DECLINED").await;
         let bob = document
             .requests

@@ -37,7 +37,7 @@ pub fn Desk() -> impl IntoView {
                                             .filter_map(|r| Some((r.task_id.clone()?, r)))
                                             .map(|(task_id, r)| {
                                                 let doc = r.document_id.clone();
-                                                let href = format!("/documents/{doc}");
+                                                let href = format!("/signing/{doc}");
                                                 let short = doc.get(..8).unwrap_or_default().to_owned();
                                                 let (doc2, doc3, task2) = (doc.clone(), doc.clone(), task_id.clone());
                                                 view! {

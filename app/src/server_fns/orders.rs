@@ -13,8 +13,7 @@ use crate::model::{Decision, Order, OrderSummary, Page, Task};
 pub async fn place_order(items: String) -> Result<String, AppError> {
     crate::error::reply(
         async move {
-            use countersign_domain::users::Role;
-            let user = crate::auth::require(Role::Customer).await?;
+            let user = crate::auth::signed_in().await?;
             let services = crate::services::Services::from_context()?;
             let items: Vec<String> = items
                 .lines()
@@ -22,7 +21,7 @@ pub async fn place_order(items: String) -> Result<String, AppError> {
                 .filter(|l| !l.is_empty())
                 .map(str::to_owned)
                 .collect();
-            let id = services.domain.place_order(&user.name, &items).await?;
+            let id = crate::access::place_order(&services, &user, &items, None).await?;
             leptos_axum::redirect(&format!("/orders/{id}"));
             Ok(id)
         }
@@ -37,13 +36,10 @@ pub async fn place_order(items: String) -> Result<String, AppError> {
 pub async fn my_orders(cursor: Option<String>) -> Result<Page<OrderSummary>, AppError> {
     crate::error::reply(
         async move {
-            use countersign_domain::users::Role;
-            let user = crate::auth::require(Role::Customer).await?;
+            let user = crate::auth::signed_in().await?;
             let services = crate::services::Services::from_context()?;
-            let (items, next) = services
-                .domain
-                .orders_of(&user.name, 25, cursor.as_deref())
-                .await?;
+            let (items, next) =
+                crate::access::my_orders(&services, &user, 25, cursor.as_deref()).await?;
             Ok(Page {
                 items: items.into_iter().map(Into::into).collect(),
                 next,
@@ -61,17 +57,9 @@ pub async fn my_orders(cursor: Option<String>) -> Result<Page<OrderSummary>, App
 pub async fn get_order(order_id: String) -> Result<Order, AppError> {
     crate::error::reply(
         async move {
-            use countersign_domain::users::Role;
             let user = crate::auth::signed_in().await?;
-            if !user.has(Role::Staff) && !user.has(Role::Customer) {
-                return Err(AppError::Forbidden);
-            }
             let services = crate::services::Services::from_context()?;
-            let order = services.domain.order(&order_id).await?;
-            if !user.has(Role::Staff) && order.customer != user.name {
-                return Err(AppError::NotFound);
-            }
-            let pending = services.domain.pending_task(&order_id).await?;
+            let (order, pending) = crate::access::order(&services, &user, &order_id).await?;
             Ok(Order::new(order, pending))
         }
         .await,
@@ -85,10 +73,10 @@ pub async fn get_order(order_id: String) -> Result<Order, AppError> {
 pub async fn inbox(cursor: Option<String>) -> Result<Page<Task>, AppError> {
     crate::error::reply(
         async move {
-            use countersign_domain::users::Role;
-            crate::auth::require(Role::Staff).await?;
+            let user = crate::auth::signed_in().await?;
             let services = crate::services::Services::from_context()?;
-            let (items, next) = services.domain.inbox(25, cursor.as_deref()).await?;
+            let (items, next) =
+                crate::access::inbox(&services, &user, 25, cursor.as_deref()).await?;
             Ok(Page {
                 items: items.into_iter().map(Into::into).collect(),
                 next,
@@ -114,14 +102,11 @@ pub async fn decide_order(
     crate::error::reply(
         async move {
             use countersign_domain::decisions::Outcome;
-            use countersign_domain::users::Role;
-            let user = crate::auth::require(Role::Staff).await?;
+            let user = crate::auth::signed_in().await?;
             let services = crate::services::Services::from_context()?;
             let outcome = match action.as_str() {
                 "advance" => Outcome::Advance,
-                "reject" => Outcome::Reject {
-                    reason: reason.unwrap_or_default().trim().to_owned(),
-                },
+                "reject" => Outcome::reject(reason.unwrap_or_default().trim().to_owned()),
                 other => {
                     return Err(AppError::Invalid(format!(
                         "the action is advance or reject, not {other:?}"
@@ -129,10 +114,10 @@ pub async fn decide_order(
                 }
             };
             let comment = comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
-            let decided = services
-                .domain
-                .decide(&order_id, &task_id, outcome, &user.name, comment)
-                .await?;
+            let decided = crate::access::decide_order(
+                &services, &user, &order_id, &task_id, outcome, comment,
+            )
+            .await?;
             Ok(decided.into())
         }
         .await,

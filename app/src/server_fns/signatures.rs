@@ -12,10 +12,9 @@ use crate::model::{Decision, Document, SignatureRequest};
 pub async fn signer_desk() -> Result<Vec<SignatureRequest>, AppError> {
     crate::error::reply(
         async move {
-            use countersign_domain::users::Role;
-            let user = crate::auth::require(Role::Signer).await?;
+            let user = crate::auth::signed_in().await?;
             let services = crate::services::Services::from_context()?;
-            let requests = services.domain.signer_desk(&user.name).await?;
+            let requests = crate::access::signer_desk(&services, &user).await?;
             Ok(requests.into_iter().map(Into::into).collect())
         }
         .await,
@@ -30,17 +29,9 @@ pub async fn signer_desk() -> Result<Vec<SignatureRequest>, AppError> {
 pub async fn get_document(document_id: String) -> Result<Document, AppError> {
     crate::error::reply(
         async move {
-            use countersign_domain::users::Role;
             let user = crate::auth::signed_in().await?;
-            if !user.has(Role::Staff) && !user.has(Role::Signer) {
-                return Err(AppError::Forbidden);
-            }
             let services = crate::services::Services::from_context()?;
-            let document = services.domain.document(&document_id).await?;
-            let named = document.signers.iter().any(|s| s.name == user.name);
-            if !user.has(Role::Staff) && !named {
-                return Err(AppError::NotFound);
-            }
+            let document = crate::access::document(&services, &user, &document_id).await?;
             Ok(document.into())
         }
         .await,
@@ -61,26 +52,20 @@ pub async fn decide_signature(
     crate::error::reply(
         async move {
             use countersign_domain::decisions::Outcome;
-            use countersign_domain::users::Role;
-            let user = crate::auth::require(Role::Signer).await?;
+            let user = crate::auth::signed_in().await?;
             let services = crate::services::Services::from_context()?;
             let outcome = match action.as_str() {
                 "sign" => Outcome::Advance,
-                "decline" => Outcome::Reject {
-                    reason: reason.unwrap_or_default().trim().to_owned(),
-                },
+                "decline" => Outcome::reject(reason.unwrap_or_default().trim().to_owned()),
                 other => {
                     return Err(AppError::Invalid(format!(
                         "the action is sign or decline, not {other:?}"
                     )));
                 }
             };
-            // A request is keyed by its signer: the caller can only ever
-            // reach their own.
-            let decided = services
-                .domain
-                .decide_signature(&document_id, &user.name, &task_id, outcome, &user.name)
-                .await?;
+            let decided =
+                crate::access::decide_signature(&services, &user, &document_id, &task_id, outcome)
+                    .await?;
             Ok(decided.into())
         }
         .await,
@@ -100,8 +85,7 @@ pub async fn request_signatures(
     crate::error::reply(
         async move {
             use countersign_domain::signatures::SignerSpec;
-            use countersign_domain::users::Role;
-            crate::auth::require(Role::Staff).await?;
+            let user = crate::auth::signed_in().await?;
             let services = crate::services::Services::from_context()?;
             let signers: Vec<SignerSpec> = signers
                 .lines()
@@ -118,16 +102,15 @@ pub async fn request_signatures(
                     },
                 })
                 .collect();
-            if timeout_hours == 0 || timeout_hours > 24 * 365 {
-                return Err(AppError::Invalid(
-                    "the timeout is 1 hour to 365 days".into(),
-                ));
-            }
-            let id = services
-                .domain
-                .request_signatures(title.trim(), &signers, timeout_hours * 3600)
-                .await?;
-            leptos_axum::redirect(&format!("/documents/{id}"));
+            let id = crate::access::request_signatures(
+                &services,
+                &user,
+                &title,
+                &signers,
+                timeout_hours.saturating_mul(3600),
+            )
+            .await?;
+            leptos_axum::redirect(&format!("/signing/{id}"));
             Ok(id)
         }
         .await,

@@ -250,48 +250,117 @@ impl Browser {
         body: Vec<u8>,
         extra: &[(&str, &str)],
     ) -> Result<Response, String> {
-        let mut builder = hyper::Request::builder()
-            .method(method)
-            .uri(format!("http://{}{path}", self.addr))
-            .header("accept", "application/json");
+        let mut headers = vec![("accept", "application/json")];
         if method == "POST" {
-            builder = builder.header("content-type", "application/x-www-form-urlencoded");
+            headers.push(("content-type", "application/x-www-form-urlencoded"));
             if let Some(origin) = &self.origin {
-                builder = builder.header("origin", origin);
+                headers.push(("origin", origin));
             }
         }
         if let Some(cookie) = &self.cookie {
-            builder = builder.header("cookie", cookie);
+            headers.push(("cookie", cookie));
         }
-        for (k, v) in extra {
-            builder = builder.header(*k, *v);
-        }
-        let request = builder
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| e.to_string())?;
-        let response = self
-            .http
-            .request(request)
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
-            .collect();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
-        Ok(Response {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        })
+        headers.extend_from_slice(extra);
+        request(&self.http, self.addr, method, path, body, &headers).await
     }
+}
+
+/// A machine caller of the REST API: JSON in and out, an API key, no
+/// cookies and no `Origin`.
+#[derive(Clone)]
+pub struct Api {
+    pub addr: SocketAddr,
+    pub key: Option<String>,
+    http: HyperClient<HttpConnector, Full<Bytes>>,
+}
+
+impl Api {
+    pub fn new(addr: SocketAddr, key: Option<&str>) -> Api {
+        Api {
+            addr,
+            key: key.map(str::to_owned),
+            http: HyperClient::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.raw("GET", path, Vec::new(), &[]).await
+    }
+
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> Response {
+        self.raw(
+            "POST",
+            path,
+            body.to_string().into_bytes(),
+            &[("content-type", "application/json")],
+        )
+        .await
+    }
+
+    /// Any request; the key (if any) is added.
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        self.try_raw(method, path, body, headers)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    pub async fn try_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Result<Response, String> {
+        let auth = self.key.as_ref().map(|k| format!("Bearer {k}"));
+        let mut all = headers.to_vec();
+        if let Some(auth) = &auth {
+            all.push(("authorization", auth));
+        }
+        request(&self.http, self.addr, method, path, body, &all).await
+    }
+}
+
+async fn request(
+    http: &HyperClient<HttpConnector, Full<Bytes>>,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Vec<u8>,
+    headers: &[(&str, &str)],
+) -> Result<Response, String> {
+    let mut builder = hyper::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"));
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let request = builder
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| e.to_string())?;
+    let response = http.request(request).await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
+        .collect();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok(Response {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
 }
 
 fn encode(s: &str) -> String {

@@ -1,0 +1,151 @@
+//! Who may do what: every operation a caller can ask for, with its
+//! permission check first. Server functions (the dashboard) and the REST
+//! API both come through here, so the two cannot disagree about who sees or
+//! decides what. Server build only.
+//!
+//! Someone who may not know a thing exists (another customer's order, a
+//! document not addressed to you) is told "not found", so ids cannot be
+//! probed.
+
+use countersign_domain::decisions::{Decided, Outcome};
+use countersign_domain::orders::{Order, OrderSummary, PendingTask};
+use countersign_domain::signatures::{Document, SignatureRequest, SignerSpec};
+use countersign_domain::users::{Role, User};
+
+use crate::error::AppError;
+use crate::services::Services;
+
+fn require(user: &User, role: Role) -> Result<(), AppError> {
+    if user.has(role) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Customers place orders for themselves; staff for anyone (`for_customer`,
+/// default themselves), e.g. an order taken by phone.
+pub async fn place_order(
+    s: &Services,
+    user: &User,
+    items: &[String],
+    for_customer: Option<&str>,
+) -> Result<String, AppError> {
+    let customer = match for_customer {
+        None if user.has(Role::Customer) || user.has(Role::Staff) => user.name.as_str(),
+        Some(name) if user.has(Role::Staff) => name.trim(),
+        Some(name) if user.has(Role::Customer) && name == user.name => name,
+        _ => return Err(AppError::Forbidden),
+    };
+    Ok(s.domain.place_order(customer, items).await?)
+}
+
+/// A customer's own orders, newest first.
+pub async fn my_orders(
+    s: &Services,
+    user: &User,
+    limit: i32,
+    cursor: Option<&str>,
+) -> Result<(Vec<OrderSummary>, Option<String>), AppError> {
+    require(user, Role::Customer)?;
+    Ok(s.domain.orders_of(&user.name, limit, cursor).await?)
+}
+
+/// An order and its waiting step: staff see any, a customer their own.
+pub async fn order(
+    s: &Services,
+    user: &User,
+    order_id: &str,
+) -> Result<(Order, Option<PendingTask>), AppError> {
+    if !user.has(Role::Staff) && !user.has(Role::Customer) {
+        return Err(AppError::Forbidden);
+    }
+    let order = s.domain.order(order_id).await?;
+    if !user.has(Role::Staff) && order.customer != user.name {
+        return Err(AppError::NotFound);
+    }
+    let pending = s.domain.pending_task(order_id).await?;
+    Ok((order, pending))
+}
+
+/// Orders waiting for staff, oldest first.
+pub async fn inbox(
+    s: &Services,
+    user: &User,
+    limit: i32,
+    cursor: Option<&str>,
+) -> Result<(Vec<PendingTask>, Option<String>), AppError> {
+    require(user, Role::Staff)?;
+    Ok(s.domain.inbox(limit, cursor).await?)
+}
+
+/// Staff decide an order's waiting step.
+pub async fn decide_order(
+    s: &Services,
+    user: &User,
+    order_id: &str,
+    task_id: &str,
+    outcome: Outcome,
+    comment: Option<&str>,
+) -> Result<Decided, AppError> {
+    require(user, Role::Staff)?;
+    Ok(s.domain
+        .decide(order_id, task_id, outcome, &user.name, comment)
+        .await?)
+}
+
+/// Requests waiting for the caller's own signature.
+pub async fn signer_desk(s: &Services, user: &User) -> Result<Vec<SignatureRequest>, AppError> {
+    require(user, Role::Signer)?;
+    Ok(s.domain.signer_desk(&user.name).await?)
+}
+
+/// A document: staff see any, a signer those naming them.
+pub async fn document(s: &Services, user: &User, document_id: &str) -> Result<Document, AppError> {
+    if !user.has(Role::Staff) && !user.has(Role::Signer) {
+        return Err(AppError::Forbidden);
+    }
+    let document = s.domain.document(document_id).await?;
+    let named = document.signers.iter().any(|s| s.name == user.name);
+    if !user.has(Role::Staff) && !named {
+        return Err(AppError::NotFound);
+    }
+    Ok(document)
+}
+
+/// A signer signs or declines their own request. Requests are keyed by
+/// signer, so the caller can only ever reach their own.
+pub async fn decide_signature(
+    s: &Services,
+    user: &User,
+    document_id: &str,
+    task_id: &str,
+    outcome: Outcome,
+) -> Result<Decided, AppError> {
+    require(user, Role::Signer)?;
+    Ok(s.domain
+        .decide_signature(document_id, &user.name, task_id, outcome, &user.name)
+        .await?)
+}
+
+/// Longest signing timeout: a year, as long as a task token lives.
+pub const MAX_SIGNING_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
+
+/// Staff start collecting signatures on a document.
+pub async fn request_signatures(
+    s: &Services,
+    user: &User,
+    title: &str,
+    signers: &[SignerSpec],
+    timeout_secs: u64,
+) -> Result<String, AppError> {
+    require(user, Role::Staff)?;
+    if timeout_secs == 0 || timeout_secs > MAX_SIGNING_TIMEOUT_SECS {
+        return Err(AppError::Invalid(
+            "the timeout is 1 second to 365 days".into(),
+        ));
+    }
+    Ok(s.domain
+        .request_signatures(title.trim(), signers, timeout_secs)
+        .await?)
+}

@@ -1,0 +1,862 @@
+//! The REST API for machine callers, compatible with the order article's
+//! endpoints (`POST /order`, `GET /order/{id}`, `POST /order/update`), the
+//! same for documents under `/documents`, and signed webhooks that complete
+//! a waiting task (`POST /hooks/tasks/{hookId}`).
+//!
+//! Callers authenticate with `Authorization: Bearer <key>` (webhooks with
+//! an HMAC signature instead) and act as the key's user, through the same
+//! permission checks and the same exactly-once decision service as the
+//! dashboard ([`countersign_app::access`]). Every answer is JSON; errors
+//! are `{"error": code, "message": text}` with a 4xx status for anything the
+//! caller can fix. The contract is `openapi.json`, served at
+//! `/openapi.json`.
+
+use std::time::Duration;
+
+// `Json` is only used for output: request bodies are read and parsed here,
+// so that every rejection is our JSON error, not axum's plain text.
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use countersign_app::access;
+use countersign_app::error::AppError;
+use countersign_app::services::Services;
+use countersign_domain::DomainError;
+use countersign_domain::api_keys::WebhookRefusal;
+use countersign_domain::decisions::{Decided, Outcome};
+use countersign_domain::orders::{Order, PendingTask};
+use countersign_domain::signatures::{Document, SignerSpec};
+use countersign_domain::users::User;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::web::Readiness;
+
+/// The API's contract, kept beside the code that must honour it; the
+/// tests fuzz the server against it.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Largest request body: an order of 100 items of 200 characters fits
+/// with room to spare; anything bigger is refused before it is parsed.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// The header a webhook call is signed in.
+pub const SIGNATURE_HEADER: &str = "countersign-signature";
+
+/// How long an update waits for the workflow to reach its next step.
+const SETTLE: Duration = Duration::from_secs(2);
+
+pub fn router(readiness: Readiness) -> Router {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/order", post(create_order).fallback(not_allowed))
+        .route("/order/update", post(update_order).fallback(not_allowed))
+        .route("/order/{id}", get(get_order).fallback(not_allowed))
+        .route("/documents", post(create_document).fallback(not_allowed))
+        .route(
+            "/documents/update",
+            post(update_document).fallback(not_allowed),
+        )
+        .route("/documents/{id}", get(get_document).fallback(not_allowed))
+        .route(
+            "/hooks/tasks/{hook_id}",
+            post(webhook).fallback(not_allowed),
+        )
+        .with_state(readiness)
+}
+
+/// A refusal or failure, as the caller sees it.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid", message)
+    }
+
+    fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no such {what}"),
+        )
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        let code = match &error {
+            AppError::SignInRequired | AppError::BadCredentials => "unauthorized",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound => "not_found",
+            AppError::Invalid(_) => "invalid",
+            AppError::AlreadyDecided { .. } => "already_decided",
+            AppError::Expired => "expired",
+            AppError::TooManyAttempts { .. } => "too_many_requests",
+            AppError::Unavailable => "unavailable",
+            AppError::Call(_) => "internal",
+        };
+        Self::new(error.status(), code, error.to_string())
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        AppError::from(error).into()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(json!({"error": self.code, "message": self.message}));
+        let mut response = (self.status, body).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
+        }
+        response
+    }
+}
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+async fn not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this method is not allowed here",
+    )
+}
+
+fn services(readiness: &Readiness) -> Result<Services> {
+    readiness.services().cloned().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the server is still starting; try again in a moment",
+        )
+    })
+}
+
+/// The key's user; 401 without a key or with a wrong one.
+async fn caller(s: &Services, headers: &HeaderMap) -> Result<User> {
+    let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m);
+    match countersign_app::auth::bearer_key(headers) {
+        None => Err(unauthorized("send an API key: Authorization: Bearer <key>")),
+        Some(None) => Err(unauthorized(
+            "the Authorization header must be: Bearer <key>",
+        )),
+        Some(Some(key)) => s
+            .domain
+            .accounts()
+            .bearer_user(key)
+            .await?
+            .ok_or_else(|| unauthorized("the API key is unknown or revoked")),
+    }
+}
+
+/// The body, at most [`MAX_BODY`] bytes, declared as JSON if declared at
+/// all. `curl -d '{…}'` labels its body as a form, and the article's API
+/// parsed the body whatever its label, so that label is taken as JSON too.
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes> {
+    if let Some(kind) = headers.get(header::CONTENT_TYPE) {
+        let kind = kind.to_str().unwrap_or_default().to_ascii_lowercase();
+        let essence = kind.split(';').next().unwrap_or_default().trim();
+        let json = essence == "application/json"
+            || essence.ends_with("+json")
+            || essence == "application/x-www-form-urlencoded";
+        if !json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as application/json",
+            ));
+        }
+    }
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body may hold at most {MAX_BODY} bytes"),
+        )
+    })
+}
+
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::invalid(format!("the body is not what this call takes: {e}")))
+}
+
+/// Orders and documents are named by UUIDs (the workflow's execution
+/// name); anything else names nothing, and is not sent to DynamoDB.
+fn is_uuid(id: &str) -> bool {
+    id.len() == 36
+        && id.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// An order id, or the execution ARN the article's clients know it by.
+fn order_id_from(s: &Services, given: &str) -> Result<String> {
+    let name = given.rsplit(':').next().unwrap_or_default();
+    let matches = given == name || given == s.domain.execution_arn(name);
+    if matches && is_uuid(name) {
+        Ok(name.to_owned())
+    } else {
+        Err(ApiError::not_found("order"))
+    }
+}
+
+fn document_id_from(s: &Services, given: &str) -> Result<String> {
+    let name = given.rsplit(':').next().unwrap_or_default();
+    let arn = s
+        .domain
+        .sign_document_arn
+        .replacen(":stateMachine:", ":execution:", 1);
+    let matches = given == name || given == format!("{arn}:{name}");
+    if matches && is_uuid(name) {
+        Ok(name.to_owned())
+    } else {
+        Err(ApiError::not_found("document"))
+    }
+}
+
+/// What a failure carries into the workflow: an error name and a cause.
+fn outcome(success: bool, error: Option<String>, cause: Option<String>) -> Result<Outcome> {
+    if success {
+        return Ok(Outcome::Advance);
+    }
+    let error = error.filter(|e| !e.trim().is_empty());
+    let cause = cause.filter(|c| !c.trim().is_empty());
+    let reason = cause
+        .clone()
+        .or_else(|| error.clone())
+        .ok_or_else(|| ApiError::invalid("a failure needs an error or a cause saying why"))?;
+    Ok(Outcome::Reject {
+        reason,
+        error: error.unwrap_or_else(|| countersign_domain::decisions::REJECTED.into()),
+    })
+}
+
+// ---- orders --------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct CreateOrder {
+    items: Vec<String>,
+    customer: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Created {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    order_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    document_id: Option<String>,
+    execution_id: String,
+}
+
+async fn create_order(
+    State(readiness): State<Readiness>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let s = services(&readiness)?;
+    let user = caller(&s, &headers).await?;
+    let request: CreateOrder = parse(&read_body(&headers, body).await?)?;
+    let order_id =
+        access::place_order(&s, &user, &request.items, request.customer.as_deref()).await?;
+    let created = Created {
+        execution_id: s.domain.execution_arn(&order_id),
+        order_id: Some(order_id.clone()),
+        document_id: None,
+    };
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/order/{order_id}"))],
+        Json(created),
+    )
+        .into_response())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderOut {
+    order_id: String,
+    execution_id: String,
+    customer: String,
+    items: Vec<String>,
+    status: String,
+    created_at: String,
+    updated_at: String,
+    error: Option<String>,
+    cause: Option<String>,
+    history: Vec<HistoryOut>,
+    notifications: Vec<NotificationOut>,
+    /// The step waiting for a decision, if any.
+    pending: Option<PendingOut>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryOut {
+    at: String,
+    by: String,
+    status: Option<String>,
+    decision: Option<String>,
+    comment: Option<String>,
+    error: Option<String>,
+    cause: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NotificationOut {
+    at: String,
+    status: Option<String>,
+    message: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PendingOut {
+    task_id: String,
+    step: String,
+    since: String,
+    /// Where a signed webhook call completes this step.
+    hook_path: String,
+}
+
+fn history_out(history: Vec<countersign_domain::orders::HistoryEntry>) -> Vec<HistoryOut> {
+    history
+        .into_iter()
+        .map(|h| HistoryOut {
+            at: h.at,
+            by: h.by,
+            status: h.status,
+            decision: h.decision,
+            comment: h.comment,
+            error: h.error,
+            cause: h.cause,
+        })
+        .collect()
+}
+
+fn order_out(s: &Services, order: Order, pending: Option<PendingTask>) -> OrderOut {
+    OrderOut {
+        execution_id: s.domain.execution_arn(&order.order_id),
+        pending: pending.map(|p| PendingOut {
+            hook_path: format!("/hooks/tasks/o.{}.{}", p.order_id, p.task_id),
+            task_id: p.task_id,
+            step: p.step,
+            since: p.created_at,
+        }),
+        order_id: order.order_id,
+        customer: order.customer,
+        items: order.items,
+        status: order.status,
+        created_at: order.created_at,
+        updated_at: order.updated_at,
+        error: order.error,
+        cause: order.cause,
+        history: history_out(order.history),
+        notifications: order
+            .notifications
+            .into_iter()
+            .map(|n| NotificationOut {
+                at: n.at,
+                status: n.status,
+                message: n.message,
+            })
+            .collect(),
+    }
+}
+
+async fn get_order(
+    State(readiness): State<Readiness>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<OrderOut>> {
+    let s = services(&readiness)?;
+    let user = caller(&s, &headers).await?;
+    let id = order_id_from(&s, &id)?;
+    let (order, pending) = access::order(&s, &user, &id).await?;
+    Ok(Json(order_out(&s, order, pending)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateRequest {
+    /// The order's execution ARN or its id (for documents, also
+    /// `documentId`).
+    execution_id: Option<String>,
+    document_id: Option<String>,
+    success: bool,
+    error: Option<String>,
+    cause: Option<String>,
+    /// The step meant; makes a retry safe (without it, whatever step waits
+    /// now is decided).
+    task_id: Option<String>,
+    comment: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DecidedOut {
+    task_id: String,
+    /// The status the order was in (`signature` for a document).
+    step: String,
+    decision: &'static str,
+    by: String,
+    at: String,
+    /// The order's or document's status once the workflow has moved on (or
+    /// as it stands, if it has not done so within two seconds).
+    status: String,
+}
+
+async fn update_order(
+    State(readiness): State<Readiness>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>> {
+    let s = services(&readiness)?;
+    let user = caller(&s, &headers).await?;
+    let request: UpdateRequest = parse(&read_body(&headers, body).await?)?;
+    let given = request
+        .execution_id
+        .as_deref()
+        .ok_or_else(|| ApiError::invalid("executionId is required"))?;
+    let order_id = order_id_from(&s, given)?;
+    let outcome = outcome(request.success, request.error, request.cause)?;
+    let task_id = match request.task_id {
+        Some(task_id) => task_id,
+        None => waiting_step(&s, &user, &order_id).await?,
+    };
+    let decided = access::decide_order(
+        &s,
+        &user,
+        &order_id,
+        &task_id,
+        outcome,
+        request.comment.as_deref(),
+    )
+    .await?;
+    let status = settled_order(&s, &user, &decided).await?;
+    Ok(Json(decided_json(decided, status, "orderId")))
+}
+
+/// The task id of the order's waiting step. Just after a decision the
+/// workflow may not have reached its next wait yet; give it a moment, so a
+/// client calling update twice in a row (as the article's does) is not
+/// refused in between.
+async fn waiting_step(s: &Services, user: &User, order_id: &str) -> Result<String> {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    loop {
+        let (order, pending) = access::order(s, user, order_id).await?;
+        if let Some(p) = pending {
+            return Ok(p.task_id);
+        }
+        let running = matches!(order.status.as_str(), "PENDING" | "PROCESSING" | "");
+        if !running || tokio::time::Instant::now() >= deadline {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "not_waiting",
+                format!(
+                    "order {order_id} is {} and waits for no decision now",
+                    order.status
+                ),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The order's status once the workflow has left the decided step.
+async fn settled_order(s: &Services, user: &User, decided: &Decided) -> Result<String> {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    loop {
+        let (order, pending) = access::order(s, user, &decided.subject).await?;
+        let moved =
+            order.status != decided.step || pending.is_some_and(|p| p.task_id != decided.task_id);
+        if moved || tokio::time::Instant::now() >= deadline {
+            return Ok(order.status);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn decided_json(decided: Decided, status: String, subject_key: &str) -> Value {
+    let mut value = serde_json::to_value(DecidedOut {
+        task_id: decided.task_id,
+        step: decided.step,
+        decision: decided.outcome,
+        by: decided.by,
+        at: decided.at,
+        status,
+    })
+    .unwrap_or_default();
+    value[subject_key] = Value::String(decided.subject);
+    value
+}
+
+// ---- documents -----------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateDocument {
+    title: String,
+    signers: Vec<SignerIn>,
+    timeout_seconds: u64,
+}
+
+#[derive(Deserialize)]
+struct SignerIn {
+    name: String,
+    #[serde(default)]
+    automatic: bool,
+}
+
+async fn create_document(
+    State(readiness): State<Readiness>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let s = services(&readiness)?;
+    let user = caller(&s, &headers).await?;
+    let request: CreateDocument = parse(&read_body(&headers, body).await?)?;
+    let signers: Vec<SignerSpec> = request
+        .signers
+        .into_iter()
+        .map(|s| SignerSpec {
+            name: s.name,
+            automatic: s.automatic,
+        })
+        .collect();
+    let id =
+        access::request_signatures(&s, &user, &request.title, &signers, request.timeout_seconds)
+            .await?;
+    let arn = s
+        .domain
+        .sign_document_arn
+        .replacen(":stateMachine:", ":execution:", 1);
+    let created = Created {
+        execution_id: format!("{arn}:{id}"),
+        order_id: None,
+        document_id: Some(id.clone()),
+    };
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/documents/{id}"))],
+        Json(created),
+    )
+        .into_response())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DocumentOut {
+    document_id: String,
+    title: String,
+    status: String,
+    signers: Vec<SignerOut>,
+    signatures: Vec<SignatureOut>,
+    requests: Vec<RequestOut>,
+    history: Vec<HistoryOut>,
+}
+
+#[derive(Serialize)]
+struct SignerOut {
+    name: String,
+    automatic: bool,
+}
+
+#[derive(Serialize)]
+struct SignatureOut {
+    signer: String,
+    at: String,
+    how: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestOut {
+    signer: String,
+    status: String,
+    created_at: String,
+    task_id: Option<String>,
+    hook_path: Option<String>,
+    decided_by: Option<String>,
+    decided_at: Option<String>,
+}
+
+fn document_out(document: Document) -> DocumentOut {
+    let id = document.document_id.clone();
+    DocumentOut {
+        document_id: document.document_id,
+        title: document.title,
+        status: document.status,
+        signers: document
+            .signers
+            .into_iter()
+            .map(|s| SignerOut {
+                name: s.name,
+                automatic: s.automatic,
+            })
+            .collect(),
+        signatures: document
+            .signatures
+            .into_iter()
+            .map(|s| SignatureOut {
+                signer: s.signer,
+                at: s.at,
+                how: s.how,
+            })
+            .collect(),
+        requests: document
+            .requests
+            .into_iter()
+            .map(|r| RequestOut {
+                hook_path: r
+                    .task_id
+                    .as_ref()
+                    .map(|t| format!("/hooks/tasks/d.{id}.{t}")),
+                signer: r.signer,
+                status: r.status,
+                created_at: r.created_at,
+                task_id: r.task_id,
+                decided_by: r.decided_by,
+                decided_at: r.decided_at,
+            })
+            .collect(),
+        history: history_out(document.history),
+    }
+}
+
+async fn get_document(
+    State(readiness): State<Readiness>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<DocumentOut>> {
+    let s = services(&readiness)?;
+    let user = caller(&s, &headers).await?;
+    let id = document_id_from(&s, &id)?;
+    let document = access::document(&s, &user, &id).await?;
+    Ok(Json(document_out(document)))
+}
+
+async fn update_document(
+    State(readiness): State<Readiness>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>> {
+    let s = services(&readiness)?;
+    let user = caller(&s, &headers).await?;
+    let request: UpdateRequest = parse(&read_body(&headers, body).await?)?;
+    let given = request
+        .document_id
+        .as_deref()
+        .or(request.execution_id.as_deref())
+        .ok_or_else(|| ApiError::invalid("documentId (or executionId) is required"))?;
+    let document_id = document_id_from(&s, given)?;
+    let outcome = outcome(request.success, request.error, request.cause)?;
+    let task_id = match request.task_id {
+        Some(task_id) => task_id,
+        None => own_request(&s, &user, &document_id).await?,
+    };
+    let decided = access::decide_signature(&s, &user, &document_id, &task_id, outcome).await?;
+    let status = settled_document(&s, &user, &document_id).await?;
+    Ok(Json(decided_json(decided, status, "documentId")))
+}
+
+/// The task id of the caller's own waiting request on a document; if it
+/// has been decided, who decided it.
+async fn own_request(s: &Services, user: &User, document_id: &str) -> Result<String> {
+    let document = access::document(s, user, document_id).await?;
+    let mine = document
+        .requests
+        .into_iter()
+        .find(|r| r.signer == user.name);
+    match mine {
+        Some(r) if r.task_id.is_some() => r
+            .task_id
+            .ok_or_else(|| not_waiting_document(document_id, &document.status)),
+        Some(r) if r.status == "EXPIRED" => Err(AppError::Expired.into()),
+        Some(r) => match (r.decided_by, r.decided_at) {
+            (Some(by), Some(at)) => Err(AppError::AlreadyDecided { by, at }.into()),
+            _ => Err(not_waiting_document(document_id, &document.status)),
+        },
+        None => Err(not_waiting_document(document_id, &document.status)),
+    }
+}
+
+fn not_waiting_document(document_id: &str, status: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "not_waiting",
+        format!("document {document_id} is {status} and waits for no signature of yours"),
+    )
+}
+
+/// The document's status once its workflow has taken the decision in.
+async fn settled_document(s: &Services, user: &User, document_id: &str) -> Result<String> {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    loop {
+        let document = access::document(s, user, document_id).await?;
+        if document.status != "WAITING" || tokio::time::Instant::now() >= deadline {
+            return Ok(document.status);
+        }
+        // Other signers may still be waiting: then WAITING is the answer.
+        if document.requests.iter().any(|r| r.task_id.is_some()) {
+            return Ok(document.status);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+// ---- webhooks ------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct WebhookBody {
+    status: WebhookStatus,
+    error: Option<String>,
+    cause: Option<String>,
+}
+
+#[derive(Deserialize, PartialEq)]
+#[serde(rename_all = "UPPERCASE")]
+enum WebhookStatus {
+    Success,
+    Failure,
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// Completes the task a hook path names, for a caller holding a webhook
+/// secret. The signature is checked before anything else, so an unsigned
+/// caller learns nothing about which tasks exist.
+async fn webhook(
+    State(readiness): State<Readiness>,
+    headers: HeaderMap,
+    Path(hook_id): Path<String>,
+    body: Body,
+) -> Result<Json<Value>> {
+    let s = services(&readiness)?;
+    let bytes = read_body(&headers, body).await?;
+    let signature = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let user = match s
+        .domain
+        .accounts()
+        .webhook_user(signature, &bytes, now_secs())
+        .await?
+    {
+        Ok(user) => user,
+        Err(WebhookRefusal::Replayed) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "replayed",
+                WebhookRefusal::Replayed.to_string(),
+            ));
+        }
+        Err(refusal) => {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "bad_signature",
+                refusal.to_string(),
+            ));
+        }
+    };
+    let request: WebhookBody = parse(&bytes)?;
+    let outcome = outcome(
+        request.status == WebhookStatus::Success,
+        request.error,
+        request.cause,
+    )?;
+    let mut parts = hook_id.splitn(3, '.');
+    let (kind, subject, task_id) = (parts.next(), parts.next(), parts.next());
+    let (Some(kind), Some(subject), Some(task_id)) = (kind, subject, task_id) else {
+        return Err(ApiError::not_found("task"));
+    };
+    if !is_uuid(subject) || !is_uuid(task_id) {
+        return Err(ApiError::not_found("task"));
+    }
+    match kind {
+        "o" => {
+            let decided = access::decide_order(&s, &user, subject, task_id, outcome, None).await?;
+            let status = settled_order(&s, &user, &decided).await?;
+            Ok(Json(decided_json(decided, status, "orderId")))
+        }
+        "d" => {
+            let decided = access::decide_signature(&s, &user, subject, task_id, outcome).await?;
+            let status = settled_document(&s, &user, subject).await?;
+            Ok(Json(decided_json(decided, status, "documentId")))
+        }
+        _ => Err(ApiError::not_found("task")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids_are_recognised_strictly() {
+        assert!(is_uuid("0b0f8a2e-6c1d-4c8e-9a51-2f7d3e4b5a69"));
+        for bad in [
+            "",
+            "0b0f8a2e-6c1d-4c8e-9a51-2f7d3e4b5a6",
+            "0b0f8a2e-6c1d-4c8e-9a51-2f7d3e4b5a6g",
+            "0b0f8a2e06c1d-4c8e-9a51-2f7d3e4b5a69",
+            "../../../../etc/passwd-000000000000",
+        ] {
+            assert!(!is_uuid(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_failure_needs_a_reason_and_keeps_its_error_name() {
+        assert!(outcome(false, None, None).is_err());
+        assert!(outcome(false, Some(" ".into()), Some("".into())).is_err());
+        assert_eq!(
+            outcome(false, Some("OutOfStock".into()), None).ok(),
+            Some(Outcome::Reject {
+                reason: "OutOfStock".into(),
+                error: "OutOfStock".into()
+            })
+        );
+        assert_eq!(
+            outcome(false, None, Some("no hats left".into())).ok(),
+            Some(Outcome::reject("no hats left"))
+        );
+        assert_eq!(outcome(true, None, None).ok(), Some(Outcome::Advance));
+    }
+}

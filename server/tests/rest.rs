@@ -1,0 +1,895 @@
+//! The REST API through the real binary, as its users drive it: `countersign
+//! serve` in a child process, users and keys made with `countersign users`
+//! and `countersign api-keys` beside the running server, and plain HTTP
+//! calls with JSON bodies.
+//!
+//! The order article's call sequence runs twice: on the embedded services
+//! and in AWS mode against moto.
+
+#[path = "support/backends.rs"]
+mod backends;
+#[path = "support/web.rs"]
+mod web;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use web::{Api, Response};
+
+/// A running `countersign serve` and the store flags its admin commands
+/// need to reach the same data.
+struct Instance {
+    child: Child,
+    addr: SocketAddr,
+    store: Vec<String>,
+    env: Vec<(&'static str, &'static str)>,
+    _data: Option<backends::TempDir>,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
+impl Instance {
+    /// Embedded mode in a fresh data directory.
+    async fn embedded() -> Instance {
+        let dir = std::env::temp_dir().join(backends::unique("countersign-rest"));
+        let store = vec!["--data-dir".to_owned(), dir.display().to_string()];
+        Self::start(store, vec![], Some(backends::TempDir(dir))).await
+    }
+
+    /// AWS mode against the test binary's moto, with tables of its own.
+    async fn moto() -> Instance {
+        let suffix = backends::unique("rest");
+        let mut store: Vec<String> = [
+            "--aws",
+            "--provision",
+            "--aws-region",
+            "us-east-1",
+            "--aws-endpoint-url",
+            backends::moto_url(),
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        for table in [
+            "orders",
+            "actions",
+            "decisions",
+            "documents",
+            "signature-requests",
+            "users",
+            "sessions",
+            "meta",
+            "api-keys",
+        ] {
+            store.push(format!("--{table}-table"));
+            store.push(format!("{suffix}-{table}"));
+        }
+        let env = vec![
+            ("AWS_ACCESS_KEY_ID", "countersign-test"),
+            ("AWS_SECRET_ACCESS_KEY", "countersign-test"),
+        ];
+        Self::start(store, env, None).await
+    }
+
+    async fn start(
+        store: Vec<String>,
+        env: Vec<(&'static str, &'static str)>,
+        data: Option<backends::TempDir>,
+    ) -> Instance {
+        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_countersign"))
+            .args(["serve", "--listen", &addr.to_string()])
+            .args(&store)
+            .envs(env.iter().copied())
+            .env_remove("AWS_PROFILE")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve");
+        let probe = Api::new(addr, None);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Ok(r)) =
+                tokio::time::timeout(Duration::from_secs(2), try_get(&probe, "/readyz")).await
+                && r.status == 200
+            {
+                break;
+            }
+            assert!(
+                child.try_wait().expect("poll").is_none(),
+                "serve exited early"
+            );
+            assert!(Instant::now() < deadline, "serve never became ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Instance {
+            child,
+            addr,
+            store,
+            env,
+            _data: data,
+        }
+    }
+
+    /// Runs an admin command against this instance's data; its stdout.
+    fn admin(&self, args: &[&str], stdin: &str) -> String {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_countersign"))
+            .args(args)
+            .args(&self.store)
+            .envs(self.env.iter().copied())
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("admin command");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        let out = child.wait_with_output().expect("admin output");
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn add_user(&self, name: &str, roles: &[&str]) {
+        let mut args = vec!["users", "add", name];
+        for role in roles {
+            args.extend(["--role", role]);
+        }
+        self.admin(&args, "a long enough password\n");
+    }
+
+    /// A new key for `user`: the last line `api-keys create` prints.
+    fn key(&self, user: &str, kind: &str) -> String {
+        let out = self.admin(&["api-keys", "create", "--user", user, "--kind", kind], "");
+        out.lines().last().expect("a key line").to_owned()
+    }
+
+    fn api(&self, key: &str) -> Api {
+        Api::new(self.addr, Some(key))
+    }
+
+    fn anonymous(&self) -> Api {
+        Api::new(self.addr, None)
+    }
+}
+
+async fn try_get(api: &Api, path: &str) -> Result<Response, String> {
+    api.try_raw("GET", path, Vec::new(), &[]).await
+}
+
+#[derive(PartialEq)]
+enum DropsCause {
+    Yes,
+    No,
+}
+
+/// The sequence of the order article, then what must be refused around it.
+async fn article_sequence(instance: &Instance, drops_failure_cause: DropsCause) {
+    instance.add_user("sam", &["staff"]);
+    instance.add_user("kim", &["staff"]);
+    instance.add_user("carol", &["customer"]);
+    instance.add_user("dave", &["customer"]);
+    let sam = instance.api(&instance.key("sam", "bearer"));
+    let kim = instance.api(&instance.key("kim", "bearer"));
+    let carol = instance.api(&instance.key("carol", "bearer"));
+    let dave = instance.api(&instance.key("dave", "bearer"));
+
+    // POST /order → the id; the workflow starts PENDING.
+    let created = carol
+        .post(
+            "/order",
+            &json!({"items": ["Really nice hat", "Cool jeans"]}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let created = created.json();
+    let order_id = created["orderId"].as_str().expect("orderId").to_owned();
+    let execution_id = created["executionId"]
+        .as_str()
+        .expect("executionId")
+        .to_owned();
+    assert!(execution_id.ends_with(&order_id), "{execution_id}");
+    let order = wait_for(&carol, &format!("/order/{order_id}"), |o| {
+        o["pending"].is_object()
+    })
+    .await;
+    assert_eq!(order["status"], "PENDING");
+    assert_eq!(order["items"], json!(["Really nice hat", "Cool jeans"]));
+    let first_task = order["pending"]["taskId"]
+        .as_str()
+        .expect("task")
+        .to_owned();
+
+    // A customer may not decide; another customer may not even look.
+    let refused = carol
+        .post(
+            "/order/update",
+            &json!({"executionId": execution_id, "success": true}),
+        )
+        .await;
+    assert_error(&refused, 403, "forbidden");
+    let hidden = dave.get(&format!("/order/{order_id}")).await;
+    assert_error(&hidden, 404, "not_found");
+
+    // POST /order/update twice, as the article's staff do: PROCESSING, SENT.
+    let first = sam
+        .post(
+            "/order/update",
+            &json!({"executionId": execution_id, "success": true}),
+        )
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.json()["step"], "PENDING");
+    assert_eq!(first.json()["taskId"], first_task.as_str());
+    let second = sam
+        .post(
+            "/order/update",
+            &json!({"executionId": order_id, "success": true}),
+        )
+        .await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert_eq!(second.json()["step"], "PROCESSING");
+
+    // GET /order/{id} shows SENT and how it got there.
+    let order = wait_for(&carol, &format!("/order/{order_id}"), |o| {
+        o["status"] == "SENT"
+    })
+    .await;
+    let statuses: Vec<&str> = order["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|h| h["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["PENDING", "PROCESSING", "SENT"]);
+    let deciders: Vec<&str> = order["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter(|h| h["decision"] == "advance")
+        .filter_map(|h| h["by"].as_str())
+        .collect();
+    assert_eq!(deciders, ["sam", "sam"]);
+    assert!(order["pending"].is_null());
+
+    // A retry of the first update, naming its step, is told who decided;
+    // with nothing waiting any more, an update says so.
+    let retry = kim
+        .post(
+            "/order/update",
+            &json!({"executionId": order_id, "success": true, "taskId": first_task}),
+        )
+        .await;
+    assert_error(&retry, 409, "already_decided");
+    assert!(
+        retry.json()["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("sam"))
+    );
+    let late = kim
+        .post(
+            "/order/update",
+            &json!({"executionId": order_id, "success": true}),
+        )
+        .await;
+    assert_error(&late, 409, "not_waiting");
+
+    // The failure path: SendTaskFailure with the caller's error and cause
+    // takes the workflow to its Catch, and the order to ERROR.
+    let created = carol.post("/order", &json!({"items": ["Umbrella"]})).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let failing = created.json()["orderId"].as_str().expect("id").to_owned();
+    wait_for(&carol, &format!("/order/{failing}"), |o| {
+        o["pending"].is_object()
+    })
+    .await;
+    let failed = sam
+        .post(
+            "/order/update",
+            &json!({"executionId": failing, "success": false, "error": "OutOfStock", "cause": "no umbrellas left"}),
+        )
+        .await;
+    assert_eq!(failed.status, 200, "{}", failed.body);
+    assert_eq!(failed.json()["decision"], "reject");
+    let order = wait_for(&carol, &format!("/order/{failing}"), |o| {
+        o["status"] == "ERROR"
+    })
+    .await;
+    assert_eq!(order["error"], "OutOfStock");
+    // Our history keeps the caller's error and cause on every backend;
+    // moto drops SendTaskFailure's cause on its way into the workflow, so
+    // the workflow's own record of it is checked where it is kept.
+    let rejection = order["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .find(|h| h["decision"] == "reject")
+        .cloned()
+        .expect("the rejection is in the history");
+    assert_eq!(
+        (&rejection["by"], &rejection["error"], &rejection["cause"]),
+        (
+            &json!("sam"),
+            &json!("OutOfStock"),
+            &json!("no umbrellas left")
+        )
+    );
+    if drops_failure_cause == DropsCause::No {
+        assert_eq!(order["cause"], "no umbrellas left");
+    }
+
+    // Two staff deciding the same step at once: exactly one wins.
+    let created = carol.post("/order", &json!({"items": ["Scarf"]})).await;
+    let raced = created.json()["orderId"].as_str().expect("id").to_owned();
+    let order = wait_for(&carol, &format!("/order/{raced}"), |o| {
+        o["pending"].is_object()
+    })
+    .await;
+    let task = order["pending"]["taskId"]
+        .as_str()
+        .expect("task")
+        .to_owned();
+    let body = json!({"executionId": raced, "success": true, "taskId": task});
+    let (a, b) = tokio::join!(
+        sam.post("/order/update", &body),
+        kim.post("/order/update", &body)
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{} / {}", a.body, b.body);
+    let order = wait_for(&carol, &format!("/order/{raced}"), |o| {
+        o["status"] == "PROCESSING"
+    })
+    .await;
+    let decisions = order["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter(|h| h["decision"].is_string())
+        .count();
+    assert_eq!(decisions, 1, "{order}");
+
+    // Keys: none, malformed, unknown, and revoked while the server runs.
+    assert_error(
+        &instance
+            .anonymous()
+            .get(&format!("/order/{order_id}"))
+            .await,
+        401,
+        "unauthorized",
+    );
+    let forged = instance.api("csk_0123456789ab_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    assert_error(
+        &forged.get(&format!("/order/{order_id}")).await,
+        401,
+        "unauthorized",
+    );
+    let listed = instance.admin(&["api-keys", "list"], "");
+    let dave_key = listed
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("dave"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("dave's key is listed")
+        .to_owned();
+    assert!(
+        !listed.contains(dave.key.as_deref().expect("key")),
+        "a listing shows a secret"
+    );
+    instance.admin(&["api-keys", "revoke", &dave_key], "");
+    assert_error(
+        &dave.get(&format!("/order/{order_id}")).await,
+        401,
+        "unauthorized",
+    );
+}
+
+#[tokio::test]
+async fn the_article_sequence_on_the_embedded_services() {
+    article_sequence(&Instance::embedded().await, DropsCause::No).await;
+}
+
+#[tokio::test]
+async fn the_article_sequence_in_aws_mode_against_moto() {
+    article_sequence(&Instance::moto().await, DropsCause::Yes).await;
+}
+
+#[tokio::test]
+async fn documents_are_signed_and_declined_over_rest() {
+    let instance = Instance::embedded().await;
+    instance.add_user("sam", &["staff"]);
+    instance.add_user("bob", &["signer"]);
+    instance.add_user("eve", &["signer"]);
+    let sam = instance.api(&instance.key("sam", "bearer"));
+    let bob = instance.api(&instance.key("bob", "bearer"));
+    let eve = instance.api(&instance.key("eve", "bearer"));
+
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let created = sam
+            .post(
+                "/documents",
+                &json!({"title": "Lease", "signers": [{"name": "alice", "automatic": true}, {"name": "bob"}], "timeoutSeconds": 3600}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let id = created.json()["documentId"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        wait_for(&bob, &format!("/documents/{id}"), |d| {
+            d["requests"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r["taskId"].is_string()))
+        })
+        .await;
+        ids.push(id);
+    }
+    // Eve is no signer of it: not found, and she cannot sign for bob.
+    assert_error(
+        &eve.get(&format!("/documents/{}", ids[0])).await,
+        404,
+        "not_found",
+    );
+    let body = json!({"documentId": ids[0], "success": true});
+    let refused = eve.post("/documents/update", &body).await;
+    assert_error(&refused, 404, "not_found");
+
+    let signed = bob.post("/documents/update", &body).await;
+    assert_eq!(signed.status, 200, "{}", signed.body);
+    assert_eq!(signed.json()["decision"], "sign");
+    assert_eq!(signed.json()["status"], "SIGNED");
+    let again = bob.post("/documents/update", &body).await;
+    assert_error(&again, 409, "already_decided");
+
+    let declined = bob
+        .post(
+            "/documents/update",
+            &json!({"executionId": ids[1], "success": false, "cause": "wrong address"}),
+        )
+        .await;
+    assert_eq!(declined.status, 200, "{}", declined.body);
+    let document = wait_for(&sam, &format!("/documents/{}", ids[1]), |d| {
+        d["status"] == "DECLINED"
+    })
+    .await;
+    assert_eq!(document["requests"][0]["decidedBy"], "bob");
+}
+
+#[tokio::test]
+async fn webhooks_must_be_signed_recent_and_new() {
+    use countersign_domain::api_keys::webhook_signature;
+    let instance = Instance::embedded().await;
+    instance.add_user("carol", &["customer"]);
+    instance.add_user("shipper", &["staff"]);
+    let carol = instance.api(&instance.key("carol", "bearer"));
+    let secret = instance.key("shipper", "webhook");
+    let key_id = secret.split('_').nth(1).expect("key id").to_owned();
+    // A bearer key is no webhook secret, and the other way round.
+    assert_error(
+        &instance.api(&secret).get("/order/x").await,
+        401,
+        "unauthorized",
+    );
+
+    let created = carol.post("/order", &json!({"items": ["Boots"]})).await;
+    let order_id = created.json()["orderId"].as_str().expect("id").to_owned();
+    let order = wait_for(&carol, &format!("/order/{order_id}"), |o| {
+        o["pending"].is_object()
+    })
+    .await;
+    let hook = order["pending"]["hookPath"]
+        .as_str()
+        .expect("hook")
+        .to_owned();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let body = br#"{"status":"SUCCESS"}"#.to_vec();
+    let signed = |t: u64, key: &str, body: &[u8]| {
+        format!("t={t},k={key_id},v1={}", webhook_signature(key, t, body))
+    };
+    let anyone = instance.anonymous();
+    let call = |header: String, body: Vec<u8>| {
+        let anyone = anyone.clone();
+        let hook = hook.clone();
+        async move {
+            anyone
+                .raw(
+                    "POST",
+                    &hook,
+                    body,
+                    &[
+                        ("content-type", "application/json"),
+                        ("countersign-signature", &header),
+                    ],
+                )
+                .await
+        }
+    };
+
+    // Unsigned, signed with another secret, over another body, too old, too
+    // far ahead: all refused, and the order has not moved.
+    assert_error(
+        &call(String::new(), body.clone()).await,
+        401,
+        "bad_signature",
+    );
+    let wrong_secret = signed(now, "csw_0123456789ab_not-the-secret", &body);
+    assert_error(
+        &call(wrong_secret, body.clone()).await,
+        401,
+        "bad_signature",
+    );
+    let other_body = signed(now, &secret, br#"{"status":"FAILURE"}"#);
+    assert_error(&call(other_body, body.clone()).await, 401, "bad_signature");
+    assert_error(
+        &call(signed(now - 301, &secret, &body), body.clone()).await,
+        401,
+        "bad_signature",
+    );
+    assert_error(
+        &call(signed(now + 301, &secret, &body), body.clone()).await,
+        401,
+        "bad_signature",
+    );
+    let order = carol.get(&format!("/order/{order_id}")).await.json();
+    assert_eq!(order["status"], "PENDING");
+
+    // Signed and recent: the step is decided, by the secret's user.
+    let good = signed(now, &secret, &body);
+    let done = call(good.clone(), body.clone()).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(done.json()["by"], "shipper");
+    assert_eq!(done.json()["status"], "PROCESSING");
+    // The same call again is a replay; a fresh signature for the same step
+    // is told who decided it.
+    assert_error(&call(good, body.clone()).await, 409, "replayed");
+    let fresh = call(signed(now + 1, &secret, &body), body.clone()).await;
+    assert_error(&fresh, 409, "already_decided");
+
+    // A failure through the next step's hook: ERROR with its cause.
+    let order = wait_for(&carol, &format!("/order/{order_id}"), |o| {
+        o["pending"].is_object()
+    })
+    .await;
+    let next_hook = order["pending"]["hookPath"]
+        .as_str()
+        .expect("hook")
+        .to_owned();
+    let failure = br#"{"status":"FAILURE","error":"CarrierLost","cause":"parcel lost"}"#.to_vec();
+    let failed = anyone
+        .raw(
+            "POST",
+            &next_hook,
+            failure.clone(),
+            &[("countersign-signature", &signed(now, &secret, &failure))],
+        )
+        .await;
+    assert_eq!(failed.status, 200, "{}", failed.body);
+    let order = wait_for(&carol, &format!("/order/{order_id}"), |o| {
+        o["status"] == "ERROR"
+    })
+    .await;
+    assert_eq!(order["error"], "CarrierLost");
+    assert_eq!(order["cause"], "parcel lost");
+
+    // Revoked: refused.
+    instance.admin(&["api-keys", "revoke", &key_id], "");
+    let body = br#"{"status":"SUCCESS"}"#.to_vec();
+    let revoked = anyone
+        .raw(
+            "POST",
+            &next_hook,
+            body.clone(),
+            &[("countersign-signature", &signed(now + 2, &secret, &body))],
+        )
+        .await;
+    assert_error(&revoked, 401, "bad_signature");
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_json_4xx_and_changes_nothing() {
+    let instance = Instance::embedded().await;
+    instance.add_user("pat", &["staff", "customer", "signer"]);
+    let pat = instance.api(&instance.key("pat", "bearer"));
+    let created = pat.post("/order", &json!({"items": ["Lamp"]})).await;
+    let order_id = created.json()["orderId"].as_str().expect("id").to_owned();
+    wait_for(&pat, &format!("/order/{order_id}"), |o| {
+        o["pending"].is_object()
+    })
+    .await;
+
+    let json_type = [("content-type", "application/json")];
+    let cases: Vec<(&str, &str, Vec<u8>, Vec<(&str, &str)>, u16, &str)> = vec![
+        (
+            "POST",
+            "/order",
+            b"{\"items\": []}".to_vec(),
+            json_type.to_vec(),
+            400,
+            "invalid",
+        ),
+        (
+            "POST",
+            "/order",
+            b"{\"items\": [\"  \"]}".to_vec(),
+            json_type.to_vec(),
+            400,
+            "invalid",
+        ),
+        (
+            "POST",
+            "/order",
+            b"{\"items\": \"hat\"}".to_vec(),
+            json_type.to_vec(),
+            400,
+            "invalid",
+        ),
+        (
+            "POST",
+            "/order",
+            b"{}".to_vec(),
+            json_type.to_vec(),
+            400,
+            "invalid",
+        ),
+        (
+            "POST",
+            "/order",
+            b"{\"items\": [".to_vec(),
+            json_type.to_vec(),
+            400,
+            "invalid",
+        ),
+        (
+            "POST",
+            "/order",
+            b"items=hat".to_vec(),
+            vec![("content-type", "text/plain")],
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "POST",
+            "/order",
+            vec![b'x'; 70_000],
+            json_type.to_vec(),
+            413,
+            "payload_too_large",
+        ),
+        (
+            "POST",
+            "/order",
+            format!("{{\"items\": [{}]}}", vec!["\"x\""; 101].join(",")).into_bytes(),
+            json_type.to_vec(),
+            400,
+            "invalid",
+        ),
+        (
+            "POST",
+            "/order",
+            format!("{{\"items\": [\"{}\"]}}", "x".repeat(201)).into_bytes(),
+            json_type.to_vec(),
+            400,
+            "invalid",
+        ),
+        ("GET", "/order/not-an-id", vec![], vec![], 404, "not_found"),
+        (
+            "GET",
+            "/order/00000000-0000-0000-0000-000000000000",
+            vec![],
+            vec![],
+            404,
+            "not_found",
+        ),
+        (
+            "GET",
+            "/order/arn:aws:states:us-east-1:1:execution:elsewhere:00000000-0000-0000-0000-000000000000",
+            vec![],
+            vec![],
+            404,
+            "not_found",
+        ),
+        (
+            "POST",
+            "/order/update",
+            b"{\"success\": true}".to_vec(),
+            json_type.to_vec(),
+            400,
+            "invalid",
+        ),
+        (
+            "POST",
+            "/order/update",
+            format!("{{\"executionId\": \"{order_id}\"}}").into_bytes(),
+            json_type.to_vec(),
+            400,
+            "invalid",
+        ),
+        (
+            "POST",
+            "/order/update",
+            format!("{{\"executionId\": \"{order_id}\", \"success\": false}}").into_bytes(),
+            json_type.to_vec(),
+            400,
+            "invalid",
+        ),
+        (
+            "POST",
+            "/order/update",
+            format!(
+                "{{\"executionId\": \"{order_id}\", \"success\": false, \"error\": \"{}\"}}",
+                "E".repeat(257)
+            )
+            .into_bytes(),
+            json_type.to_vec(),
+            400,
+            "invalid",
+        ),
+        (
+            "POST",
+            "/order/update",
+            b"{\"executionId\": \"\", \"success\": true}".to_vec(),
+            json_type.to_vec(),
+            404,
+            "not_found",
+        ),
+        (
+            "POST",
+            "/order/update",
+            format!("{{\"executionId\": \"{order_id}\", \"success\": true, \"taskId\": \"nope\"}}")
+                .into_bytes(),
+            json_type.to_vec(),
+            404,
+            "not_found",
+        ),
+        (
+            "POST",
+            "/order/update",
+            format!("{{\"executionId\": \"{order_id}\", \"success\": true, \"taskId\": \"\"}}")
+                .into_bytes(),
+            json_type.to_vec(),
+            404,
+            "not_found",
+        ),
+        (
+            "POST",
+            "/documents",
+            b"{\"title\": \"T\", \"signers\": [], \"timeoutSeconds\": 60}".to_vec(),
+            json_type.to_vec(),
+            400,
+            "invalid",
+        ),
+        (
+            "POST",
+            "/documents",
+            b"{\"title\": \"T\", \"signers\": [{\"name\": \"bob\"}], \"timeoutSeconds\": 0}"
+                .to_vec(),
+            json_type.to_vec(),
+            400,
+            "invalid",
+        ),
+        (
+            "POST",
+            "/documents",
+            b"{\"title\": \"T\", \"signers\": [{\"name\": \"bob\"}], \"timeoutSeconds\": -1}"
+                .to_vec(),
+            json_type.to_vec(),
+            400,
+            "invalid",
+        ),
+        (
+            "POST",
+            "/documents/update",
+            b"{\"success\": true}".to_vec(),
+            json_type.to_vec(),
+            400,
+            "invalid",
+        ),
+        ("GET", "/documents/%00", vec![], vec![], 404, "not_found"),
+        (
+            "POST",
+            "/hooks/tasks/o.x.y",
+            b"{}".to_vec(),
+            json_type.to_vec(),
+            401,
+            "bad_signature",
+        ),
+        (
+            "DELETE",
+            "/order",
+            vec![],
+            vec![],
+            405,
+            "method_not_allowed",
+        ),
+    ];
+    for (method, path, body, headers, status, code) in cases {
+        let r = pat.raw(method, path, body, &headers).await;
+        assert_eq!(
+            (r.status, r.json()["error"].as_str().map(str::to_owned)),
+            (status, Some(code.to_owned())),
+            "{method} {path}: {}",
+            r.body
+        );
+        assert!(
+            r.json()["message"].is_string(),
+            "{method} {path}: {}",
+            r.body
+        );
+    }
+    // Nothing of the above moved the order: it still waits at its first
+    // step.
+    let order = pat.get(&format!("/order/{order_id}")).await.json();
+    assert_eq!(order["status"], "PENDING");
+    assert!(order["pending"].is_object());
+    assert_eq!(order["history"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn the_openapi_document_names_every_route() {
+    let instance = Instance::embedded().await;
+    let r = instance.anonymous().get("/openapi.json").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let doc: Value = r.json();
+    assert_eq!(doc["openapi"], "3.0.3");
+    for (path, method) in [
+        ("/order", "post"),
+        ("/order/{id}", "get"),
+        ("/order/update", "post"),
+        ("/documents", "post"),
+        ("/documents/{id}", "get"),
+        ("/documents/update", "post"),
+        ("/hooks/tasks/{hookId}", "post"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
+}
+
+fn assert_error(r: &Response, status: u16, code: &str) {
+    assert_eq!(r.status, status, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.json()["error"], code, "{}", r.body);
+}
+
+/// GETs `path` until `ready` holds (workflows move on their own time).
+async fn wait_for(api: &Api, path: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = api.get(path).await;
+        if r.status == 200 {
+            let value = r.json();
+            if ready(&value) {
+                return value;
+            }
+            assert!(Instant::now() < deadline, "{path} never got there: {value}");
+        } else {
+            assert!(Instant::now() < deadline, "{path}: {} {}", r.status, r.body);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
