@@ -11,6 +11,7 @@ WEB_CARGO=/usr/bin/cargo
 SITE_DIR="$ROOT/target/site"
 WASM_TARGET_DIR="$ROOT/target/wasm"
 MOTO_VERSION=5.2.5
+SCHEMATHESIS_VERSION=4.32.5
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -33,7 +33,10 @@ pub async fn place_order(
 ) -> Result<String, AppError> {
     let customer = match for_customer {
         None if user.has(Role::Customer) || user.has(Role::Staff) => user.name.as_str(),
-        Some(name) if user.has(Role::Staff) => name.trim(),
+        Some(name) if user.has(Role::Staff) => {
+            countersign_domain::users::check_name(name)?;
+            name
+        }
         Some(name) if user.has(Role::Customer) && name == user.name => name,
         _ => return Err(AppError::Forbidden),
     };

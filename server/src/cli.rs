@@ -149,6 +149,27 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
     },
+    /// The dashboard from outside, a real `serve` child on loopback:
+    /// decisions through the REST API (then the same AWS calls against
+    /// moto), start-to-ready time, bytes to an interactive inbox, inbox
+    /// pages at depth against a full Scan, and resident memory.
+    Dashboard {
+        /// Orders decided through the REST API.
+        #[arg(long, default_value_t = 2000)]
+        orders: usize,
+        /// Orders decided against moto (slower; 0 skips it).
+        #[arg(long, default_value_t = 200)]
+        moto_orders: usize,
+        /// Clients deciding at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Pending tasks loaded for the inbox and memory figures.
+        #[arg(long, default_value_t = 100_000)]
+        inbox_tasks: usize,
+        /// The built client, as `serve --site-dir` takes it.
+        #[arg(long, env = "COUNTERSIGN_SITE_DIR", default_value = "target/site")]
+        site_dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Args)]

@@ -13,16 +13,22 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A benchmark prints figures; progress notes would only interleave.
+    let default_level = match cli.command {
+        Command::Bench(_) => "warn",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             // dynoxide logs every 4xx it answers as a warning; the expected
             // ones (a table that exists at start) would drown real news.
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,dynoxide::server=error")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                EnvFilter::new(format!("{default_level},dynoxide::server=error"))
+            }),
         )
         .init();
 
-    let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => {
             let listener = match tokio::net::TcpListener::bind(args.listen).await {
@@ -73,6 +79,23 @@ async fn main() -> ExitCode {
         Command::ApiKeys(command) => countersign_server::admin::api_keys(*command)
             .await
             .map_err(|e| countersign_server::ServeError::Admin(Box::new(e))),
+        Command::Bench(BenchCommand::Dashboard {
+            orders,
+            moto_orders,
+            concurrency,
+            inbox_tasks,
+            site_dir,
+        }) => countersign_server::bench::dashboard::run(
+            countersign_server::bench::dashboard::DashboardBench {
+                orders,
+                moto_orders,
+                concurrency,
+                inbox_tasks,
+                site_dir,
+            },
+        )
+        .await
+        .map_err(Into::into),
         Command::Bench(BenchCommand::Engine {
             executions,
             moto_executions,

@@ -623,7 +623,16 @@ async fn bad_input_gets_a_json_4xx_and_changes_nothing() {
     .await;
 
     let json_type = [("content-type", "application/json")];
-    let cases: Vec<(&str, &str, Vec<u8>, Vec<(&str, &str)>, u16, &str)> = vec![
+    // (method, path, body, headers, status, error code)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        Vec<u8>,
+        Vec<(&'a str, &'a str)>,
+        u16,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
         (
             "POST",
             "/order",

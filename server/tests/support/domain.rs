@@ -16,6 +16,7 @@ pub async fn services(b: &Backend) -> Services {
         users: unique("users"),
         sessions: unique("sessions"),
         meta: unique("meta"),
+        api_keys: unique("api-keys"),
     };
     tables.ensure(&b.ddb).await.expect("tables");
     let process_order_arn = countersign_domain::workflows::deploy_process_order(

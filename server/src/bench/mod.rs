@@ -13,6 +13,8 @@ use tokio::sync::Semaphore;
 
 use crate::embedded::EmbeddedServices;
 
+pub mod dashboard;
+
 /// Why a benchmark could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
