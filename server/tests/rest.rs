@@ -24,6 +24,9 @@ use web::{Api, Response};
 struct Instance {
     child: Child,
     addr: SocketAddr,
+    /// The DynamoDB this instance uses, and its tables holding tokens.
+    ddb: aws_sdk_dynamodb::Client,
+    token_tables: [String; 2],
     store: Vec<String>,
     env: Vec<(&'static str, &'static str)>,
     _data: Option<backends::TempDir>,
@@ -48,7 +51,18 @@ impl Instance {
     async fn embedded() -> Instance {
         let dir = std::env::temp_dir().join(backends::unique("countersign-rest"));
         let store = vec!["--data-dir".to_owned(), dir.display().to_string()];
-        Self::start(store, vec![], Some(backends::TempDir(dir))).await
+        // The embedded services on a known port, to read their tables.
+        let services: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let tables = countersign_domain::tables::Tables::default();
+        Self::start(
+            store,
+            vec!["--services-listen".into(), services.to_string()],
+            format!("http://{services}"),
+            [tables.actions, tables.signature_requests],
+            vec![],
+            Some(backends::TempDir(dir)),
+        )
+        .await
     }
 
     /// AWS mode against the test binary's moto, with tables of its own.
@@ -82,17 +96,32 @@ impl Instance {
             ("AWS_ACCESS_KEY_ID", "countersign-test"),
             ("AWS_SECRET_ACCESS_KEY", "countersign-test"),
         ];
-        Self::start(store, env, None).await
+        Self::start(
+            store,
+            vec![],
+            backends::moto_url().to_owned(),
+            [
+                format!("{suffix}-actions"),
+                format!("{suffix}-signature-requests"),
+            ],
+            env,
+            None,
+        )
+        .await
     }
 
     async fn start(
         store: Vec<String>,
+        serve_args: Vec<String>,
+        dynamodb_url: String,
+        token_tables: [String; 2],
         env: Vec<(&'static str, &'static str)>,
         data: Option<backends::TempDir>,
     ) -> Instance {
         let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let mut child = Command::new(env!("CARGO_BIN_EXE_countersign"))
             .args(["serve", "--listen", &addr.to_string()])
+            .args(&serve_args)
             .args(&store)
             .envs(env.iter().copied())
             .env_remove("AWS_PROFILE")
@@ -116,12 +145,30 @@ impl Instance {
             assert!(Instant::now() < deadline, "serve never became ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        let ddb = aws_sdk_dynamodb::Client::new(
+            &countersign_server::aws::local_config(&dynamodb_url).await,
+        );
         Instance {
             child,
             addr,
+            ddb,
+            token_tables,
             store,
             env,
             _data: data,
+        }
+    }
+
+    /// Adds every task token now stored to `tokens` (a decided task's
+    /// token is deleted, so this is called while tasks wait).
+    async fn harvest(&self, tokens: &mut std::collections::HashSet<String>) {
+        for table in &self.token_tables {
+            let out = self.ddb.scan().table_name(table).send().await;
+            for item in out.iter().flat_map(|o| o.items()) {
+                if let Some(t) = item.get("taskToken").and_then(|v| v.as_s().ok()) {
+                    tokens.insert(t.clone());
+                }
+            }
         }
     }
 
@@ -446,6 +493,8 @@ async fn documents_are_signed_and_declined_over_rest() {
         .await;
         ids.push(id);
     }
+    let mut tokens = std::collections::HashSet::new();
+    instance.harvest(&mut tokens).await;
     // Eve is no signer of it: not found, and she cannot sign for bob.
     assert_error(
         &eve.get(&format!("/documents/{}", ids[0])).await,
@@ -475,6 +524,7 @@ async fn documents_are_signed_and_declined_over_rest() {
     })
     .await;
     assert_eq!(document["requests"][0]["decidedBy"], "bob");
+    assert_no_token_leaked(&tokens);
 }
 
 #[tokio::test]
@@ -876,6 +926,18 @@ async fn the_openapi_document_names_every_route() {
         ("/hooks/tasks/{hookId}", "post"),
     ] {
         assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
+}
+
+/// No response this binary received holds any of `tokens`.
+fn assert_no_token_leaked(tokens: &std::collections::HashSet<String>) {
+    assert!(!tokens.is_empty(), "no tokens were harvested to look for");
+    let bodies = web::seen_bodies();
+    for token in tokens {
+        assert!(
+            !bodies.iter().any(|b| b.contains(token.as_str())),
+            "a task token reached a caller"
+        );
     }
 }
 

@@ -326,6 +326,14 @@ impl Api {
     }
 }
 
+/// Every response body this test binary has received, for the scans that
+/// make sure no task token ever reaches a caller.
+pub fn seen_bodies() -> Vec<String> {
+    SEEN.lock().map(|s| s.clone()).unwrap_or_default()
+}
+
+static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
 async fn request(
     http: &HyperClient<HttpConnector, Full<Bytes>>,
     addr: SocketAddr,
