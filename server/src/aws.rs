@@ -27,11 +27,26 @@ pub async fn embedded_config(endpoint: SocketAddr) -> SdkConfig {
     local_config(&format!("http://{endpoint}")).await
 }
 
+/// SDK configuration for the embedded services in this process: requests
+/// go to them through `client` (no socket); `endpoint` only names them.
+pub async fn in_process_config(
+    endpoint: SocketAddr,
+    client: aws_smithy_runtime_api::client::http::SharedHttpClient,
+) -> SdkConfig {
+    local_loader(&format!("http://{endpoint}"))
+        .http_client(client)
+        .load()
+        .await
+}
+
 /// SDK configuration for a local AWS stand-in at `url` (the embedded
 /// services, moto): fixed credentials, the embedded region.
 pub async fn local_config(url: &str) -> SdkConfig {
+    local_loader(url).http_client(http_client()).load().await
+}
+
+fn local_loader(url: &str) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http_client())
         .region(Region::new(EMBEDDED_REGION))
         .endpoint_url(url)
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
@@ -41,8 +56,6 @@ pub async fn local_config(url: &str) -> SdkConfig {
             None,
             "countersign-embedded",
         ))
-        .load()
-        .await
 }
 
 /// SDK configuration for AWS mode: the default credential chain and region

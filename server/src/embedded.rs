@@ -9,6 +9,13 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use aws_smithy_runtime_api::client::http::{
+    HttpConnector as SdkConnector, HttpConnectorFuture, SharedHttpClient, SharedHttpConnector,
+    http_client_fn,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_types::body::SdkBody;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -50,6 +57,9 @@ const ENGINE_FILE: &str = "stepfunctions.sqlite";
 /// Running embedded services; stop them with [`EmbeddedServices::stop`].
 pub struct EmbeddedServices {
     endpoint: SocketAddr,
+    /// The front's router, for callers in this process (see
+    /// [`EmbeddedServices::in_process_client`]).
+    front: Option<Router>,
     /// `None` when only DynamoDB runs (the admin commands).
     engine: Option<Engine>,
     sweeper: Option<JoinHandle<()>>,
@@ -61,7 +71,7 @@ pub struct EmbeddedServices {
 struct Front {
     engine: Engine,
     /// For the item and query actions answered in-process.
-    db: dynoxide::Database,
+    db: DynamoDbThread,
     dynamodb: Arc<str>,
     client: Client<HttpConnector, Full<Bytes>>,
 }
@@ -75,8 +85,7 @@ impl EmbeddedServices {
         // front endpoint.
         let inner_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
         let (inner_addr, stop_db, dynamodb_task) = serve_dynamodb(db.clone(), inner_addr).await?;
-        let db_for_engine = db.clone();
-        let db_for_front = db.clone();
+        let db_thread = DynamoDbThread::start(db.clone());
         let dynamodb_url: Arc<str> = format!("http://{inner_addr}/").into();
         let sweeper = sweep_expired(db);
 
@@ -86,7 +95,7 @@ impl EmbeddedServices {
             message: e.to_string(),
         })?;
         let runner = InProcessDynamoDb {
-            db: db_for_engine,
+            db: db_thread.clone(),
             http: DynamoDbHttp::new(&dynamodb_url),
         };
         let engine =
@@ -109,11 +118,12 @@ impl EmbeddedServices {
         })?;
         let state = Front {
             engine: engine.clone(),
-            db: db_for_front,
+            db: db_thread,
             dynamodb: dynamodb_url,
             client: Client::builder(TokioExecutor::new()).build_http(),
         };
         let app = Router::new().fallback(dispatch).with_state(state);
+        let in_process = app.clone();
         let (stop_front, front_stopped) = oneshot::channel::<()>();
         let front_task = tokio::spawn(async move {
             axum::serve(front, app)
@@ -126,6 +136,7 @@ impl EmbeddedServices {
         tracing::debug!(%endpoint, data_dir = %data_dir.display(), "embedded services listening");
         Ok(Self {
             endpoint,
+            front: Some(in_process),
             engine: Some(engine),
             sweeper: Some(sweeper),
             stop: vec![stop_front, stop_db],
@@ -144,6 +155,7 @@ impl EmbeddedServices {
         let (endpoint, stop, task) = serve_dynamodb(db, listen).await?;
         Ok(Self {
             endpoint,
+            front: None,
             engine: None,
             sweeper: None,
             stop: vec![stop],
@@ -154,6 +166,19 @@ impl EmbeddedServices {
     /// The loopback address both services answer on.
     pub fn endpoint(&self) -> SocketAddr {
         self.endpoint
+    }
+
+    /// An HTTP client for the AWS SDK that hands each request straight to
+    /// the front's router, in this process: the same wire protocol, the
+    /// same handlers, no socket. The dashboard's own SDK clients use it (a
+    /// decision makes a dozen DynamoDB calls, and the loopback round trips
+    /// were most of their cost); other processes use [`Self::endpoint`].
+    /// `None` when only DynamoDB runs.
+    pub fn in_process_client(&self) -> Option<SharedHttpClient> {
+        let router = self.front.clone()?;
+        Some(http_client_fn(move |_, _| {
+            SharedHttpConnector::new(InProcessConnector(router.clone()))
+        }))
     }
 
     /// The engine itself, for in-process callers that need no HTTP.
@@ -181,29 +206,60 @@ impl EmbeddedServices {
     }
 }
 
+/// Serves SDK requests with the front's router, without a socket.
+#[derive(Clone)]
+struct InProcessConnector(Router);
+
+impl std::fmt::Debug for InProcessConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InProcessConnector")
+    }
+}
+
+impl SdkConnector for InProcessConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        use tower::ServiceExt;
+        let router = self.0.clone();
+        HttpConnectorFuture::new(async move {
+            let broken =
+                |e: &dyn std::fmt::Display| ConnectorError::other(e.to_string().into(), None);
+            let request = request.try_into_http1x().map_err(|e| broken(&e))?;
+            let (parts, body) = request.into_parts();
+            // SDK bodies for these JSON protocols are always in memory.
+            let bytes = Bytes::copy_from_slice(body.bytes().unwrap_or_default());
+            let request = Request::from_parts(parts, Body::from(bytes));
+            let response = router.oneshot(request).await.map_err(|e| broken(&e))?;
+            let (parts, body) = response.into_parts();
+            let bytes = body.collect().await.map_err(|e| broken(&e))?.to_bytes();
+            let response = axum::http::Response::from_parts(parts, SdkBody::from(bytes));
+            HttpResponse::try_from(response).map_err(|e| broken(&e))
+        })
+    }
+}
+
 /// How the engine's Task states reach the embedded DynamoDB: the item
 /// actions that workflows use on every step are called in-process (an HTTP
 /// round trip to ourselves was a third of the engine's time); anything
 /// else, and any request dynoxide would refuse, goes over its HTTP API so
 /// that errors read exactly as dynoxide words them on the wire.
 struct InProcessDynamoDb {
-    db: dynoxide::Database,
+    db: DynamoDbThread,
     http: DynamoDbHttp,
 }
 
 impl InProcessDynamoDb {
     /// `None`: not handled here, use HTTP.
-    fn direct<Req, Resp>(
+    async fn direct<Req, Resp>(
         &self,
         request: &serde_json::Value,
-        call: impl FnOnce(&dynoxide::Database, Req) -> dynoxide::Result<Resp>,
+        call: impl FnOnce(&dynoxide::Database, Req) -> dynoxide::Result<Resp> + Send + 'static,
     ) -> Option<Result<serde_json::Value, ServiceError>>
     where
-        Req: serde::de::DeserializeOwned,
-        Resp: serde::Serialize,
+        Req: serde::de::DeserializeOwned + Send + 'static,
+        Resp: serde::Serialize + Send + 'static,
     {
         let request: Req = serde_json::from_value(request.clone()).ok()?;
-        match call(&self.db, request) {
+        match self.db.run(move |db| call(db, request)).await? {
             Ok(response) => serde_json::to_value(response).ok().map(Ok),
             // Validation is wrapped and worded by dynoxide's HTTP layer, and
             // a refused request changed nothing: ask again over HTTP.
@@ -221,6 +277,51 @@ impl InProcessDynamoDb {
     }
 }
 
+/// One thread that makes every in-process DynamoDB call, one after the
+/// other. dynoxide guards its SQLite connection with a fair mutex that
+/// hands the lock to the next waiter's thread on release; with calls
+/// arriving from every runtime thread, the lock sat idle while threads
+/// woke, and the whole server ran at one core (`countersign bench
+/// dashboard`, `top`, perf). Queued to one thread, calls take the lock
+/// uncontended, and SQLite's blocking work leaves the async threads alone.
+#[derive(Clone)]
+struct DynamoDbThread {
+    jobs: std::sync::mpsc::Sender<DynamoDbJob>,
+}
+
+type DynamoDbJob = Box<dyn FnOnce(&dynoxide::Database) + Send>;
+
+impl DynamoDbThread {
+    fn start(db: dynoxide::Database) -> Self {
+        let (jobs, queue) = std::sync::mpsc::channel::<DynamoDbJob>();
+        // Ends when the last sender (the engine's runner, the front) is
+        // dropped.
+        std::thread::Builder::new()
+            .name("dynamodb".into())
+            .spawn(move || {
+                while let Ok(job) = queue.recv() {
+                    job(&db);
+                }
+            })
+            .expect("a thread can be started");
+        Self { jobs }
+    }
+
+    /// Runs `call` on the thread; `None` if the thread is gone.
+    async fn run<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&dynoxide::Database) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (done, answer) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move |db| {
+                let _ = done.send(call(db));
+            }))
+            .ok()?;
+        answer.await.ok()
+    }
+}
+
 #[async_trait::async_trait]
 impl TaskRunner for InProcessDynamoDb {
     async fn dynamodb(
@@ -229,10 +330,10 @@ impl TaskRunner for InProcessDynamoDb {
         request: &serde_json::Value,
     ) -> Result<serde_json::Value, ServiceError> {
         let direct = match action {
-            "PutItem" => self.direct(request, |db, r| db.put_item(r)),
-            "GetItem" => self.direct(request, |db, r| db.get_item(r)),
-            "UpdateItem" => self.direct(request, |db, r| db.update_item(r)),
-            "DeleteItem" => self.direct(request, |db, r| db.delete_item(r)),
+            "PutItem" => self.direct(request, |db, r| db.put_item(r)).await,
+            "GetItem" => self.direct(request, |db, r| db.get_item(r)).await,
+            "UpdateItem" => self.direct(request, |db, r| db.update_item(r)).await,
+            "DeleteItem" => self.direct(request, |db, r| db.delete_item(r)).await,
             _ => None,
         };
         match direct {
@@ -257,7 +358,7 @@ async fn dispatch(State(front): State<Front>, request: Request<Body>) -> Respons
         return countersign_engine::api::handle(&front.engine, &parts.headers, &body).await;
     }
     if parts.method == Method::POST
-        && let Some(response) = dynamodb_in_process(&front.db, &parts.headers, &body)
+        && let Some(response) = dynamodb_in_process(&front.db, &parts.headers, &body).await
     {
         return response;
     }
@@ -271,22 +372,22 @@ async fn dispatch(State(front): State<Front>, request: Request<Body>) -> Respons
 /// error (a failed condition, a validation) is left to dynoxide's HTTP
 /// layer, which words it exactly as on the wire. A refused request changed
 /// nothing, so asking again is safe.
-fn dynamodb_in_process(
-    db: &dynoxide::Database,
+async fn dynamodb_in_process(
+    db: &DynamoDbThread,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Option<Response> {
-    fn answer<Req, Resp>(
-        db: &dynoxide::Database,
+    async fn answer<Req, Resp>(
+        db: &DynamoDbThread,
         body: &Bytes,
-        call: impl FnOnce(&dynoxide::Database, Req) -> dynoxide::Result<Resp>,
+        call: impl FnOnce(&dynoxide::Database, Req) -> dynoxide::Result<Resp> + Send + 'static,
     ) -> Option<Response>
     where
-        Req: serde::de::DeserializeOwned,
-        Resp: serde::Serialize,
+        Req: serde::de::DeserializeOwned + Send + 'static,
+        Resp: serde::Serialize + Send + 'static,
     {
         let request: Req = serde_json::from_slice(body).ok()?;
-        let response = call(db, request).ok()?;
+        let response = db.run(move |db| call(db, request)).await?.ok()?;
         let bytes = serde_json::to_vec(&response).ok()?;
         Some(
             (
@@ -301,11 +402,11 @@ fn dynamodb_in_process(
     }
     let target = headers.get("x-amz-target")?.to_str().ok()?;
     match target.strip_prefix("DynamoDB_20120810.")? {
-        "GetItem" => answer(db, body, |db, r| db.get_item(r)),
-        "PutItem" => answer(db, body, |db, r| db.put_item(r)),
-        "UpdateItem" => answer(db, body, |db, r| db.update_item(r)),
-        "DeleteItem" => answer(db, body, |db, r| db.delete_item(r)),
-        "Query" => answer(db, body, |db, r| db.query(r)),
+        "GetItem" => answer(db, body, |db, r| db.get_item(r)).await,
+        "PutItem" => answer(db, body, |db, r| db.put_item(r)).await,
+        "UpdateItem" => answer(db, body, |db, r| db.update_item(r)).await,
+        "DeleteItem" => answer(db, body, |db, r| db.delete_item(r)).await,
+        "Query" => answer(db, body, |db, r| db.query(r)).await,
         _ => None,
     }
 }

@@ -153,7 +153,10 @@ async fn start_backend(
         None => {
             let embedded =
                 embedded::EmbeddedServices::start(&config.data_dir, config.services_listen).await?;
-            let sdk = aws::embedded_config(embedded.endpoint()).await;
+            let sdk = match embedded.in_process_client() {
+                Some(client) => aws::in_process_config(embedded.endpoint(), client).await,
+                None => aws::embedded_config(embedded.endpoint()).await,
+            };
             tracing::info!(endpoint = %embedded.endpoint(), "embedded services started");
             (sdk, Some(embedded), true)
         }
