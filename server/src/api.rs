@@ -203,6 +203,19 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes>
     })
 }
 
+/// How every call with a body starts: the services, the key's user, then
+/// the body (so an unauthenticated caller learns nothing from parsing).
+async fn authorized<T: DeserializeOwned>(
+    readiness: &Readiness,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Services, User, T)> {
+    let s = services(readiness)?;
+    let user = caller(&s, headers).await?;
+    let request = parse(&read_body(headers, body).await?)?;
+    Ok((s, user, request))
+}
+
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::invalid(format!("the body is not what this call takes: {e}")))
@@ -295,9 +308,7 @@ async fn create_order(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let s = services(&readiness)?;
-    let user = caller(&s, &headers).await?;
-    let request: CreateOrder = parse(&read_body(&headers, body).await?)?;
+    let (s, user, request): (_, _, CreateOrder) = authorized(&readiness, &headers, body).await?;
     let order_id =
         access::place_order(&s, &user, &request.items, request.customer.as_deref()).await?;
     let created = Created {
@@ -453,9 +464,7 @@ async fn update_order(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>> {
-    let s = services(&readiness)?;
-    let user = caller(&s, &headers).await?;
-    let request: UpdateRequest = parse(&read_body(&headers, body).await?)?;
+    let (s, user, request): (_, _, UpdateRequest) = authorized(&readiness, &headers, body).await?;
     let given = request
         .execution_id
         .as_deref()
@@ -555,9 +564,7 @@ async fn create_document(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let s = services(&readiness)?;
-    let user = caller(&s, &headers).await?;
-    let request: CreateDocument = parse(&read_body(&headers, body).await?)?;
+    let (s, user, request): (_, _, CreateDocument) = authorized(&readiness, &headers, body).await?;
     let signers: Vec<SignerSpec> = request
         .signers
         .into_iter()
@@ -683,9 +690,7 @@ async fn update_document(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>> {
-    let s = services(&readiness)?;
-    let user = caller(&s, &headers).await?;
-    let request: UpdateRequest = parse(&read_body(&headers, body).await?)?;
+    let (s, user, request): (_, _, UpdateRequest) = authorized(&readiness, &headers, body).await?;
     let given = request
         .document_id
         .as_deref()

@@ -252,6 +252,18 @@ struct Decisions {
 }
 
 impl Decisions {
+    fn new(count: usize, concurrency: usize, run: (Vec<Duration>, usize, Duration)) -> Self {
+        let (latencies, failed, elapsed) = run;
+        Decisions {
+            count,
+            concurrency,
+            per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+            p50: percentile(&latencies, 50.0),
+            p99: percentile(&latencies, 99.0),
+            failed,
+        }
+    }
+
     fn line(&self, what: &str) -> String {
         format!(
             "decide  {what:<26} decisions={:<6} clients={:<4} {:>8.1} decisions/s  p50={:>6.1} ms  p99={:>6.1} ms  failed={}",
@@ -392,7 +404,7 @@ async fn decisions_rest(
 
     let count = tasks.len();
     let (http, staff) = (http.clone(), staff.clone());
-    let (latencies, failed, elapsed) = drive(tasks, bench.concurrency, move |(id, task)| {
+    let run = drive(tasks, bench.concurrency, move |(id, task)| {
         let (http, base, staff) = (http.clone(), base.clone(), staff.clone());
         async move {
             let body = json!({"executionId": id, "success": true, "taskId": task});
@@ -411,14 +423,7 @@ async fn decisions_rest(
         }
     })
     .await;
-    Ok(Decisions {
-        count,
-        concurrency: bench.concurrency,
-        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
-        p50: percentile(&latencies, 50.0),
-        p99: percentile(&latencies, 99.0),
-        failed,
-    })
+    Ok(Decisions::new(count, bench.concurrency, run))
 }
 
 /// The same AWS calls a REST decision makes (read the waiting row, claim,
@@ -488,7 +493,7 @@ async fn decisions_moto(bench: &DashboardBench) -> Result<Decisions, BenchError>
         }
     }
     let count = tasks.len();
-    let (latencies, failed, elapsed) = drive(tasks, bench.concurrency, move |(id, task)| {
+    let run = drive(tasks, bench.concurrency, move |(id, task)| {
         let domain = domain.clone();
         async move {
             domain
@@ -498,14 +503,7 @@ async fn decisions_moto(bench: &DashboardBench) -> Result<Decisions, BenchError>
         }
     })
     .await;
-    Ok(Decisions {
-        count,
-        concurrency: bench.concurrency,
-        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
-        p50: percentile(&latencies, 50.0),
-        p99: percentile(&latencies, 99.0),
-        failed,
-    })
+    Ok(Decisions::new(count, bench.concurrency, run))
 }
 
 /// A signed-in staff browser's cookie.
@@ -661,7 +659,7 @@ async fn inbox(
     let cookie = sign_in(http, server, password).await?;
     let page = |cursor: Option<String>| {
         let body = cursor
-            .map(|c| format!("cursor={}", urlencode(&c)))
+            .map(|c| format!("cursor={}", countersign_app::pages::inbox::urlencode(&c)))
             .unwrap_or_default();
         let cookie = cookie.clone();
         async move {
@@ -751,15 +749,4 @@ async fn inbox(
         percentile(&scans, 50.0).as_secs_f64() / percentile(&first, 50.0).as_secs_f64().max(1e-9)
     );
     Ok(())
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
