@@ -150,6 +150,15 @@ pub(crate) fn usable_key(key: &str) -> bool {
     !key.is_empty() && key.len() <= 1024
 }
 
+/// An execution's ARN: its machine's ARN with `execution` for
+/// `stateMachine`, then its name.
+fn execution_of(machine_arn: &str, name: &str) -> String {
+    format!(
+        "{}:{name}",
+        machine_arn.replacen(":stateMachine:", ":execution:", 1)
+    )
+}
+
 /// Most items an order may have.
 pub const MAX_ITEMS: usize = 100;
 /// Longest item name.
@@ -158,11 +167,13 @@ pub const MAX_ITEM_LEN: usize = 200;
 impl Services {
     /// The execution ARN of an order's workflow (its name is the order id).
     pub fn execution_arn(&self, order_id: &str) -> String {
-        format!(
-            "{}:{order_id}",
-            self.process_order_arn
-                .replacen(":stateMachine:", ":execution:", 1)
-        )
+        execution_of(&self.process_order_arn, order_id)
+    }
+
+    /// The execution ARN of a document's workflow (its name is the
+    /// document id).
+    pub fn document_execution_arn(&self, document_id: &str) -> String {
+        execution_of(&self.sign_document_arn, document_id)
     }
 
     /// Starts an order for `customer`; returns its id.

@@ -244,11 +244,7 @@ fn order_id_from(s: &Services, given: &str) -> Result<String> {
 
 fn document_id_from(s: &Services, given: &str) -> Result<String> {
     let name = given.rsplit(':').next().unwrap_or_default();
-    let arn = s
-        .domain
-        .sign_document_arn
-        .replacen(":stateMachine:", ":execution:", 1);
-    let matches = given == name || given == format!("{arn}:{name}");
+    let matches = given == name || given == s.domain.document_execution_arn(name);
     if matches && is_uuid(name) {
         Ok(name.to_owned())
     } else {
@@ -576,12 +572,8 @@ async fn create_document(
     let id =
         access::request_signatures(&s, &user, &request.title, &signers, request.timeout_seconds)
             .await?;
-    let arn = s
-        .domain
-        .sign_document_arn
-        .replacen(":stateMachine:", ":execution:", 1);
     let created = Created {
-        execution_id: format!("{arn}:{id}"),
+        execution_id: s.domain.document_execution_arn(&id),
         order_id: None,
         document_id: Some(id.clone()),
     };
