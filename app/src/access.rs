@@ -8,6 +8,8 @@
 //! probed.
 
 use countersign_domain::decisions::{Decided, Outcome};
+use countersign_domain::inbox::{InboxPage, InboxQuery};
+use countersign_domain::live::EventsPage;
 use countersign_domain::orders::{Order, OrderSummary, PendingTask};
 use countersign_domain::signatures::{Document, SignatureRequest, SignerSpec};
 use countersign_domain::users::{Role, User};
@@ -80,6 +82,45 @@ pub async fn inbox(
 ) -> Result<(Vec<PendingTask>, Option<String>), AppError> {
     require(user, Role::Staff)?;
     Ok(s.domain.inbox(limit, cursor).await?)
+}
+
+/// The staff inbox: orders and signature requests, filtered and paged.
+pub async fn staff_inbox(
+    s: &Services,
+    user: &User,
+    query: &InboxQuery,
+) -> Result<InboxPage, AppError> {
+    require(user, Role::Staff)?;
+    Ok(s.domain.staff_inbox(query).await?)
+}
+
+/// An order's or a document's Step Functions events: staff only (the
+/// workflow's inner steps are not for customers or signers).
+pub async fn execution_events(
+    s: &Services,
+    user: &User,
+    subject: Subject<'_>,
+    page: Option<&str>,
+) -> Result<EventsPage, AppError> {
+    require(user, Role::Staff)?;
+    let arn = match subject {
+        Subject::Order(id) => {
+            s.domain.order(id).await?;
+            s.domain.execution_arn(id)
+        }
+        Subject::Document(id) => {
+            s.domain.document(id).await?;
+            s.domain.document_execution_arn(id)
+        }
+    };
+    Ok(s.domain.execution_events(&arn, 25, page).await?)
+}
+
+/// What an execution belongs to.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    Order(&'a str),
+    Document(&'a str),
 }
 
 /// Staff decide an order's waiting step.

@@ -13,7 +13,8 @@ use crate::error::AppError;
 use crate::services::Services;
 
 /// Session keys.
-const USER: &str = "user";
+/// The session key holding the signed-in user's name.
+pub const USER: &str = "user";
 const SIGNED_IN_AT: &str = "signedInAt";
 const SEEN_AT: &str = "seenAt";
 

@@ -92,6 +92,55 @@ mod server {
         }
     }
 
+    /// Whether this call is a browser's plain form post (no JavaScript):
+    /// it wants a page back, not data.
+    pub fn plain_form_post() -> bool {
+        leptos::prelude::use_context::<http::request::Parts>().is_some_and(|parts| {
+            parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        })
+    }
+
+    /// After a plain form post, sends the browser back to the page it
+    /// posted from with `name=value` in the address, so that page can say
+    /// what happened (with JavaScript the caller gets the value instead).
+    /// Only the referring page's path and query are used: same-origin
+    /// checks already vouch for it, and no other site can be named.
+    pub fn back_with(name: &str, value: &str) {
+        if !plain_form_post() {
+            return;
+        }
+        let Some(parts) = leptos::prelude::use_context::<http::request::Parts>() else {
+            return;
+        };
+        let referer = parts
+            .headers
+            .get(http::header::REFERER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("/");
+        // `https://host/inbox?q=1` → `/inbox?q=1`.
+        let local = match referer.split_once("://") {
+            Some((_, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
+            None => referer,
+        };
+        let (path, query) = local.split_once('?').unwrap_or((local, ""));
+        let mut kept: Vec<String> = query
+            .split('&')
+            .filter(|p| {
+                !p.is_empty()
+                    && !["done=", "bulk=", "__err", "__path"]
+                        .iter()
+                        .any(|own| p.starts_with(own))
+            })
+            .map(str::to_owned)
+            .collect();
+        kept.push(format!("{name}={}", crate::pages::inbox::urlencode(value)));
+        leptos_axum::redirect(&format!("{path}?{}", kept.join("&")));
+    }
+
     /// Sets the response's status from the error, then passes the result
     /// on. Every server function ends with it, so a refusal is a 4xx.
     ///
@@ -101,16 +150,10 @@ mod server {
     pub fn reply<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         use leptos::prelude::use_context;
         if let Err(error) = &result {
-            let form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
-                parts
-                    .headers
-                    .get(http::header::ACCEPT)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|v| v.contains("text/html"))
-            });
-            if let (false, Some(options)) =
-                (form_post, use_context::<leptos_axum::ResponseOptions>())
-            {
+            if let (false, Some(options)) = (
+                plain_form_post(),
+                use_context::<leptos_axum::ResponseOptions>(),
+            ) {
                 options.set_status(error.status());
             }
         }
@@ -119,4 +162,4 @@ mod server {
 }
 
 #[cfg(feature = "ssr")]
-pub use server::reply;
+pub use server::{back_with, plain_form_post, reply};

@@ -62,6 +62,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    pages::common::provide_clock();
+    pages::common::provide_live();
     view! {
         <Stylesheet id="countersign" href="/countersign.css" />
         <Title text="Countersign" />
@@ -105,6 +107,9 @@ fn TopBar() -> impl IntoView {
                     who.get()
                         .map(|result| match result.ok().flatten() {
                             Some(me) => {
+                                // Signed in: pages may now listen for changes.
+                                #[cfg(feature = "hydrate")]
+                                Effect::new(|_| pages::common::connect_live());
                                 view! {
                                     <nav aria-label="Your pages">
                                         {me.is("staff").then(|| view! { <a href="/inbox">"Inbox"</a> })}

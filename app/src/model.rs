@@ -55,6 +55,60 @@ pub struct Notification {
     pub message: String,
 }
 
+/// A row of the staff inbox: an order step or a signature request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxItem {
+    /// `order` or `signature`.
+    pub kind: String,
+    /// The order's or document's id.
+    pub id: String,
+    pub task_id: String,
+    /// The customer, or the signer asked.
+    pub who: String,
+    /// The items, or the document's title.
+    pub what: String,
+    pub status: String,
+    pub created_at: String,
+    pub deadline: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxPage {
+    pub items: Vec<InboxItem>,
+    pub next: Option<String>,
+    /// The search stopped looking before the page filled up.
+    pub cut_short: bool,
+}
+
+/// What one decision of a bulk action came to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkResult {
+    pub order_id: String,
+    /// What happened, or why not ("already decided by …").
+    pub message: String,
+    pub ok: bool,
+}
+
+/// One Step Functions event of an execution: no input, output or
+/// parameters (a task's parameters hold its token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionEvent {
+    pub id: i64,
+    pub previous: i64,
+    pub kind: String,
+    pub at: String,
+    pub state: Option<String>,
+    pub resource: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventsPage {
+    pub events: Vec<ExecutionEvent>,
+    pub next: Option<String>,
+}
+
 /// A step waiting for staff, named by its opaque task id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Task {
@@ -118,6 +172,15 @@ pub struct SignatureRequest {
     pub created_at: String,
     pub decided_by: Option<String>,
     pub decided_at: Option<String>,
+    pub title: Option<String>,
+    pub deadline: Option<String>,
+}
+
+/// A request on a signer's desk, with its document (title, co-signers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeskCard {
+    pub request: SignatureRequest,
+    pub document: Document,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,7 +198,54 @@ pub struct Document {
 #[cfg(feature = "ssr")]
 mod from_domain {
     use super::*;
-    use countersign_domain::{decisions, orders, signatures, users};
+    use countersign_domain::{decisions, inbox, live, orders, signatures, users};
+
+    impl From<inbox::InboxItem> for InboxItem {
+        fn from(i: inbox::InboxItem) -> Self {
+            InboxItem {
+                kind: i.kind,
+                id: i.id,
+                task_id: i.task_id,
+                who: i.who,
+                what: i.what,
+                status: i.status,
+                created_at: i.created_at,
+                deadline: i.deadline,
+            }
+        }
+    }
+
+    impl From<inbox::InboxPage> for InboxPage {
+        fn from(p: inbox::InboxPage) -> Self {
+            InboxPage {
+                items: p.items.into_iter().map(Into::into).collect(),
+                next: p.next,
+                cut_short: p.cut_short,
+            }
+        }
+    }
+
+    impl From<live::EventsPage> for EventsPage {
+        fn from(p: live::EventsPage) -> Self {
+            EventsPage {
+                events: p
+                    .events
+                    .into_iter()
+                    .map(|e| ExecutionEvent {
+                        id: e.id,
+                        previous: e.previous,
+                        kind: e.kind,
+                        at: e.at,
+                        state: e.state,
+                        resource: e.resource,
+                        error: e.error,
+                        cause: e.cause,
+                    })
+                    .collect(),
+                next: p.next,
+            }
+        }
+    }
 
     impl From<&users::User> for Me {
         fn from(u: &users::User) -> Self {
@@ -234,6 +344,8 @@ mod from_domain {
                 created_at: r.created_at,
                 decided_by: r.decided_by,
                 decided_at: r.decided_at,
+                title: r.title,
+                deadline: r.deadline,
             }
         }
     }

@@ -158,6 +158,8 @@ impl Services {
             Err(Resume::Gone) => {
                 self.set_state(&task_id, EXPIRED).await;
                 self.close(&record, "EXPIRED", actor, &at).await;
+                // The row left the inbox: open pages should see it go.
+                self.announce().await;
                 return Err(DomainError::Expired);
             }
             Err(Resume::Unavailable) => {
@@ -174,6 +176,7 @@ impl Services {
         self.set_state(&task_id, SENT).await;
         self.record_history(&record, &outcome, actor, comment, &at)
             .await;
+        self.announce().await;
         Ok(Decided {
             subject: record.scope.subject().to_owned(),
             task_id,
@@ -311,7 +314,9 @@ impl Services {
                 .key("documentId", AttributeValue::S(document_id.clone()))
                 .key("signer", AttributeValue::S(signer.clone()))
                 .update_expression(
-                    "SET #status = :done, decidedBy = :actor, decidedAt = :at REMOVE taskToken",
+                    // Without `inbox` the request leaves the staff inbox's
+                    // (sparse) indexes.
+                    "SET #status = :done, decidedBy = :actor, decidedAt = :at REMOVE taskToken, inbox",
                 )
                 .condition_expression("taskToken = :token")
                 .expression_attribute_names("#status", "status")

@@ -16,11 +16,17 @@
 //! - `signatures`: documents, signature requests, a signer's desk.
 //! - `users`: people, roles, passwords, failed sign-in counters.
 //! - `decisions`: claim → SendTask* → close → history, for both.
+//! - `inbox`: the staff inbox: orders and signature requests together,
+//!   filtered, searched, sorted and paged.
+//! - `live`: the change counter every replica watches, and execution
+//!   events for the dashboard.
 //! - `error`: what can go wrong, in words a person can act on.
 
 pub mod api_keys;
 pub mod decisions;
 pub mod error;
+pub mod inbox;
+pub mod live;
 pub mod orders;
 pub mod signatures;
 pub mod tables;
@@ -31,7 +37,15 @@ pub use error::DomainError;
 
 /// Now as an RFC 3339 timestamp (what every record stores).
 pub(crate) fn now() -> String {
-    time::OffsetDateTime::now_utc()
+    at_offset(0)
+}
+
+/// `seconds` from now as an RFC 3339 timestamp (UTC, like every record, so
+/// that timestamps sort as strings).
+pub(crate) fn at_offset(seconds: u64) -> String {
+    let later = time::OffsetDateTime::now_utc()
+        .saturating_add(time::Duration::seconds(seconds.min(i64::MAX as u64) as i64));
+    later
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }

@@ -217,6 +217,7 @@ impl Services {
                 _ => break,
             }
         }
+        self.announce().await;
         Ok(order_id)
     }
 

@@ -39,6 +39,11 @@ pub struct SignatureRequest {
     pub created_at: String,
     pub decided_by: Option<String>,
     pub decided_at: Option<String>,
+    /// The document's title, as the request was written.
+    pub title: Option<String>,
+    /// When the request expires by itself (a moment before Step Functions
+    /// gives up on it).
+    pub deadline: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +72,8 @@ fn request_from(item: &Item) -> Option<SignatureRequest> {
         created_at: s(item, "createdAt").unwrap_or_default(),
         decided_by: s(item, "decidedBy"),
         decided_at: s(item, "decidedAt"),
+        title: s(item, "title"),
+        deadline: s(item, "deadline"),
     })
 }
 
@@ -105,11 +112,17 @@ impl Services {
             ));
         }
         let document_id = uuid::Uuid::new_v4().to_string();
+        // The deadline shown in the inbox. Step Functions starts its own
+        // timer when the request is written, a moment later, so this is
+        // never later than the real expiry.
+        let deadline = crate::at_offset(timeout_seconds);
         let input = serde_json::json!({
-            "documentId": document_id, "title": title, "signers": signers, "timeoutSeconds": timeout_seconds,
+            "documentId": document_id, "title": title, "signers": signers,
+            "timeoutSeconds": timeout_seconds, "deadline": deadline,
         });
         crate::orders::start_workflow(&self.sfn, &self.sign_document_arn, &document_id, &input)
             .await?;
+        self.announce().await;
         Ok(document_id)
     }
 
@@ -200,7 +213,15 @@ impl Services {
             .send()
             .await
             .map_err(|e| unavailable("reading a signer's desk")(format!("{e:?}")))?;
-        Ok(out.items().iter().filter_map(request_from).collect())
+        let mut waiting = Vec::new();
+        for request in out.items().iter().filter_map(request_from) {
+            // A request can outlive its document (another signer declined,
+            // so the workflow no longer waits for this one).
+            if !self.document_ended(&request.document_id).await? {
+                waiting.push(request);
+            }
+        }
+        Ok(waiting)
     }
 
     /// Signs (`Advance`) or declines (`Reject`) `signer`'s request on a
@@ -218,9 +239,47 @@ impl Services {
             return Err(DomainError::Forbidden);
         }
         match self.signature_pending(document_id, signer).await? {
-            Some(p) if p.task_id == task_id => self.decide_pending(p, outcome, actor, None).await,
-            _ => Err(self.verdict(task_id).await),
+            Some(p) if p.task_id == task_id && !self.document_ended(document_id).await? => {
+                self.decide_pending(p, outcome, actor, None).await
+            }
+            _ => match self.verdict(task_id).await {
+                // Nobody decided it, yet it no longer waits: it expired
+                // (timed out, or the document ended without it).
+                DomainError::NotFound
+                    if self.was_requested(document_id, signer, task_id).await? =>
+                {
+                    Err(DomainError::Expired)
+                }
+                other => Err(other),
+            },
         }
+    }
+
+    /// Whether `task_id` was `signer`'s request on the document (waiting
+    /// or not).
+    async fn was_requested(
+        &self,
+        document_id: &str,
+        signer: &str,
+        task_id: &str,
+    ) -> Result<bool, DomainError> {
+        if !crate::orders::usable_key(document_id) || !crate::orders::usable_key(signer) {
+            return Ok(false);
+        }
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.tables.signature_requests)
+            .key("documentId", AttributeValue::S(document_id.into()))
+            .key("signer", AttributeValue::S(signer.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("reading a signature request")(format!("{e:?}")))?;
+        Ok(out
+            .item()
+            .and_then(|i| s(i, "taskId"))
+            .is_some_and(|id| id == task_id))
     }
 
     /// A signer's waiting request with its token.

@@ -22,6 +22,11 @@ pub const INBOX_INDEX: &str = "inbox-by-age";
 pub const SIGNER_INDEX: &str = "signer-inbox";
 /// The index of orders by customer and age: a customer's own orders.
 pub const CUSTOMER_INDEX: &str = "orders-by-customer";
+/// The index of waiting signature requests by age, for the staff inbox.
+/// Sparse: only a waiting request carries `inbox`.
+pub const STAFF_SIGNATURES_BY_AGE: &str = "staff-signatures-by-age";
+/// The same requests by deadline (when they expire).
+pub const STAFF_SIGNATURES_BY_DEADLINE: &str = "staff-signatures-by-deadline";
 /// The attribute DynamoDB's time-to-live deletes expired rows by (epoch
 /// seconds), on the tables that hold short-lived rows.
 pub const EXPIRES_AT: &str = "expiresAt";
@@ -83,12 +88,12 @@ fn key(name: &str, kind: KeyType) -> KeySchemaElement {
         .expect("name and type are set")
 }
 
-/// An index of rows by `partition`, oldest `createdAt` first.
-fn by_age(name: &str, partition: &str) -> GlobalSecondaryIndex {
+/// An index of rows by `partition`, smallest `sort` first.
+fn index(name: &str, partition: &str, sort: &str) -> GlobalSecondaryIndex {
     GlobalSecondaryIndex::builder()
         .index_name(name)
         .key_schema(key(partition, KeyType::Hash))
-        .key_schema(key("createdAt", KeyType::Range))
+        .key_schema(key(sort, KeyType::Range))
         .projection(
             Projection::builder()
                 .projection_type(ProjectionType::All)
@@ -102,40 +107,42 @@ impl Tables {
     /// Creates every table that does not exist yet (embedded mode and tests;
     /// in AWS the deploy template creates them).
     pub async fn ensure(&self, ddb: &Client) -> Result<(), DomainError> {
-        let inbox = by_age(INBOX_INDEX, "inbox");
-        let by_signer = by_age(SIGNER_INDEX, "signer");
-        let by_customer = by_age(CUSTOMER_INDEX, "customer");
-        // (table, hash key, range key, index and its partition key, TTL)
-        let plans = [
+        // (table, hash key, range key, indexes as (name, partition, sort), TTL)
+        let plans: [(&String, &str, Option<&str>, Vec<(&str, &str, &str)>, bool); 9] = [
             (
                 &self.orders,
                 "orderId",
                 None,
-                Some((by_customer, "customer")),
+                vec![(CUSTOMER_INDEX, "customer", "createdAt")],
                 false,
             ),
             (
                 &self.actions,
                 "executionId",
                 None,
-                Some((inbox, "inbox")),
+                vec![(INBOX_INDEX, "inbox", "createdAt")],
                 false,
             ),
-            (&self.decisions, "taskId", None, None, false),
-            (&self.documents, "documentId", None, None, false),
+            (&self.decisions, "taskId", None, vec![], false),
+            (&self.documents, "documentId", None, vec![], false),
             (
                 &self.signature_requests,
                 "documentId",
                 Some("signer"),
-                Some((by_signer, "signer")),
+                vec![
+                    (SIGNER_INDEX, "signer", "createdAt"),
+                    (STAFF_SIGNATURES_BY_AGE, "inbox", "createdAt"),
+                    (STAFF_SIGNATURES_BY_DEADLINE, "inbox", "deadline"),
+                ],
                 false,
             ),
-            (&self.users, "name", None, None, false),
-            (&self.sessions, "id", None, None, true),
-            (&self.meta, "key", None, None, true),
-            (&self.api_keys, "keyId", None, None, false),
+            (&self.users, "name", None, vec![], false),
+            (&self.sessions, "id", None, vec![], true),
+            (&self.meta, "key", None, vec![], true),
+            (&self.api_keys, "keyId", None, vec![], false),
         ];
-        for (table, hash, range, index, ttl) in plans {
+        for (table, hash, range, index_plans, ttl) in plans {
+            let index_plans: Vec<(&str, &str, &str)> = index_plans;
             let mut create = ddb
                 .create_table()
                 .table_name(table)
@@ -147,13 +154,16 @@ impl Tables {
                     .attribute_definitions(attr(range))
                     .key_schema(key(range, KeyType::Range));
             }
-            if let Some((index, partition)) = index {
-                if range != Some(partition) {
-                    create = create.attribute_definitions(attr(partition));
+            // Each attribute is defined once, however many keys use it.
+            let mut defined: Vec<&str> = std::iter::once(hash).chain(range).collect();
+            for &(name, partition, sort) in &index_plans {
+                for attribute in [partition, sort] {
+                    if !defined.contains(&attribute) {
+                        defined.push(attribute);
+                        create = create.attribute_definitions(attr(attribute));
+                    }
                 }
-                create = create
-                    .attribute_definitions(attr("createdAt"))
-                    .global_secondary_indexes(index);
+                create = create.global_secondary_indexes(index(name, partition, sort));
             }
             match create.send().await {
                 Ok(_) => {
@@ -163,7 +173,10 @@ impl Tables {
                     }
                 }
                 Err(SdkError::ServiceError(e))
-                    if matches!(e.err(), CreateTableError::ResourceInUseException(_)) => {}
+                    if matches!(e.err(), CreateTableError::ResourceInUseException(_)) =>
+                {
+                    add_missing_indexes(ddb, table, &index_plans).await?;
+                }
                 Err(e) => {
                     tracing::error!(table, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "creating a table failed");
                     return Err(DomainError::Unavailable);
@@ -172,6 +185,73 @@ impl Tables {
         }
         Ok(())
     }
+}
+
+/// A table made by an older version lacks the indexes added since (the
+/// staff inbox's signature indexes, say): add them, so an existing data
+/// directory keeps working. DynamoDB fills a new index from the table.
+async fn add_missing_indexes(
+    ddb: &Client,
+    table: &str,
+    plans: &[(&str, &str, &str)],
+) -> Result<(), DomainError> {
+    if plans.is_empty() {
+        return Ok(());
+    }
+    let described = ddb
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| {
+            tracing::error!(table, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "describing a table failed");
+            DomainError::Unavailable
+        })?;
+    let existing: Vec<&str> = described
+        .table()
+        .map(|t| t.global_secondary_indexes())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| i.index_name())
+        .collect();
+    for &(name, partition, sort) in plans {
+        if existing.contains(&name) {
+            continue;
+        }
+        let create = aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+            .index_name(name)
+            .key_schema(key(partition, KeyType::Hash))
+            .key_schema(key(sort, KeyType::Range))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .expect("index is complete");
+        let added = ddb
+            .update_table()
+            .table_name(table)
+            .attribute_definitions(attr(partition))
+            .attribute_definitions(attr(sort))
+            .global_secondary_index_updates(
+                aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                    .create(create)
+                    .build(),
+            )
+            .send()
+            .await;
+        match added {
+            Ok(_) => tracing::info!(table, index = name, "added a missing index"),
+            // AWS adds one index at a time; the deploy template is the way
+            // there. Say so and go on: the page that needs it will fail
+            // with "unavailable" until it exists.
+            Err(e) => {
+                tracing::warn!(table, index = name, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "adding a missing index failed")
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Lets DynamoDB delete a table's rows once their `expiresAt` has passed.

@@ -171,6 +171,35 @@ pub(crate) fn base64url(bytes: &[u8]) -> String {
     out
 }
 
+/// The inverse of [`base64url`]; `None` for anything it could not have
+/// written.
+pub(crate) fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    for chunk in text.as_bytes().chunks(4) {
+        if chunk.len() == 1 {
+            return None;
+        }
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= value(*c)? << (18 - 6 * i);
+        }
+        for i in 0..chunk.len() - 1 {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    Some(out)
+}
+
 /// argon2id with the crate's defaults (19 MiB, 2 passes), the OWASP
 /// recommendation. Slow on purpose, so it runs off the async threads.
 async fn hash_password(password: String) -> Result<String, DomainError> {
@@ -479,6 +508,11 @@ mod tests {
         assert_eq!(base64url(b"foo"), "Zm9v");
         assert_eq!(base64url(b"foob"), "Zm9vYg");
         assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+        for bytes in [&b""[..], b"f", b"fo", b"foo", b"foob", &[0xfb, 0xff]] {
+            assert_eq!(base64url_decode(&base64url(bytes)).as_deref(), Some(bytes));
+        }
+        assert_eq!(base64url_decode("a"), None);
+        assert_eq!(base64url_decode("ab=c"), None);
     }
 
     #[test]

@@ -74,7 +74,7 @@ export async function startServer() {
   }
   const users = {};
   for (const line of log.join('').split('\n')) {
-    const m = line.match(/^\s+(sam|bob|carol|dave)\s+\w+\s+(\S+)\s*$/);
+    const m = line.match(/^\s+(sam|pat|bob|carol|dave)\s+\w+\s+(\S+)\s*$/);
     if (m) users[m[1]] = m[2];
   }
   return {

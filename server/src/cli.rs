@@ -199,7 +199,7 @@ pub struct ServeArgs {
     #[arg(long, env = "COUNTERSIGN_SITE_DIR", default_value = "./target/site")]
     pub site_dir: PathBuf,
 
-    /// Create the demo users (sam: staff, bob: signer, carol and dave:
+    /// Create the demo users (sam and pat: staff, bob: signer, carol and dave:
     /// customers) with new passwords, print them, and place sample orders.
     #[arg(long, env = "COUNTERSIGN_DEMO")]
     pub demo: bool,

@@ -6,8 +6,9 @@ use countersign_domain::orders::Services;
 use countersign_domain::users::{Accounts, Role, generate_password};
 
 /// The demo people and what they may do.
-pub const USERS: [(&str, Role); 4] = [
+pub const USERS: [(&str, Role); 5] = [
     ("sam", Role::Staff),
+    ("pat", Role::Staff),
     ("bob", Role::Signer),
     ("carol", Role::Customer),
     ("dave", Role::Customer),

@@ -7,6 +7,7 @@
 //! - `aws`: builds AWS SDK clients for either mode, so the rest of the code
 //!   has one path to DynamoDB whatever answers on the other side.
 //! - `sessions`: the session store, over DynamoDB (both modes).
+//! - `live`: `GET /live`, the event stream that tells open pages to refresh.
 //! - `admin`: `countersign users …`, run beside or without `serve`.
 //! - `demo`: sample data for `serve --demo`.
 //! - `moto`: starts moto, the independent AWS emulator used as a reference.
@@ -22,6 +23,7 @@ pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod embedded;
+pub mod live;
 pub mod moto;
 pub mod sessions;
 pub mod web;
@@ -100,10 +102,12 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let readiness = web::Readiness::default();
     let sessions = sessions::DynamoDbStore::default();
+    let live = live::Live::new();
     let router = web::router(
         &config.site_dir,
         readiness.clone(),
         sessions.clone(),
+        live.clone(),
         &config.web,
     )
     .into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -121,7 +125,7 @@ pub async fn serve(
     // the web server is stopped before returning.
     tokio::pin!(shutdown);
     let outcome = tokio::select! {
-        started = start_backend(&config, &readiness, &sessions) => match started {
+        started = start_backend(&config, &readiness, &sessions, &live) => match started {
             Ok(embedded) => {
                 (&mut shutdown).await;
                 Ok(Some(embedded))
@@ -131,6 +135,7 @@ pub async fn serve(
         () = &mut shutdown => Ok(None),
     };
     tracing::info!("shutting down");
+    live.stop();
     let _ = stop_http.send(());
     let served = http.await;
     if let Some(Some(embedded)) = outcome? {
@@ -148,6 +153,7 @@ async fn start_backend(
     config: &ServeConfig,
     readiness: &web::Readiness,
     sessions: &sessions::DynamoDbStore,
+    live: &live::Live,
 ) -> Result<Option<embedded::EmbeddedServices>, ServeError> {
     let (sdk, embedded, provision_all) = match &config.aws {
         None => {
@@ -214,6 +220,7 @@ async fn start_backend(
         demo::create_users(&orders.accounts()).await?;
         demo::place_sample_orders(&orders).await?;
     }
+    live.watch(orders.clone());
     readiness.set(Services {
         domain: orders,
         policy: config.policy,

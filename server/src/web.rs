@@ -85,6 +85,7 @@ pub fn router(
     site_dir: &Path,
     readiness: Readiness,
     sessions: DynamoDbStore,
+    live: crate::live::Live,
     settings: &WebSettings,
 ) -> Router {
     let options = LeptosOptions::builder()
@@ -113,6 +114,11 @@ pub fn router(
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options);
 
+    // Behind the session layer: the stream is for signed-in people.
+    let live = Router::new()
+        .route("/live", get(crate::live::stream))
+        .with_state(Arc::new(live));
+
     let health = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
@@ -140,6 +146,7 @@ pub fn router(
 
     pages
         .merge(health)
+        .merge(live)
         .layer(session_layer)
         .layer(from_fn_with_state(
             settings.trust_forwarded_for,

@@ -106,7 +106,8 @@ async fn document_for_bob(sam: &mut Browser) -> (String, String) {
             &[
                 ("title", "Supplier contract"),
                 ("signers", "alice (auto)\nbob"),
-                ("timeout_hours", "1"),
+                ("timeout", "1"),
+                ("unit", "hours"),
             ],
         )
         .await;
@@ -210,6 +211,9 @@ async fn every_server_function_admits_exactly_its_callers() {
         ),
         ("/api/orders/inbox", vec![Staff], not_staff.to_vec()),
         ("/api/orders/decide", vec![Staff], not_staff.to_vec()),
+        ("/api/orders/decide-many", vec![Staff], not_staff.to_vec()),
+        ("/api/orders/events", vec![Staff], not_staff.to_vec()),
+        ("/api/signatures/events", vec![Staff], not_staff.to_vec()),
         (
             "/api/signatures/desk",
             vec![Signer, OtherSigner],
@@ -279,6 +283,21 @@ async fn every_server_function_admits_exactly_its_callers() {
                         Some((order, task)),
                     )
                 }
+                "/api/orders/decide-many" => {
+                    let order = place_order(&mut carol).await;
+                    let task = waiting_task(&mut sam, &order).await;
+                    (
+                        vec![
+                            ("picked[0]".into(), format!("{order}.{task}")),
+                            ("action".into(), "advance".into()),
+                        ],
+                        Some((order, task)),
+                    )
+                }
+                "/api/orders/events" => (vec![("order_id".into(), carols_order.clone())], None),
+                "/api/signatures/events" => {
+                    (vec![("document_id".into(), bobs_document.clone())], None)
+                }
                 "/api/signatures/document" => {
                     (vec![("document_id".into(), bobs_document.clone())], None)
                 }
@@ -297,7 +316,8 @@ async fn every_server_function_admits_exactly_its_callers() {
                     vec![
                         ("title".into(), "NDA".into()),
                         ("signers".into(), "bob".into()),
-                        ("timeout_hours".into(), "1".into()),
+                        ("timeout".into(), "1".into()),
+                        ("unit".into(), "hours".into()),
                     ],
                     None,
                 ),

@@ -1,27 +1,32 @@
-use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+//! A signer's desk and a document's page. Both are laid out for one hand
+//! on a phone: one column, large buttons at the bottom of each card.
 
-use crate::pages::common::{Failure, Outcome, Status, When};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::model::{Document, SignatureRequest};
+use crate::pages::common::{Failure, Left, Outcome, Status, When, live, short};
 use crate::pages::inbox::decided_text;
-use crate::pages::orders::History;
+use crate::pages::orders::{EventsPanel, Timeline};
 use crate::server_fns::signatures::DecideSignature;
 
 /// A signer's desk: the requests waiting for them, to sign or decline.
 #[component]
 pub fn Desk() -> impl IntoView {
     let decide = ServerAction::<DecideSignature>::new();
-    let requests = Resource::new(
-        move || decide.version().get(),
+    let live = live();
+    let cards = Resource::new(
+        move || (decide.version().get(), live.get()),
         |_| crate::server_fns::signatures::signer_desk(),
     );
-    let outcome = Signal::derive(move || decide.value().get().map(|r| r.map(|d| decided_text(&d))));
+    let outcome = crate::pages::common::outcome_of(decide, |d| decided_text(d));
     view! {
-        <section class="panel">
+        <section class="panel desk">
             <h1>"Waiting for your signature"</h1>
-            <Outcome message=outcome />
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <div class="toasts"><Outcome message=outcome /></div>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || {
-                    requests
+                    cards
                         .get()
                         .map(|result| match result {
                             Err(error) => view! { <Failure error /> }.into_any(),
@@ -34,31 +39,20 @@ pub fn Desk() -> impl IntoView {
                                     <ul class="requests" id="desk">
                                         {list
                                             .into_iter()
-                                            .filter_map(|r| Some((r.task_id.clone()?, r)))
-                                            .map(|(task_id, r)| {
-                                                let doc = r.document_id.clone();
+                                            .map(|card| {
+                                                let doc = card.document.document_id.clone();
                                                 let href = format!("/signing/{doc}");
-                                                let short = doc.get(..8).unwrap_or_default().to_owned();
-                                                let (doc2, doc3, task2) = (doc.clone(), doc.clone(), task_id.clone());
+                                                let title = card.document.title.clone();
+                                                let request = card.request.clone();
                                                 view! {
                                                     <li class="card" data-document=doc>
-                                                        <a href=href>"Document " {short}</a>
-                                                        " since " <When at=r.created_at />
-                                                        <div class="actions">
-                                                            <ActionForm action=decide>
-                                                                <input type="hidden" name="document_id" value=doc2 />
-                                                                <input type="hidden" name="task_id" value=task2 />
-                                                                <input type="hidden" name="action" value="sign" />
-                                                                <button type="submit" class="advance">"Sign"</button>
-                                                            </ActionForm>
-                                                            <ActionForm action=decide>
-                                                                <input type="hidden" name="document_id" value=doc3 />
-                                                                <input type="hidden" name="task_id" value=task_id />
-                                                                <input type="hidden" name="action" value="decline" />
-                                                                <input name="reason" aria-label="Reason to decline" placeholder="Reason" required />
-                                                                <button type="submit" class="reject">"Decline"</button>
-                                                            </ActionForm>
-                                                        </div>
+                                                        <h2><a href=href>{title}</a></h2>
+                                                        <p class="meta">
+                                                            "Asked " <When at=request.created_at.clone() /> " · "
+                                                            <Left deadline=request.deadline.clone() />
+                                                        </p>
+                                                        <CoSigners document=card.document.clone() />
+                                                        <SignForms action=decide request />
                                                     </li>
                                                 }
                                             })
@@ -69,56 +63,155 @@ pub fn Desk() -> impl IntoView {
                             }
                         })
                 }}
-            </Suspense>
+            </Transition>
         </section>
     }
 }
 
-/// A document: every signer's state and the history.
+/// Sign, or decline with a reason, for one waiting request.
+#[component]
+fn SignForms(action: ServerAction<DecideSignature>, request: SignatureRequest) -> impl IntoView {
+    let task = request.task_id.clone().unwrap_or_default();
+    let doc = request.document_id.clone();
+    let (doc2, task2, busy_task) = (doc.clone(), task.clone(), task.clone());
+    let busy = move |what: &'static str| {
+        let task = busy_task.clone();
+        Signal::derive(move || {
+            action.pending().get()
+                && action
+                    .input()
+                    .get()
+                    .is_some_and(|i| i.task_id == task && i.action == what)
+        })
+    };
+    let (busy, busy2) = (busy("sign"), busy("decline"));
+    view! {
+        <div class="actions sign">
+            <ActionForm action attr:class="decide">
+                <input type="hidden" name="document_id" value=doc />
+                <input type="hidden" name="task_id" value=task />
+                <input type="hidden" name="action" value="sign" />
+                <button type="submit" class="advance" aria-busy=move || busy.get().to_string()>
+                    {move || if busy.get() { "Signing…" } else { "Sign" }}
+                </button>
+            </ActionForm>
+            <ActionForm action attr:class="decide">
+                <input type="hidden" name="document_id" value=doc2 />
+                <input type="hidden" name="task_id" value=task2 />
+                <input type="hidden" name="action" value="decline" />
+                <input name="reason" class="reason" aria-label="Reason to decline" placeholder="Reason to decline" required />
+                <button type="submit" class="reject" aria-busy=move || busy2.get().to_string()>
+                    {move || if busy2.get() { "Declining…" } else { "Decline" }}
+                </button>
+            </ActionForm>
+        </div>
+    }
+}
+
+/// Each signer's state: "alice: signed 2 min ago (automatically)",
+/// "bob: waiting, 3 h left".
+#[component]
+fn CoSigners(document: Document) -> impl IntoView {
+    view! {
+        <ul class="signers" id="signers">
+            {document
+                .signers
+                .iter()
+                .map(|(name, automatic)| {
+                    let signed = document.signatures.iter().find(|s| &s.signer == name).cloned();
+                    let request = document.requests.iter().find(|r| &r.signer == name).cloned();
+                    let state = match (signed, request) {
+                        (Some(s), _) => {
+                            let how = if s.how == "automatic" { " (automatically)" } else { "" };
+                            view! { <span class="state signed">"signed " <When at=s.at.clone() /> {how}</span> }.into_any()
+                        }
+                        (None, Some(r)) if r.status == "WAITING" && document.status == "WAITING" => view! {
+                            <span class="state waiting">"waiting, " <Left deadline=r.deadline.clone() /></span>
+                        }
+                        .into_any(),
+                        (None, Some(r)) => {
+                            // A request still marked waiting on an ended
+                            // document did expire.
+                            let status = if r.status == "WAITING" { "EXPIRED".to_owned() } else { r.status.clone() };
+                            view! { <Status status /> }.into_any()
+                        }
+                        (None, None) if *automatic => view! { <span class="state">"signs automatically"</span> }.into_any(),
+                        (None, None) => view! { <span class="state">"not asked yet"</span> }.into_any(),
+                    };
+                    view! { <li data-signer=name.clone()><strong>{name.clone()}</strong> ": " {state}</li> }
+                })
+                .collect_view()}
+        </ul>
+    }
+}
+
+/// A document: every signer's state, Sign / Decline for the caller if it
+/// waits for them, the history, and (staff) the workflow's events.
 #[component]
 pub fn DocumentPage() -> impl IntoView {
     let params = use_params_map();
+    let decide = ServerAction::<DecideSignature>::new();
+    let live = live();
+    let id = move || params.read().get("id").unwrap_or_default();
     let document = Resource::new(
-        move || params.read().get("id").unwrap_or_default(),
-        crate::server_fns::signatures::get_document,
+        move || (id(), decide.version().get(), live.get()),
+        |(id, _, _)| crate::server_fns::signatures::get_document(id),
     );
+    let me = Resource::new(|| (), |_| crate::server_fns::auth::current_user());
+    let outcome = crate::pages::common::outcome_of(decide, |d| decided_text(d));
     view! {
-        <section class="panel">
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <section class="panel desk">
+            <div class="toasts"><Outcome message=outcome /></div>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || {
+                    let me = me.get().and_then(Result::ok).flatten();
                     document
                         .get()
                         .map(|result| match result {
                             Err(error) => view! { <Failure error /> }.into_any(),
                             Ok(d) => {
+                                let mine = me.as_ref().and_then(|m| {
+                                    d.requests
+                                        .iter()
+                                        .find(|r| r.signer == m.name && r.task_id.is_some() && d.status == "WAITING")
+                                        .cloned()
+                                });
                                 view! {
                                     <h1>{d.title.clone()}</h1>
-                                    <p><Status status=d.status.clone() /></p>
+                                    <p class="summary">
+                                        <Status status=d.status.clone() /> " · document " {short(&d.document_id)}
+                                    </p>
                                     <h2>"Signers"</h2>
-                                    <ul id="signers">
-                                        {d
-                                            .signers
-                                            .iter()
-                                            .map(|(name, _)| {
-                                                let signed = d.signatures.iter().find(|s| &s.signer == name).cloned();
-                                                let request = d.requests.iter().find(|r| &r.signer == name).cloned();
-                                                let state = match (&signed, &request) {
-                                                    (Some(s), _) => view! { "signed " <When at=s.at.clone() /> }.into_any(),
-                                                    (None, Some(r)) => view! { <Status status=r.status.clone() /> }.into_any(),
-                                                    _ => view! { "waiting" }.into_any(),
-                                                };
-                                                view! { <li>{name.clone()} ": " {state}</li> }
-                                            })
-                                            .collect_view()}
-                                    </ul>
+                                    <CoSigners document=d.clone() />
+                                    {mine.map(|request| view! {
+                                        <div class="card">
+                                            <p>"This waits for your signature."</p>
+                                            <SignForms action=decide request />
+                                        </div>
+                                    })}
                                     <h2>"History"</h2>
-                                    <History entries=d.history.clone() />
+                                    <Timeline entries=d.history.clone() />
                                 }
                                     .into_any()
                             }
                         })
                 }}
-            </Suspense>
+            </Transition>
+            {move || {
+                let staff = me.get().and_then(Result::ok).flatten().is_some_and(|m| m.is("staff"));
+                staff.then(|| view! { <DocumentEvents document_id=id() /> })
+            }}
         </section>
     }
+}
+
+#[component]
+fn DocumentEvents(document_id: String) -> impl IntoView {
+    let query = use_query_map();
+    let live = live();
+    let events = Resource::new(
+        move || (document_id.clone(), query.read().get("events"), live.get()),
+        |(id, page, _)| crate::server_fns::signatures::document_events(id, page),
+    );
+    view! { <EventsPanel events /> }
 }

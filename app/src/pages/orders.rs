@@ -1,37 +1,35 @@
-use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+//! A customer's orders, and one order's page (customers and staff).
 
-use crate::model::HistoryEntry;
-use crate::pages::common::{Failure, Outcome, Status, When};
-use crate::pages::inbox::{DecideForms, decided_text};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::model::{EventsPage, HistoryEntry, Notification};
+use crate::pages::common::{Failure, Outcome, Status, When, live, short};
+use crate::pages::inbox::{DecideForms, decided_text, urlencode};
 use crate::server_fns::orders::{DecideOrder, PlaceOrder};
 
 /// A customer's orders, and the form to place one.
 #[component]
 pub fn MyOrders() -> impl IntoView {
     let place = ServerAction::<PlaceOrder>::new();
+    let live = live();
     let orders = Resource::new(
-        move || place.version().get(),
+        move || (place.version().get(), live.get()),
         |_| crate::server_fns::orders::my_orders(None),
     );
+    let place_error = Signal::derive(move || place.value().get().and_then(|r| r.err()).map(Err));
     view! {
         <section class="panel">
             <h1>"Your orders"</h1>
-            <ActionForm action=place>
+            <div class="toasts"><Outcome message=place_error /></div>
+            <ActionForm action=place attr:class="place">
                 <label for="items">"Items, one a line"</label>
                 <textarea id="items" name="items" rows="3" required></textarea>
                 <button type="submit" id="place-order" disabled=move || place.pending().get()>
                     {move || if place.pending().get() { "Placing…" } else { "Place order" }}
                 </button>
             </ActionForm>
-            {move || {
-                place
-                    .value()
-                    .get()
-                    .and_then(Result::err)
-                    .map(|error| view! { <Failure error /> })
-            }}
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || {
                     orders
                         .get()
@@ -49,12 +47,12 @@ pub fn MyOrders() -> impl IntoView {
                                             .map(|o| {
                                                 let href = format!("/orders/{}", o.order_id);
                                                 view! {
-                                                    <li data-order=o.order_id.clone()>
+                                                    <li class="card" data-order=o.order_id.clone()>
                                                         <a href=href>{o.items.join(", ")}</a>
-                                                        " "
-                                                        <Status status=o.status.clone() />
-                                                        " "
-                                                        <When at=o.created_at.clone() />
+                                                        <span class="meta">
+                                                            <Status status=o.status.clone() />
+                                                            " placed " <When at=o.created_at.clone() />
+                                                        </span>
                                                     </li>
                                                 }
                                             })
@@ -65,31 +63,29 @@ pub fn MyOrders() -> impl IntoView {
                             }
                         })
                 }}
-            </Suspense>
+            </Transition>
         </section>
     }
 }
 
-/// One order: items, status, history; staff decide its waiting step here.
+/// One order: items, customer, status, the drawn timeline, notifications;
+/// staff decide its waiting step here and see the workflow's events.
 #[component]
 pub fn OrderPage() -> impl IntoView {
     let params = use_params_map();
     let decide = ServerAction::<DecideOrder>::new();
+    let live = live();
+    let id = move || params.read().get("id").unwrap_or_default();
     let order = Resource::new(
-        move || {
-            (
-                params.read().get("id").unwrap_or_default(),
-                decide.version().get(),
-            )
-        },
-        |(id, _)| crate::server_fns::orders::get_order(id),
+        move || (id(), decide.version().get(), live.get()),
+        |(id, _, _)| crate::server_fns::orders::get_order(id),
     );
     let me = Resource::new(|| (), |_| crate::server_fns::auth::current_user());
-    let outcome = Signal::derive(move || decide.value().get().map(|r| r.map(|d| decided_text(&d))));
+    let outcome = crate::pages::common::outcome_of(decide, |d| decided_text(d));
     view! {
         <section class="panel">
-            <Outcome message=outcome />
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <div class="toasts"><Outcome message=outcome /></div>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || {
                     let staff = me
                         .get()
@@ -103,57 +99,157 @@ pub fn OrderPage() -> impl IntoView {
                             Ok(o) => {
                                 let pending = o.pending.clone().filter(|_| staff);
                                 view! {
-                                    <h1>"Order " {o.order_id.get(..8).unwrap_or_default().to_owned()}</h1>
-                                    <p>
+                                    <h1>"Order " {short(&o.order_id)}</h1>
+                                    <p class="summary">
                                         <Status status=o.status.clone() />
-                                        " for " <strong>{o.customer.clone()}</strong> ", placed "
+                                        " for " <strong id="order-customer">{o.customer.clone()}</strong> ", placed "
                                         <When at=o.created_at.clone() />
                                     </p>
                                     {o.error.clone().map(|e| view! {
-                                        <p class="error" id="order-error">{e} ": " {o.cause.clone().unwrap_or_default()}</p>
+                                        <p class="error" id="order-error">
+                                            <strong>{e}</strong> ": " {o.cause.clone().unwrap_or_default()}
+                                        </p>
                                     })}
                                     <h2>"Items"</h2>
-                                    <ul>{o.items.iter().map(|i| view! { <li>{i.clone()}</li> }).collect_view()}</ul>
+                                    <ul id="items-list">{o.items.iter().map(|i| view! { <li>{i.clone()}</li> }).collect_view()}</ul>
                                     {pending.map(|task| view! {
                                         <div class="actions" id="order-actions">
                                             <DecideForms action=decide order_id=task.order_id task_id=task.task_id step=task.step />
                                         </div>
                                     })}
-                                    <h2>"History"</h2>
-                                    <History entries=o.history.clone() />
+                                    <h2>"Timeline"</h2>
+                                    <Timeline entries=o.history.clone() />
+                                    <Notifications notes=o.notifications.clone() />
                                 }
                                     .into_any()
                             }
                         })
                 }}
-            </Suspense>
+            </Transition>
+            {move || {
+                let staff = me.get().and_then(Result::ok).flatten().is_some_and(|m| m.is("staff"));
+                staff.then(|| view! { <Events order_id=id() /> })
+            }}
         </section>
     }
 }
 
-/// A status history, oldest first.
+/// A status history drawn as a timeline, oldest first: each step with who
+/// and when, decisions with their comment or reason.
 #[component]
-pub fn History(entries: Vec<HistoryEntry>) -> impl IntoView {
+pub fn Timeline(entries: Vec<HistoryEntry>) -> impl IntoView {
     view! {
         <ol class="timeline" id="history">
             {entries
                 .into_iter()
                 .map(|h| {
-                    let what = match (&h.status, &h.decision) {
-                        (Some(s), _) => s.clone(),
-                        (None, Some(d)) => d.clone(),
-                        _ => String::new(),
+                    let (what, class) = match (&h.status, &h.decision) {
+                        (Some(s), _) => (s.clone(), format!("step status-{}", s.to_lowercase())),
+                        (None, Some(d)) => (d.clone(), format!("step decision decision-{d}")),
+                        _ => (String::new(), "step".to_owned()),
                     };
                     view! {
-                        <li>
-                            <When at=h.at.clone() />
-                            " " <strong>{what}</strong> " by " {h.by.clone()}
-                            {h.comment.clone().map(|c| view! { <span class="muted">" “" {c} "”"</span> })}
-                            {h.cause.clone().map(|c| view! { <span class="error">" " {c}</span> })}
+                        <li class=class>
+                            <span class="dot" aria-hidden="true"></span>
+                            <strong>{what}</strong> " by " {h.by.clone()} " · " <When at=h.at.clone() />
+                            {h.comment.clone().map(|c| view! { <span class="comment">" “" {c} "”"</span> })}
+                            {h.error.clone().map(|e| view! { <span class="error">" " {e} ":"</span> })}
+                            {h.cause.clone().map(|c| view! { <span class="error cause">" " {c}</span> })}
                         </li>
                     }
                 })
                 .collect_view()}
         </ol>
+    }
+}
+
+/// What the customer was told, newest first.
+#[component]
+fn Notifications(notes: Vec<Notification>) -> impl IntoView {
+    (!notes.is_empty()).then(|| {
+        view! {
+            <h2>"Notifications"</h2>
+            <ul class="notifications" id="notifications">
+                {notes
+                    .into_iter()
+                    .rev()
+                    .map(|n| view! { <li><When at=n.at.clone() /> " " {n.message}</li> })
+                    .collect_view()}
+            </ul>
+        }
+    })
+}
+
+/// The order's Step Functions events, a page at a time, like the console's
+/// event view (staff only). The page token rides in the address (`events`),
+/// so paging works without JavaScript.
+#[component]
+fn Events(order_id: String) -> impl IntoView {
+    let query = use_query_map();
+    let live = live();
+    let events = Resource::new(
+        move || (order_id.clone(), query.read().get("events"), live.get()),
+        |(id, page, _)| crate::server_fns::orders::order_events(id, page),
+    );
+    view! { <EventsPanel events /> }
+}
+
+/// The events table shared by orders and documents.
+#[component]
+pub fn EventsPanel(events: Resource<Result<EventsPage, crate::error::AppError>>) -> impl IntoView {
+    view! {
+        <details class="events" id="events" open>
+            <summary>"Execution events"</summary>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || {
+                    events
+                        .get()
+                        .map(|result| match result {
+                            Err(error) => view! { <Failure error /> }.into_any(),
+                            Ok(page) => view! {
+                                <div class="table-wrap">
+                                <table class="tasks events-table">
+                                    <caption class="visually-hidden">"Step Functions events, oldest first"</caption>
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"ID"</th>
+                                            <th scope="col">"Type"</th>
+                                            <th scope="col">"Step"</th>
+                                            <th scope="col">"Resource"</th>
+                                            <th scope="col">"When"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {page.events.into_iter().map(|e| {
+                                            let failed = e.error.is_some() || e.cause.is_some();
+                                            let class = if failed { "failed" } else { "" };
+                                            view! {
+                                                <tr class=class data-event=e.kind.clone()>
+                                                    <td>{e.id}</td>
+                                                    <td>
+                                                        {e.kind.clone()}
+                                                        {e.error.map(|x| view! { <div class="error">{x} ": " {e.cause.clone().unwrap_or_default()}</div> })}
+                                                    </td>
+                                                    <td>{e.state.unwrap_or_default()}</td>
+                                                    <td class="muted">{e.resource.unwrap_or_default()}</td>
+                                                    <td><When at=e.at.clone() /></td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                </div>
+                                <p class="pager">
+                                    <a href="?" id="events-first">"First events"</a>
+                                    {page.next.map(|n| view! {
+                                        " · " <a href=format!("?events={}", urlencode(&n)) id="events-next">"Later events"</a>
+                                    })}
+                                </p>
+                            }
+                            .into_any(),
+                        })
+                }}
+            </Transition>
+        </details>
     }
 }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{Decision, Order, OrderSummary, Page, Task};
+use crate::model::{BulkResult, Decision, EventsPage, InboxPage, Order, OrderSummary, Page};
 
 /// Places an order; `items` holds one item a line. Goes to the new order's
 /// page.
@@ -66,21 +66,139 @@ pub async fn get_order(order_id: String) -> Result<Order, AppError> {
     )
 }
 
-/// Orders waiting for staff, oldest first.
+/// The staff inbox: waiting order steps and signature requests together.
+/// `kind` is all, orders or signatures; `status` a step or any; `q` is
+/// searched in ids, names and titles; `sort` is age (oldest first) or
+/// deadline (soonest first); `cursor` comes from the previous page.
 ///
 /// Who may call it: staff.
 #[server(endpoint = "orders/inbox")]
-pub async fn inbox(cursor: Option<String>) -> Result<Page<Task>, AppError> {
+pub async fn staff_inbox(
+    kind: Option<String>,
+    status: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+    cursor: Option<String>,
+) -> Result<InboxPage, AppError> {
+    crate::error::reply(
+        async move {
+            use countersign_domain::inbox::{InboxQuery, Kind, Sort};
+            let user = crate::auth::signed_in().await?;
+            let services = crate::services::Services::from_context()?;
+            let query = InboxQuery {
+                kind: Kind::parse(kind.as_deref().unwrap_or_default())?,
+                status,
+                search: q,
+                sort: Sort::parse(sort.as_deref().unwrap_or_default())?,
+                limit: 25,
+                cursor,
+            };
+            let page = crate::access::staff_inbox(&services, &user, &query).await?;
+            Ok(page.into())
+        }
+        .await,
+    )
+}
+
+/// An order's Step Functions events, a page at a time (`page` is the
+/// previous answer's `next`).
+///
+/// Who may call it: staff.
+#[server(endpoint = "orders/events")]
+pub async fn order_events(order_id: String, page: Option<String>) -> Result<EventsPage, AppError> {
     crate::error::reply(
         async move {
             let user = crate::auth::signed_in().await?;
             let services = crate::services::Services::from_context()?;
-            let (items, next) =
-                crate::access::inbox(&services, &user, 25, cursor.as_deref()).await?;
-            Ok(Page {
-                items: items.into_iter().map(Into::into).collect(),
-                next,
-            })
+            let subject = crate::access::Subject::Order(&order_id);
+            let events =
+                crate::access::execution_events(&services, &user, subject, page.as_deref()).await?;
+            Ok(events.into())
+        }
+        .await,
+    )
+}
+
+/// Most orders one bulk action decides.
+pub const MAX_BULK: usize = 100;
+
+/// Decides many orders' waiting steps the same way. Each of `picked` is
+/// `<order id>.<task id>`; every one gets its own result, so one already
+/// decided does not stop the rest.
+///
+/// Who may call it: staff.
+#[server(endpoint = "orders/decide-many")]
+pub async fn decide_orders(
+    picked: Option<Vec<String>>,
+    action: String,
+    reason: Option<String>,
+) -> Result<Vec<BulkResult>, AppError> {
+    crate::error::reply(
+        async move {
+            use countersign_domain::decisions::Outcome;
+            let user = crate::auth::signed_in().await?;
+            let services = crate::services::Services::from_context()?;
+            let picked = picked.unwrap_or_default();
+            if picked.is_empty() {
+                return Err(AppError::Invalid("pick at least one order".into()));
+            }
+            if picked.len() > MAX_BULK {
+                return Err(AppError::Invalid(format!(
+                    "pick at most {MAX_BULK} orders at once"
+                )));
+            }
+            let outcome = match action.as_str() {
+                "advance" => Outcome::Advance,
+                "reject" => Outcome::reject(reason.unwrap_or_default().trim().to_owned()),
+                other => {
+                    return Err(AppError::Invalid(format!(
+                        "the action is advance or reject, not {other:?}"
+                    )));
+                }
+            };
+            let mut results = Vec::with_capacity(picked.len());
+            for pick in picked {
+                let Some((order_id, task_id)) = pick.split_once('.') else {
+                    return Err(AppError::Invalid(format!(
+                        "not an order and task: {pick:?}"
+                    )));
+                };
+                let decided = crate::access::decide_order(
+                    &services,
+                    &user,
+                    order_id,
+                    task_id,
+                    outcome.clone(),
+                    None,
+                )
+                .await;
+                results.push(match decided {
+                    Ok(d) => BulkResult {
+                        order_id: order_id.to_owned(),
+                        message: crate::pages::inbox::decided_text(&d.into()),
+                        ok: true,
+                    },
+                    Err(e) => {
+                        // A refusal of the caller (signed out, not staff,
+                        // bad reason) is the same for every order.
+                        if matches!(
+                            e,
+                            AppError::SignInRequired | AppError::Forbidden | AppError::Invalid(_)
+                        ) {
+                            return Err(e);
+                        }
+                        BulkResult {
+                            order_id: order_id.to_owned(),
+                            message: e.to_string(),
+                            ok: false,
+                        }
+                    }
+                });
+            }
+            // Without JavaScript the results go back to the inbox in its
+            // address (the page shows them from there).
+            crate::error::back_with("bulk", &crate::pages::inbox::encode_bulk(&results));
+            Ok(results)
         }
         .await,
     )
@@ -118,7 +236,9 @@ pub async fn decide_order(
                 &services, &user, &order_id, &task_id, outcome, comment,
             )
             .await?;
-            Ok(decided.into())
+            let decided: Decision = decided.into();
+            crate::error::back_with("done", &crate::pages::inbox::decided_text(&decided));
+            Ok(decided)
         }
         .await,
     )

@@ -3,19 +3,29 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{Decision, Document, SignatureRequest};
+use crate::model::{Decision, DeskCard, Document, EventsPage};
 
 /// Requests waiting for the caller's signature, oldest first.
 ///
 /// Who may call it: signers (their own requests only).
 #[server(endpoint = "signatures/desk")]
-pub async fn signer_desk() -> Result<Vec<SignatureRequest>, AppError> {
+pub async fn signer_desk() -> Result<Vec<DeskCard>, AppError> {
     crate::error::reply(
         async move {
             let user = crate::auth::signed_in().await?;
             let services = crate::services::Services::from_context()?;
             let requests = crate::access::signer_desk(&services, &user).await?;
-            Ok(requests.into_iter().map(Into::into).collect())
+            let mut cards = Vec::with_capacity(requests.len());
+            for request in requests {
+                // Named on it, so the signer may read it.
+                let document =
+                    crate::access::document(&services, &user, &request.document_id).await?;
+                cards.push(DeskCard {
+                    request: request.into(),
+                    document: document.into(),
+                });
+            }
+            Ok(cards)
         }
         .await,
     )
@@ -33,6 +43,27 @@ pub async fn get_document(document_id: String) -> Result<Document, AppError> {
             let services = crate::services::Services::from_context()?;
             let document = crate::access::document(&services, &user, &document_id).await?;
             Ok(document.into())
+        }
+        .await,
+    )
+}
+
+/// A document's Step Functions events, a page at a time.
+///
+/// Who may call it: staff.
+#[server(endpoint = "signatures/events")]
+pub async fn document_events(
+    document_id: String,
+    page: Option<String>,
+) -> Result<EventsPage, AppError> {
+    crate::error::reply(
+        async move {
+            let user = crate::auth::signed_in().await?;
+            let services = crate::services::Services::from_context()?;
+            let subject = crate::access::Subject::Document(&document_id);
+            let events =
+                crate::access::execution_events(&services, &user, subject, page.as_deref()).await?;
+            Ok(events.into())
         }
         .await,
     )
@@ -66,10 +97,26 @@ pub async fn decide_signature(
             let decided =
                 crate::access::decide_signature(&services, &user, &document_id, &task_id, outcome)
                     .await?;
-            Ok(decided.into())
+            let decided: Decision = decided.into();
+            crate::error::back_with("done", &crate::pages::inbox::decided_text(&decided));
+            Ok(decided)
         }
         .await,
     )
+}
+
+/// Seconds in one `unit` of a signing timeout.
+#[cfg(feature = "ssr")]
+fn unit_secs(unit: &str) -> Result<u64, AppError> {
+    match unit {
+        "seconds" => Ok(1),
+        "minutes" => Ok(60),
+        "hours" => Ok(3600),
+        "days" => Ok(86_400),
+        other => Err(AppError::Invalid(format!(
+            "the unit is seconds, minutes, hours or days, not {other:?}"
+        ))),
+    }
 }
 
 /// Starts collecting signatures on a document. `signers` holds one name a
@@ -80,7 +127,8 @@ pub async fn decide_signature(
 pub async fn request_signatures(
     title: String,
     signers: String,
-    timeout_hours: u64,
+    timeout: u64,
+    unit: String,
 ) -> Result<String, AppError> {
     crate::error::reply(
         async move {
@@ -107,7 +155,7 @@ pub async fn request_signatures(
                 &user,
                 &title,
                 &signers,
-                timeout_hours.saturating_mul(3600),
+                timeout.saturating_mul(unit_secs(&unit)?),
             )
             .await?;
             leptos_axum::redirect(&format!("/signing/{id}"));

@@ -1,0 +1,518 @@
+//! The staff inbox: every step waiting for a person, orders and signature
+//! requests together, filtered, searched, sorted and paged.
+//!
+//! Nothing here Scans. Each kind of task has an index sorted the way the
+//! inbox may be sorted (orders by age; signature requests by age and by
+//! deadline), and a page is a merge of those indexes read in order, a
+//! Query page at a time, until the page is full. The cursor remembers, for
+//! each index, the last row the merge took, so the next page starts right
+//! after it. Filters and search are applied to the rows as they stream by;
+//! a search that matches little stops after [`MAX_EXAMINED`] rows and says
+//! so, rather than reading the whole table for one page.
+
+use std::collections::{HashMap, VecDeque};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+
+use crate::DomainError;
+use crate::orders::{Item, Services, s, unavailable};
+use crate::tables::{INBOX_INDEX, STAFF_SIGNATURES_BY_AGE, STAFF_SIGNATURES_BY_DEADLINE};
+
+/// Rows one page may examine before it stops looking for matches.
+pub const MAX_EXAMINED: usize = 2_000;
+/// Most rows on one page.
+pub const MAX_PAGE: usize = 100;
+
+/// Which tasks to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    #[default]
+    All,
+    Orders,
+    Signatures,
+}
+
+/// The order of the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sort {
+    /// Oldest first: what has waited longest.
+    #[default]
+    Age,
+    /// Soonest deadline first; tasks without one (orders) after them,
+    /// oldest first.
+    Deadline,
+}
+
+impl Kind {
+    /// `all`, `orders`, `signatures`; anything else is refused.
+    pub fn parse(text: &str) -> Result<Self, DomainError> {
+        match text {
+            "" | "all" => Ok(Kind::All),
+            "orders" => Ok(Kind::Orders),
+            "signatures" => Ok(Kind::Signatures),
+            other => Err(DomainError::Invalid(format!(
+                "the kind is all, orders or signatures, not {other:?}"
+            ))),
+        }
+    }
+}
+
+impl Sort {
+    /// `age` or `deadline`.
+    pub fn parse(text: &str) -> Result<Self, DomainError> {
+        match text {
+            "" | "age" => Ok(Sort::Age),
+            "deadline" => Ok(Sort::Deadline),
+            other => Err(DomainError::Invalid(format!(
+                "the sort is age or deadline, not {other:?}"
+            ))),
+        }
+    }
+}
+
+/// What the inbox is asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InboxQuery {
+    pub kind: Kind,
+    /// A step (`PENDING`, `PROCESSING`, `WAITING`), or any.
+    pub status: Option<String>,
+    /// Matched, ignoring case, against the order or document id, the
+    /// customer or signer, and the document title.
+    pub search: Option<String>,
+    pub sort: Sort,
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+/// One waiting step, as staff see it: no token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxItem {
+    /// `order` or `signature`.
+    pub kind: String,
+    /// The order's or the document's id.
+    pub id: String,
+    pub task_id: String,
+    /// The customer, or the signer asked to sign.
+    pub who: String,
+    /// The order's items, or the document's title.
+    pub what: String,
+    /// The step: PENDING or PROCESSING (orders), WAITING (signatures).
+    pub status: String,
+    pub created_at: String,
+    /// When it stops waiting by itself, if it ever does.
+    pub deadline: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxPage {
+    pub items: Vec<InboxItem>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<String>,
+    /// The page stopped early after examining [`MAX_EXAMINED`] rows
+    /// without filling up (a narrow search): `next` goes on looking.
+    pub cut_short: bool,
+}
+
+/// One index read in order, a Query page at a time.
+struct Source {
+    table: String,
+    index: &'static str,
+    partition: &'static str,
+    /// The attributes that make up a row's key in this index (table keys
+    /// and index keys): what a cursor must hold to resume after it.
+    key_attributes: &'static [&'static str],
+    sort_attribute: &'static str,
+    buffer: VecDeque<Item>,
+    /// Where the next Query starts; `None` with `fetched` means the end.
+    start: Option<Item>,
+    fetched: bool,
+    /// The last row taken from this source (for the cursor).
+    taken: Option<Item>,
+    done: bool,
+}
+
+/// Where each source stands: not begun, after a row, or finished.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Cursor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    orders: Option<Position>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    signatures: Option<Position>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Position {
+    After(HashMap<String, String>),
+    Done,
+}
+
+impl Source {
+    fn new(
+        table: &str,
+        index: &'static str,
+        partition: &'static str,
+        key_attributes: &'static [&'static str],
+        sort_attribute: &'static str,
+        position: Option<Position>,
+    ) -> Self {
+        let (start, done) = match position {
+            None => (None, false),
+            Some(Position::Done) => (None, true),
+            Some(Position::After(key)) => (
+                Some(
+                    key.into_iter()
+                        .map(|(k, v)| (k, AttributeValue::S(v)))
+                        .collect(),
+                ),
+                false,
+            ),
+        };
+        Source {
+            table: table.to_owned(),
+            index,
+            partition,
+            key_attributes,
+            sort_attribute,
+            buffer: VecDeque::new(),
+            start,
+            fetched: false,
+            taken: None,
+            done,
+        }
+    }
+
+    /// The sort key of the next row, without taking it; reads another page
+    /// when needed.
+    async fn peek(
+        &mut self,
+        ddb: &aws_sdk_dynamodb::Client,
+    ) -> Result<Option<String>, DomainError> {
+        while self.buffer.is_empty() && !self.done {
+            if self.fetched && self.start.is_none() {
+                self.done = true;
+                break;
+            }
+            let out = ddb
+                .query()
+                .table_name(&self.table)
+                .index_name(self.index)
+                .key_condition_expression("inbox = :inbox")
+                .expression_attribute_values(":inbox", AttributeValue::S(self.partition.into()))
+                .set_exclusive_start_key(self.start.take())
+                .limit(100)
+                .send()
+                .await
+                .map_err(|e| unavailable("reading the inbox")(format!("{e:?}")))?;
+            self.fetched = true;
+            self.buffer.extend(out.items().iter().cloned());
+            self.start = out.last_evaluated_key().cloned();
+        }
+        Ok(self
+            .buffer
+            .front()
+            .map(|row| s(row, self.sort_attribute).unwrap_or_default()))
+    }
+
+    fn take(&mut self) -> Option<Item> {
+        let row = self.buffer.pop_front()?;
+        self.taken = Some(
+            self.key_attributes
+                .iter()
+                .filter_map(|k| row.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+                .collect(),
+        );
+        Some(row)
+    }
+
+    /// Where a next page resumes this source; `None` if it never moved.
+    fn position(&self, was: Option<Position>) -> Option<Position> {
+        if self.done && self.buffer.is_empty() {
+            return Some(Position::Done);
+        }
+        match &self.taken {
+            Some(key) => Some(Position::After(
+                key.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone())))
+                    .collect(),
+            )),
+            None => was,
+        }
+    }
+}
+
+const ORDER_KEYS: &[&str] = &["executionId", "inbox", "createdAt"];
+const SIGNATURE_KEYS_BY_AGE: &[&str] = &["documentId", "signer", "inbox", "createdAt"];
+const SIGNATURE_KEYS_BY_DEADLINE: &[&str] = &["documentId", "signer", "inbox", "deadline"];
+
+fn encode(cursor: &Cursor) -> String {
+    let json = serde_json::to_vec(cursor).unwrap_or_default();
+    crate::users::base64url(&json)
+}
+
+fn decode(text: &str) -> Result<Cursor, DomainError> {
+    let malformed = || DomainError::Invalid("malformed cursor".into());
+    let bytes = crate::users::base64url_decode(text).ok_or_else(malformed)?;
+    serde_json::from_slice(&bytes).map_err(|_| malformed())
+}
+
+impl Services {
+    /// One page of the staff inbox.
+    pub async fn staff_inbox(&self, query: &InboxQuery) -> Result<InboxPage, DomainError> {
+        let limit = query.limit.clamp(1, MAX_PAGE);
+        let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+            Some(text) => decode(text)?,
+            None => Cursor::default(),
+        };
+        let status = query
+            .status
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && *s != "any")
+            .map(str::to_uppercase);
+        if let Some(bad) = status
+            .as_deref()
+            .filter(|s| !["PENDING", "PROCESSING", "WAITING"].contains(s))
+        {
+            return Err(DomainError::Invalid(format!(
+                "the status is PENDING, PROCESSING or WAITING, not {bad:?}"
+            )));
+        }
+        let search = query
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_lowercase);
+        // A status belongs to one kind, so the other kind's index is not read.
+        let wants_orders =
+            query.kind != Kind::Signatures && status.as_deref().is_none_or(|s| s != "WAITING");
+        let wants_signatures =
+            query.kind != Kind::Orders && status.as_deref().is_none_or(|s| s == "WAITING");
+        let mut orders = Source::new(
+            &self.tables.actions,
+            INBOX_INDEX,
+            "orders",
+            ORDER_KEYS,
+            "createdAt",
+            if wants_orders {
+                cursor.orders.clone()
+            } else {
+                Some(Position::Done)
+            },
+        );
+        let (index, keys, sort_attribute) = match query.sort {
+            Sort::Age => (STAFF_SIGNATURES_BY_AGE, SIGNATURE_KEYS_BY_AGE, "createdAt"),
+            Sort::Deadline => (
+                STAFF_SIGNATURES_BY_DEADLINE,
+                SIGNATURE_KEYS_BY_DEADLINE,
+                "deadline",
+            ),
+        };
+        let mut signatures = Source::new(
+            &self.tables.signature_requests,
+            index,
+            "signatures",
+            keys,
+            sort_attribute,
+            if wants_signatures {
+                cursor.signatures.clone()
+            } else {
+                Some(Position::Done)
+            },
+        );
+
+        let mut items = Vec::new();
+        let mut examined = 0;
+        let mut ended_documents: HashMap<String, bool> = HashMap::new();
+        let mut cut_short = false;
+        while items.len() < limit {
+            if examined >= MAX_EXAMINED {
+                cut_short = true;
+                break;
+            }
+            let order_key = orders.peek(&self.ddb).await?;
+            let signature_key = signatures.peek(&self.ddb).await?;
+            let from_orders = match (&order_key, &signature_key) {
+                (None, None) => break,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                // By deadline, everything with one comes first.
+                (Some(_), Some(_)) if query.sort == Sort::Deadline => false,
+                (Some(o), Some(s)) => o <= s,
+            };
+            examined += 1;
+            let item = if from_orders {
+                orders.take().and_then(|row| order_item(&row))
+            } else {
+                signatures.take().and_then(|row| signature_item(&row))
+            };
+            let Some(item) = item else { continue };
+            if status.as_deref().is_some_and(|s| s != item.status) {
+                continue;
+            }
+            if let Some(needle) = &search {
+                let hay = [&item.id, &item.who, &item.what];
+                if !hay
+                    .iter()
+                    .any(|h| h.to_lowercase().contains(needle.as_str()))
+                {
+                    continue;
+                }
+            }
+            // A request can outlive its document (another signer declined,
+            // so the workflow stopped waiting for this one): not a task.
+            if item.kind == "signature" {
+                let ended = match ended_documents.get(&item.id) {
+                    Some(ended) => *ended,
+                    None => {
+                        let ended = self.document_ended(&item.id).await?;
+                        ended_documents.insert(item.id.clone(), ended);
+                        ended
+                    }
+                };
+                if ended {
+                    continue;
+                }
+            }
+            items.push(item);
+        }
+
+        let next = Cursor {
+            orders: orders.position(cursor.orders),
+            signatures: signatures.position(cursor.signatures),
+        };
+        let finished = matches!(next.orders, Some(Position::Done))
+            && matches!(next.signatures, Some(Position::Done));
+        self.fill_in_items(&mut items).await?;
+        Ok(InboxPage {
+            items,
+            next: (!finished).then(|| encode(&next)),
+            cut_short,
+        })
+    }
+
+    /// Whether a document no longer waits for signatures.
+    pub(crate) async fn document_ended(&self, document_id: &str) -> Result<bool, DomainError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.tables.documents)
+            .key("documentId", AttributeValue::S(document_id.into()))
+            .projection_expression("#status")
+            .expression_attribute_names("#status", "status")
+            .send()
+            .await
+            .map_err(|e| unavailable("reading a document")(format!("{e:?}")))?;
+        Ok(out
+            .item()
+            .and_then(|i| s(i, "status"))
+            .is_some_and(|status| status != "WAITING"))
+    }
+
+    /// An order's row in the inbox says what was ordered; the pending row
+    /// does not carry the items, so they are read from the orders (at
+    /// once, one request per order on the page).
+    async fn fill_in_items(&self, items: &mut [InboxItem]) -> Result<(), DomainError> {
+        let mut reads = tokio::task::JoinSet::new();
+        for (at, item) in items.iter().enumerate() {
+            if item.kind != "order" {
+                continue;
+            }
+            let ddb = self.ddb.clone();
+            let table = self.tables.orders.clone();
+            let id = item.id.clone();
+            reads.spawn(async move {
+                let out = ddb
+                    .get_item()
+                    .table_name(table)
+                    .key("orderId", AttributeValue::S(id))
+                    .projection_expression("#items")
+                    .expression_attribute_names("#items", "items")
+                    .send()
+                    .await;
+                (at, out)
+            });
+        }
+        while let Some(done) = reads.join_next().await {
+            let (at, out) = done.map_err(|e| unavailable("reading orders")(e.to_string()))?;
+            let out = out.map_err(|e| unavailable("reading an order")(format!("{e:?}")))?;
+            let names: Vec<String> = out
+                .item()
+                .and_then(|i| s(i, "items"))
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .unwrap_or_default();
+            items[at].what = names.join(", ");
+        }
+        Ok(())
+    }
+}
+
+fn order_item(row: &Item) -> Option<InboxItem> {
+    Some(InboxItem {
+        kind: "order".into(),
+        id: s(row, "orderId")?,
+        task_id: s(row, "taskId")?,
+        who: s(row, "customer").unwrap_or_default(),
+        what: String::new(),
+        status: s(row, "status").unwrap_or_default(),
+        created_at: s(row, "createdAt").unwrap_or_default(),
+        deadline: None,
+    })
+}
+
+fn signature_item(row: &Item) -> Option<InboxItem> {
+    // Closed requests lose `inbox`, so they are not in these indexes; a row
+    // without its token is closing right now.
+    s(row, "taskToken")?;
+    Some(InboxItem {
+        kind: "signature".into(),
+        id: s(row, "documentId")?,
+        task_id: s(row, "taskId")?,
+        who: s(row, "signer").unwrap_or_default(),
+        what: s(row, "title").unwrap_or_default(),
+        status: s(row, "status").unwrap_or_default(),
+        created_at: s(row, "createdAt").unwrap_or_default(),
+        deadline: s(row, "deadline"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_sorts_parse_and_refuse_the_unknown() {
+        assert_eq!(Kind::parse("").ok(), Some(Kind::All));
+        assert_eq!(Kind::parse("signatures").ok(), Some(Kind::Signatures));
+        assert!(Kind::parse("invoices").is_err());
+        assert_eq!(Sort::parse("deadline").ok(), Some(Sort::Deadline));
+        assert!(Sort::parse("random").is_err());
+    }
+
+    #[test]
+    fn a_cursor_survives_the_round_trip_and_garbage_is_refused() {
+        let cursor = Cursor {
+            orders: Some(Position::After(HashMap::from([(
+                "createdAt".to_owned(),
+                "2026-11-21T10:00:00Z".to_owned(),
+            )]))),
+            signatures: Some(Position::Done),
+        };
+        let text = encode(&cursor);
+        assert!(
+            text.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "{text}"
+        );
+        assert_eq!(decode(&text).ok(), Some(cursor));
+        assert!(matches!(
+            decode("not a cursor"),
+            Err(DomainError::Invalid(_))
+        ));
+        assert!(matches!(decode("e30"), Ok(c) if c == Cursor::default()));
+    }
+}

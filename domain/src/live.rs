@@ -1,0 +1,188 @@
+//! What the dashboard watches: a change counter, and an execution's events.
+//!
+//! **The change counter** is one row in the meta table. Everything that
+//! changes what a person sees through Countersign (an order placed, a
+//! document sent for signing, a decision) bumps it after the change. Each
+//! dashboard replica reads it a few times a second and tells its open pages
+//! to refresh when it moves, so a decision made on one replica reaches pages
+//! served by another: the counter lives in DynamoDB, which they share.
+//!
+//! **Execution events** are the Step Functions history of an order or a
+//! document, reduced to what is safe to show: event type, time, state,
+//! resource, error and cause. Inputs, outputs and task parameters are left
+//! out, because a waiting task's parameters hold its task token.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_sfn::primitives::DateTimeFormat;
+use aws_sdk_sfn::types::HistoryEvent;
+use serde::{Deserialize, Serialize};
+
+use crate::DomainError;
+use crate::orders::{Services, unavailable};
+
+/// The meta row that counts changes.
+pub const CHANGES_KEY: &str = "changes";
+
+/// One event of an execution, as the dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionEvent {
+    pub id: i64,
+    pub previous: i64,
+    /// Step Functions' type name (`TaskStateEntered`, `TaskSucceeded`, …).
+    pub kind: String,
+    pub at: String,
+    /// The state entered or left, or the map iteration.
+    pub state: Option<String>,
+    /// What a task called (`dynamodb:updateItem`, …).
+    pub resource: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventsPage {
+    pub events: Vec<ExecutionEvent>,
+    /// Step Functions' token for the next page.
+    pub next: Option<String>,
+}
+
+impl Services {
+    /// Bumps the change counter. A failure is logged, not returned: the
+    /// change itself happened, and pages still refresh on their next look.
+    pub async fn announce(&self) {
+        let bumped = self
+            .ddb
+            .update_item()
+            .table_name(&self.tables.meta)
+            .key("key", AttributeValue::S(CHANGES_KEY.into()))
+            .update_expression("ADD #n :one")
+            .expression_attribute_names("#n", "n")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .send()
+            .await;
+        if let Err(e) = bumped {
+            tracing::warn!(error = ?e, "bumping the change counter failed");
+        }
+    }
+
+    /// The change counter now (0 before the first change).
+    pub async fn changes(&self) -> Result<u64, DomainError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.tables.meta)
+            .key("key", AttributeValue::S(CHANGES_KEY.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("reading the change counter")(format!("{e:?}")))?;
+        Ok(out
+            .item()
+            .and_then(|i| i.get("n"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// A page of an execution's events, oldest first.
+    pub async fn execution_events(
+        &self,
+        execution_arn: &str,
+        limit: i32,
+        page: Option<&str>,
+    ) -> Result<EventsPage, DomainError> {
+        let out = self
+            .sfn
+            .get_execution_history()
+            .execution_arn(execution_arn)
+            .max_results(limit.clamp(1, 100))
+            .set_next_token(page.filter(|p| !p.is_empty()).map(str::to_owned))
+            .include_execution_data(false)
+            .send()
+            .await
+            .map_err(|e| {
+                let missing = e
+                    .as_service_error()
+                    .is_some_and(|e| e.is_execution_does_not_exist() || e.is_invalid_arn());
+                let bad_page = e.as_service_error().is_some_and(|e| e.is_invalid_token());
+                if missing {
+                    DomainError::NotFound
+                } else if bad_page {
+                    DomainError::Invalid("malformed page token".into())
+                } else {
+                    unavailable("reading an execution's events")(format!("{e:?}"))
+                }
+            })?;
+        Ok(EventsPage {
+            events: out.events().iter().map(event_of).collect(),
+            next: out.next_token().map(str::to_owned),
+        })
+    }
+}
+
+fn event_of(e: &HistoryEvent) -> ExecutionEvent {
+    let state = e
+        .state_entered_event_details()
+        .map(|d| d.name().to_owned())
+        .or_else(|| e.state_exited_event_details().map(|d| d.name().to_owned()))
+        .or_else(|| {
+            [
+                e.map_iteration_started_event_details(),
+                e.map_iteration_succeeded_event_details(),
+                e.map_iteration_failed_event_details(),
+                e.map_iteration_aborted_event_details(),
+            ]
+            .into_iter()
+            .flatten()
+            .next()
+            .map(|d| format!("{} #{}", d.name().unwrap_or("iteration"), d.index()))
+        });
+    let resource = e
+        .task_scheduled_event_details()
+        .map(|d| (d.resource_type(), d.resource()))
+        .or_else(|| {
+            e.task_succeeded_event_details()
+                .map(|d| (d.resource_type(), d.resource()))
+        })
+        .or_else(|| {
+            e.task_failed_event_details()
+                .map(|d| (d.resource_type(), d.resource()))
+        })
+        .or_else(|| {
+            e.task_timed_out_event_details()
+                .map(|d| (d.resource_type(), d.resource()))
+        })
+        .map(|(kind, name)| format!("{kind}:{name}"));
+    let failure = e
+        .task_failed_event_details()
+        .map(|d| (d.error(), d.cause()))
+        .or_else(|| {
+            e.task_timed_out_event_details()
+                .map(|d| (d.error(), d.cause()))
+        })
+        .or_else(|| {
+            e.execution_failed_event_details()
+                .map(|d| (d.error(), d.cause()))
+        })
+        .or_else(|| {
+            e.execution_timed_out_event_details()
+                .map(|d| (d.error(), d.cause()))
+        })
+        .or_else(|| {
+            e.execution_aborted_event_details()
+                .map(|d| (d.error(), d.cause()))
+        });
+    ExecutionEvent {
+        id: e.id(),
+        previous: e.previous_event_id(),
+        kind: e.r#type().as_str().to_owned(),
+        at: e
+            .timestamp()
+            .fmt(DateTimeFormat::DateTime)
+            .unwrap_or_default(),
+        state,
+        resource,
+        error: failure.and_then(|f| f.0).map(str::to_owned),
+        cause: failure.and_then(|f| f.1).map(str::to_owned),
+    }
+}

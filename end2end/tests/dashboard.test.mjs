@@ -1,0 +1,405 @@
+// The dashboard's whole jobs, each person in a browser of their own, with
+// JavaScript on and off: an order from a customer to SENT, a rejection,
+// bob signing and declining, an expired request, two staff racing for one
+// step, bulk decisions, live updates, keys, the events panel, and an axe
+// scan of every page (light and dark). Screenshots go to test-output/.
+
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { it } from 'node:test';
+import { eachJsMode, hydrated } from '../support/harness.mjs';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** Reloads until `check` passes (workflows move on in the background). */
+async function eventually(page, check, tries = 60) {
+  for (let i = 0; ; i++) {
+    try {
+      return await check();
+    } catch (error) {
+      if (i >= tries) throw error;
+      await new Promise((r) => setTimeout(r, 250));
+      await page.reload();
+    }
+  }
+}
+
+/** Waits for `check` without reloading (live updates, client rendering). */
+async function until(check, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** Clicks and, without JavaScript, waits for the form post's page. */
+async function submit(ctx, page, locator) {
+  if (ctx.javaScriptEnabled) {
+    await locator.click();
+  } else {
+    await Promise.all([page.waitForNavigation({ timeout: 15_000 }), locator.click()]);
+  }
+}
+
+/** Goes to `path` and waits for hydration when JavaScript is on. */
+async function open(ctx, page, path) {
+  await page.goto(ctx.base + path);
+  if (ctx.javaScriptEnabled) await hydrated(page);
+}
+
+/** Carol places an order for `item`; returns its id. */
+async function placeOrder(ctx, carol, item) {
+  await open(ctx, carol, '/orders');
+  await carol.fill('#items', item);
+  await Promise.all([
+    carol.waitForURL(/\/orders\/[0-9a-f-]{36}$/, { timeout: 15_000 }),
+    carol.click('#place-order'),
+  ]);
+  return new URL(carol.url()).pathname.split('/').pop();
+}
+
+/** The inbox row of order `id`, found by searching for it. */
+async function inboxRow(ctx, staff, id) {
+  const row = staff.locator(`#inbox tr[data-order="${id}"]`);
+  await eventually(staff, async () => {
+    if (!staff.url().includes(`q=${id.slice(0, 8)}`)) await open(ctx, staff, `/inbox?q=${id.slice(0, 8)}`);
+    await row.waitFor({ timeout: 2_000 });
+  });
+  if (ctx.javaScriptEnabled) await hydrated(staff);
+  return row;
+}
+
+/** Sam sends a document for signing; returns its id. */
+async function askForSignatures(ctx, sam, title, signers, timeout, unit) {
+  await open(ctx, sam, '/inbox');
+  await sam.click('.ask summary');
+  await sam.fill('#ask-title', title);
+  await sam.fill('#ask-signers', signers);
+  await sam.fill('#ask-timeout', String(timeout));
+  await sam.selectOption('#ask-unit', unit);
+  await Promise.all([
+    sam.waitForURL(/\/signing\/[0-9a-f-]{36}$/, { timeout: 15_000 }),
+    sam.click('#ask-send'),
+  ]);
+  return new URL(sam.url()).pathname.split('/').pop();
+}
+
+/** No serious or critical axe violation on the page as it is now. */
+async function axeClean(page, what) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) }));
+  });
+  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad, [], `${what}: ${JSON.stringify(bad, null, 1)}`);
+}
+
+eachJsMode('dashboard', (ctx) => {
+  it('takes an order from the customer to SENT, with the timeline', async () => {
+    const carol = await ctx.signedIn('carol');
+    const sam = await ctx.signedIn('sam');
+    const item = `Kettle ${ctx.javaScriptEnabled ? 'on' : 'off'}`;
+    const id = await placeOrder(ctx, carol, item);
+
+    // First step from the order's own page…
+    await eventually(sam, async () => {
+      await open(ctx, sam, `/orders/${id}`);
+      await sam.locator('#order-actions button.advance').waitFor({ timeout: 2_000 });
+    });
+    assert.match(await sam.locator('main').innerText(), new RegExp(item));
+    await submit(ctx, sam, sam.locator('#order-actions button.advance'));
+    await until(async () => assert.match(await sam.locator('.toast.ok').innerText(), /advanced by sam/));
+    // …the second from the inbox row.
+    const row = await inboxRow(ctx, sam, id);
+    await eventually(sam, async () => assert.match(await row.innerText({ timeout: 2_000 }), /PROCESSING/));
+    assert.match(await row.innerText(), new RegExp(item));
+    await ctx.screenshot(sam, 'inbox-row');
+    await submit(ctx, sam, row.locator('button.advance'));
+    await until(async () => assert.match(await sam.locator('.toast.ok').innerText(), /advanced by sam/));
+
+    await eventually(carol, async () => {
+      await open(ctx, carol, `/orders/${id}`);
+      assert.match(await carol.locator('.summary').innerText({ timeout: 2_000 }), /SENT/);
+    });
+    const timeline = await carol.locator('#history').innerText();
+    for (const step of ['PENDING', 'PROCESSING', 'SENT']) assert.match(timeline, new RegExp(step));
+    assert.match(timeline, /advance by sam/);
+    assert.match(await carol.locator('#notifications').innerText(), /processed/i);
+    // Customers do not see the workflow's events; staff do.
+    assert.equal(await carol.locator('#events').count(), 0);
+    await ctx.screenshot(carol, 'order-sent');
+  });
+
+  it('rejects with a reason, and the customer sees ERROR and why', async () => {
+    const carol = await ctx.signedIn('carol');
+    const sam = await ctx.signedIn('sam');
+    const id = await placeOrder(ctx, carol, 'Umbrella');
+    const row = await inboxRow(ctx, sam, id);
+    // A reason is required: an empty one is refused by the browser form.
+    await row.locator('input.reason').fill('Out of stock until spring');
+    await submit(ctx, sam, row.locator('button.reject'));
+    await until(async () => assert.match(await sam.locator('.toast.ok').innerText(), /rejected by sam/));
+    await eventually(carol, async () => {
+      await open(ctx, carol, `/orders/${id}`);
+      assert.match(await carol.locator('.summary').innerText({ timeout: 2_000 }), /ERROR/);
+    });
+    assert.match(await carol.locator('#order-error').innerText(), /Out of stock until spring/);
+    assert.match(await carol.locator('#history').innerText(), /reject by sam/);
+    await ctx.screenshot(carol, 'order-error');
+  });
+
+  it('lets bob sign one document and decline another, alice signing by herself', async () => {
+    const sam = await ctx.signedIn('sam');
+    const bob = await ctx.signedIn('bob');
+    const mode = ctx.javaScriptEnabled ? 'on' : 'off';
+    const signIt = await askForSignatures(ctx, sam, `Lease ${mode}`, 'alice (auto)\nbob', 2, 'days');
+    const declineIt = await askForSignatures(ctx, sam, `Loan ${mode}`, 'alice (auto)\nbob', 2, 'days');
+
+    const card = (doc) => bob.locator(`#desk li[data-document="${doc}"]`);
+    await eventually(bob, async () => {
+      if (new URL(bob.url()).pathname !== '/desk') await open(ctx, bob, '/desk');
+      await card(signIt).waitFor({ timeout: 2_000 });
+      await card(declineIt).waitFor({ timeout: 2_000 });
+      assert.match(await card(signIt).innerText(), /alice: signed .*automatically/);
+    });
+    if (ctx.javaScriptEnabled) await hydrated(bob);
+    assert.match(await card(signIt).innerText(), /bob: waiting, \d+ days? left|bob: waiting, \d+ h left/);
+    await ctx.screenshot(bob, 'desk-cards');
+    await submit(ctx, bob, card(signIt).locator('button.advance'));
+    await until(async () => assert.match(await bob.locator('.toast.ok').innerText(), /signed by bob/));
+    await card(declineIt).locator('input.reason').fill('Wrong amount');
+    await submit(ctx, bob, card(declineIt).locator('button.reject'));
+    await until(async () => assert.match(await bob.locator('.toast.ok').innerText(), /declined by bob/));
+    await until(async () => assert.equal(await card(signIt).count() + await card(declineIt).count(), 0));
+
+    await eventually(bob, async () => {
+      await open(ctx, bob, `/signing/${signIt}`);
+      assert.match(await bob.locator('.summary').innerText({ timeout: 2_000 }), /SIGNED/);
+    });
+    assert.match(await bob.locator('#signers').innerText(), /bob: signed/);
+    await ctx.screenshot(bob, 'document-signed');
+    await eventually(sam, async () => {
+      await open(ctx, sam, `/signing/${declineIt}`);
+      assert.match(await sam.locator('.summary').innerText({ timeout: 2_000 }), /DECLINED/);
+    });
+    assert.match(await sam.locator('#history').innerText(), /Wrong amount/);
+  });
+
+  it('tells bob a request expired, and it leaves his desk', async () => {
+    const sam = await ctx.signedIn('sam');
+    const bob = await ctx.signedIn('bob');
+    const doc = await askForSignatures(ctx, sam, 'Quick waiver', 'bob', 4, 'seconds');
+    const card = bob.locator(`#desk li[data-document="${doc}"]`);
+    await eventually(bob, async () => {
+      if (new URL(bob.url()).pathname !== '/desk') await open(ctx, bob, '/desk');
+      await card.waitFor({ timeout: 2_000 });
+    });
+    if (ctx.javaScriptEnabled) await hydrated(bob);
+    // Let it run out, then try to sign what is still on screen.
+    await eventually(sam, async () => {
+      await open(ctx, sam, `/signing/${doc}`);
+      assert.match(await sam.locator('.summary').innerText({ timeout: 2_000 }), /TIMED_OUT/);
+    });
+    if (await card.count() === 0) {
+      // Live updates removed it already; bring back a page from before.
+      await bob.goBack().catch(() => {});
+    }
+    if (await card.count() > 0) {
+      await submit(ctx, bob, card.locator('button.advance'));
+      await until(async () => assert.match(await bob.locator('.toast.err').innerText(), /expired/));
+      await ctx.screenshot(bob, 'desk-expired');
+    }
+    await eventually(bob, async () => assert.equal(await card.count(), 0));
+    await open(ctx, sam, `/signing/${doc}`);
+    assert.match(await sam.locator('#signers').innerText(), /EXPIRED/);
+  });
+
+  it('lets one of two staff decide a step and tells the other who did', async () => {
+    const carol = await ctx.signedIn('carol');
+    const sam = await ctx.signedIn('sam');
+    const pat = await ctx.signedIn('pat');
+    const id = await placeOrder(ctx, carol, 'Teacup');
+    const samRow = await inboxRow(ctx, sam, id);
+    const patRow = await inboxRow(ctx, pat, id);
+    // Both press at once, each on the page they loaded.
+    await Promise.all([
+      submit(ctx, sam, samRow.locator('button.advance')),
+      submit(ctx, pat, patRow.locator('button.advance')),
+    ]);
+    const toasts = [];
+    for (const page of [sam, pat]) {
+      await until(async () => {
+        const text = await page.locator('.toast').first().innerText({ timeout: 1_000 });
+        toasts.push(text);
+      });
+    }
+    const won = toasts.filter((t) => /advanced by/.test(t));
+    const told = toasts.filter((t) => /already decided by (sam|pat)/.test(t));
+    assert.equal(won.length, 1, toasts.join(' | '));
+    assert.equal(told.length, 1, toasts.join(' | '));
+    // Exactly one decision in the order's history.
+    await open(ctx, carol, `/orders/${id}`);
+    const history = await carol.locator('#history').innerText();
+    assert.equal(history.match(/advance by/g)?.length, 1, history);
+  });
+
+  it('decides ticked orders in bulk with a result for each', async () => {
+    const carol = await ctx.signedIn('carol');
+    const sam = await ctx.signedIn('sam');
+    const pat = await ctx.signedIn('pat');
+    const a = await placeOrder(ctx, carol, 'Bulk A');
+    const b = await placeOrder(ctx, carol, 'Bulk B');
+    await eventually(sam, async () => {
+      await open(ctx, sam, '/inbox?q=carol&kind=orders');
+      await sam.locator(`#inbox tr[data-order="${a}"]`).waitFor({ timeout: 2_000 });
+      await sam.locator(`#inbox tr[data-order="${b}"]`).waitFor({ timeout: 2_000 });
+    });
+    if (ctx.javaScriptEnabled) await hydrated(sam);
+    await sam.locator(`#inbox tr[data-order="${a}"] input[type=checkbox]`).check();
+    await sam.locator(`#inbox tr[data-order="${b}"] input[type=checkbox]`).check();
+    // Pat takes B first: sam's bulk action must say so for B alone.
+    const patRow = await inboxRow(ctx, pat, b);
+    await submit(ctx, pat, patRow.locator('button.advance'));
+    await until(async () => assert.match(await pat.locator('.toast.ok').innerText(), /advanced by pat/));
+    await ctx.screenshot(sam, 'inbox-bulk');
+    await submit(ctx, sam, sam.locator('#bulk-apply'));
+    const results = sam.locator('#bulk-results');
+    await until(async () => {
+      assert.match(await results.locator(`li[data-order="${a}"]`).innerText({ timeout: 1_000 }), /advanced by sam/);
+      assert.match(await results.locator(`li[data-order="${b}"]`).innerText({ timeout: 1_000 }), /already decided by pat/);
+    });
+    assert.equal(await results.locator('li.ok').count(), 1);
+    assert.equal(await results.locator('li.err').count(), 1);
+  });
+
+  it('filters, searches and sorts the inbox, and pages through it', async () => {
+    const sam = await ctx.signedIn('sam');
+    await open(ctx, sam, '/inbox');
+    await sam.selectOption('#filters select[name=kind]', 'signatures');
+    await Promise.all([
+      sam.waitForURL(/kind=signatures/, { timeout: 15_000 }),
+      sam.click('#apply-filters'),
+    ]);
+    await until(async () => {
+      const kinds = await sam.locator('#inbox tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.kind));
+      assert.ok(kinds.length > 0);
+      assert.ok(kinds.every((k) => k === 'signature'), kinds.join());
+    });
+    await open(ctx, sam, '/inbox?q=dave');
+    await until(async () => {
+      const who = await sam.locator('#inbox tbody tr td:nth-child(3)').allInnerTexts();
+      assert.ok(who.length > 0 && who.every((w) => w === 'dave'), who.join());
+    });
+    await open(ctx, sam, '/inbox?sort=deadline');
+    const first = sam.locator('#inbox tbody tr').first();
+    assert.equal(await first.getAttribute('data-kind'), 'signature');
+    assert.match(await first.innerText(), /left/);
+    await ctx.screenshot(sam, 'inbox-by-deadline');
+  });
+
+  it('shows staff the execution events, a page at a time', async () => {
+    const sam = await ctx.signedIn('sam');
+    await open(ctx, sam, '/inbox?kind=orders');
+    const href = await sam.locator('#inbox tbody tr a').first().getAttribute('href');
+    await open(ctx, sam, href);
+    const events = sam.locator('#events');
+    await until(async () => assert.match(await events.innerText({ timeout: 1_000 }), /ExecutionStarted/));
+    assert.match(await events.innerText(), /TaskStateEntered/);
+    assert.match(await events.innerText(), /Wait for staff: PENDING|Wait for staff: PROCESSING/);
+    await ctx.screenshot(sam, 'order-events');
+  });
+
+  if (ctx.javaScriptEnabled) {
+    it('updates an open inbox live when someone else acts', async () => {
+      const sam = await ctx.signedIn('sam');
+      const pat = await ctx.signedIn('pat');
+      const carol = await ctx.signedIn('carol');
+      await open(ctx, sam, '/inbox?q=carol&kind=orders');
+      await sam.waitForSelector('html[data-live="on"]', { timeout: 15_000 });
+      // A new order appears without a reload…
+      const id = await placeOrder(ctx, carol, 'Live teapot');
+      const row = sam.locator(`#inbox tr[data-order="${id}"]`);
+      await row.waitFor({ timeout: 15_000 });
+      // …and leaves when pat decides it elsewhere (it comes back at its
+      // next step, PROCESSING).
+      const patRow = await inboxRow(ctx, pat, id);
+      await patRow.locator('button.advance').click();
+      await until(async () => assert.match(await row.innerText({ timeout: 1_000 }), /PROCESSING/));
+      // The order page open in another browser follows too.
+      await open(ctx, carol, `/orders/${id}`);
+      await carol.waitForSelector('html[data-live="on"]', { timeout: 15_000 });
+      const patRow2 = await inboxRow(ctx, pat, id);
+      await until(async () => assert.match(await patRow2.innerText({ timeout: 1_000 }), /PROCESSING/));
+      await patRow2.locator('button.advance').click();
+      await until(async () => assert.match(await carol.locator('.summary').innerText({ timeout: 1_000 }), /SENT/));
+    });
+
+    it('moves through the inbox with j and k and advances with a', async () => {
+      const sam = await ctx.signedIn('sam');
+      await open(ctx, sam, '/inbox?kind=orders&status=PENDING');
+      const rows = sam.locator('#inbox tbody tr');
+      await rows.first().waitFor();
+      const second = await rows.nth(1).getAttribute('data-order');
+      await sam.keyboard.press('j');
+      await sam.keyboard.press('j');
+      await until(async () => assert.match(await rows.nth(1).getAttribute('class') ?? '', /current/));
+      await sam.keyboard.press('k');
+      await until(async () => assert.match(await rows.nth(0).getAttribute('class') ?? '', /current/));
+      await sam.keyboard.press('j');
+      await sam.keyboard.press('a');
+      await until(async () => assert.match(await sam.locator('.toast.ok').innerText(), new RegExp(`${second.slice(0, 8)} advanced by sam`)));
+      // r goes to the current row's reason field.
+      await sam.keyboard.press('j');
+      await sam.keyboard.press('r');
+      assert.equal(await sam.evaluate(() => document.activeElement?.className), 'reason');
+    });
+
+    it('passes an axe scan on every page, light and dark', async () => {
+      const pages = [
+        [null, '/'], [null, '/sign-in'], ['sam', '/inbox'], ['sam', '/inbox?sort=deadline'],
+        ['carol', '/orders'], ['bob', '/desk'],
+      ];
+      const signedIn = {};
+      for (const scheme of ['light', 'dark']) {
+        for (const [who, path] of pages) {
+          const page = who ? (signedIn[who] ??= await ctx.signedIn(who)) : await ctx.page();
+          await page.emulateMedia({ colorScheme: scheme });
+          await open(ctx, page, path);
+          await axeClean(page, `${path} (${scheme})`);
+        }
+        // An order's page (staff, with events) and a document's page.
+        const sam = signedIn.sam;
+        await open(ctx, sam, '/inbox?kind=orders');
+        await open(ctx, sam, await sam.locator('#inbox tbody tr a').first().getAttribute('href'));
+        await sam.locator('#events table').waitFor();
+        await axeClean(sam, `order (${scheme})`);
+        await ctx.screenshot(sam, `order-${scheme}`);
+        await open(ctx, sam, '/inbox?kind=signatures');
+        await open(ctx, sam, await sam.locator('#inbox tbody tr a').first().getAttribute('href'));
+        await axeClean(sam, `document (${scheme})`);
+        await ctx.screenshot(sam, `document-${scheme}`);
+      }
+    });
+
+    it('fits the desk on a phone', async () => {
+      const bob = await ctx.signedIn('bob');
+      await bob.setViewportSize({ width: 390, height: 844 });
+      await open(ctx, bob, '/desk');
+      const sign = bob.locator('#desk li button.advance').first();
+      await sign.waitFor();
+      const box = await sign.boundingBox();
+      assert.ok(box.width >= 300, `the Sign button is thumb-wide (${box.width}px)`);
+      assert.ok(box.height >= 44, `and tall enough (${box.height}px)`);
+      const overflow = await bob.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `no sideways scrolling (${overflow}px)`);
+      await ctx.screenshot(bob, 'desk-phone');
+    });
+  }
+});
