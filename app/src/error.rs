@@ -149,13 +149,13 @@ mod server {
     /// address, and a 4xx would stop the browser from following it.
     pub fn reply<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         use leptos::prelude::use_context;
-        if let Err(error) = &result {
-            if let (false, Some(options)) = (
+        if let Err(error) = &result
+            && let (false, Some(options)) = (
                 plain_form_post(),
                 use_context::<leptos_axum::ResponseOptions>(),
-            ) {
-                options.set_status(error.status());
-            }
+            )
+        {
+            options.set_status(error.status());
         }
         result
     }

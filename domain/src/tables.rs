@@ -103,12 +103,23 @@ fn index(name: &str, partition: &str, sort: &str) -> GlobalSecondaryIndex {
         .expect("index is complete")
 }
 
+/// An index to create: its name, partition key and sort key.
+type IndexPlan<'a> = (&'a str, &'a str, &'a str);
+/// A table to create: name, hash key, range key, indexes, time-to-live.
+type TablePlan<'a> = (
+    &'a String,
+    &'a str,
+    Option<&'a str>,
+    Vec<IndexPlan<'a>>,
+    bool,
+);
+
 impl Tables {
     /// Creates every table that does not exist yet (embedded mode and tests;
     /// in AWS the deploy template creates them).
     pub async fn ensure(&self, ddb: &Client) -> Result<(), DomainError> {
         // (table, hash key, range key, indexes as (name, partition, sort), TTL)
-        let plans: [(&String, &str, Option<&str>, Vec<(&str, &str, &str)>, bool); 9] = [
+        let plans: [TablePlan; 9] = [
             (
                 &self.orders,
                 "orderId",
@@ -142,7 +153,6 @@ impl Tables {
             (&self.api_keys, "keyId", None, vec![], false),
         ];
         for (table, hash, range, index_plans, ttl) in plans {
-            let index_plans: Vec<(&str, &str, &str)> = index_plans;
             let mut create = ddb
                 .create_table()
                 .table_name(table)
@@ -193,7 +203,7 @@ impl Tables {
 async fn add_missing_indexes(
     ddb: &Client,
     table: &str,
-    plans: &[(&str, &str, &str)],
+    plans: &[IndexPlan<'_>],
 ) -> Result<(), DomainError> {
     if plans.is_empty() {
         return Ok(());

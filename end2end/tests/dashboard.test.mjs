@@ -355,7 +355,9 @@ eachJsMode('dashboard', (ctx) => {
       await sam.keyboard.press('j');
       await sam.keyboard.press('a');
       await until(async () => assert.match(await sam.locator('.toast.ok').innerText(), new RegExp(`${second.slice(0, 8)} advanced by sam`)));
-      // r goes to the current row's reason field.
+      // The advanced order leaves this PENDING-only list; then r goes to
+      // the current row's reason field.
+      await until(async () => assert.equal(await sam.locator(`#inbox tr[data-order="${second}"]`).count(), 0));
       await sam.keyboard.press('j');
       await sam.keyboard.press('r');
       assert.equal(await sam.evaluate(() => document.activeElement?.className), 'reason');

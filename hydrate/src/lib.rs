@@ -1,6 +1,9 @@
 //! The browser entry point. The generated JavaScript calls [`hydrate`] once
 //! the wasm module has loaded; it attaches the app to the HTML the server
 //! already rendered instead of rendering it again.
+//!
+//! Browser-only: on any other target the crate is empty (see Cargo.toml).
+#![cfg(target_arch = "wasm32")]
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

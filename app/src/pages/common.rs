@@ -78,11 +78,13 @@ pub fn epoch_secs(text: &str) -> Option<i64> {
 
 /// Now, in seconds since 1970 (the browser's clock in the browser).
 pub fn now_secs() -> i64 {
-    #[cfg(feature = "hydrate")]
+    // By target, not feature: workspace builds unify features, so the
+    // server binary may have `hydrate` on too.
+    #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
     {
         (js_sys::Date::now() / 1000.0) as i64
     }
-    #[cfg(not(feature = "hydrate"))]
+    #[cfg(not(all(feature = "hydrate", target_arch = "wasm32")))]
     {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -19,7 +19,7 @@ pub fn Desk() -> impl IntoView {
         move || (decide.version().get(), live.get()),
         |_| crate::server_fns::signatures::signer_desk(),
     );
-    let outcome = crate::pages::common::outcome_of(decide, |d| decided_text(d));
+    let outcome = crate::pages::common::outcome_of(decide, decided_text);
     view! {
         <section class="panel desk">
             <h1>"Waiting for your signature"</h1>
@@ -158,13 +158,14 @@ pub fn DocumentPage() -> impl IntoView {
         |(id, _, _)| crate::server_fns::signatures::get_document(id),
     );
     let me = Resource::new(|| (), |_| crate::server_fns::auth::current_user());
-    let outcome = crate::pages::common::outcome_of(decide, |d| decided_text(d));
+    let outcome = crate::pages::common::outcome_of(decide, decided_text);
     view! {
         <section class="panel desk">
             <div class="toasts"><Outcome message=outcome /></div>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || {
                     let me = me.get().and_then(Result::ok).flatten();
+                    let staff = me.as_ref().is_some_and(|m| m.is("staff"));
                     document
                         .get()
                         .map(|result| match result {
@@ -191,16 +192,13 @@ pub fn DocumentPage() -> impl IntoView {
                                     })}
                                     <h2>"History"</h2>
                                     <Timeline entries=d.history.clone() />
+                                    {staff.then(|| view! { <DocumentEvents document_id=d.document_id.clone() /> })}
                                 }
                                     .into_any()
                             }
                         })
                 }}
             </Transition>
-            {move || {
-                let staff = me.get().and_then(Result::ok).flatten().is_some_and(|m| m.is("staff"));
-                staff.then(|| view! { <DocumentEvents document_id=id() /> })
-            }}
         </section>
     }
 }

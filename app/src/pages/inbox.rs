@@ -77,7 +77,7 @@ pub fn Inbox() -> impl IntoView {
             crate::server_fns::orders::staff_inbox(kind, status, q, sort, after)
         },
     );
-    let outcome = crate::pages::common::outcome_of(decide, |d| decided_text(d));
+    let outcome = crate::pages::common::outcome_of(decide, decided_text);
     let bulk_outcome = Signal::derive(move || {
         bulk.value().get().map(|r| {
             r.map(|results| {
@@ -95,7 +95,31 @@ pub fn Inbox() -> impl IntoView {
         None => param("bulk").map(|b| decode_bulk(&b)).unwrap_or_default(),
     });
 
-    #[cfg(feature = "hydrate")]
+    // Ticks are kept by step (order and task), not by row: when a live
+    // update replaces a ticked row (someone decided that step), the tick
+    // must not move to the order's next step. A ticked step that left the
+    // page still goes with the bulk action, as a hidden field, and comes
+    // back "already decided by …".
+    let ticked = RwSignal::new(Vec::<String>::new());
+    let shown = Memo::new(move |_| {
+        tasks
+            .get()
+            .and_then(Result::ok)
+            .map(|page| {
+                page.items
+                    .iter()
+                    .map(|i| format!("{}.{}", i.id, i.task_id))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    });
+    Effect::new(move |_| {
+        if bulk.version().get() > 0 {
+            ticked.set(Vec::new());
+        }
+    });
+
+    #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
     keyboard();
 
     let selected =
@@ -165,6 +189,18 @@ pub fn Inbox() -> impl IntoView {
                     </select>
                 </label>
                 <input name="reason" aria-label="Reason, when rejecting" placeholder="Reason, when rejecting" />
+                {move || {
+                    let shown = shown.get();
+                    ticked
+                        .get()
+                        .into_iter()
+                        .filter(|p| !shown.contains(p))
+                        .enumerate()
+                        .map(|(n, pick)| view! {
+                            <input type="hidden" name=format!("picked[{}]", crate::server_fns::orders::MAX_BULK + n) value=pick />
+                        })
+                        .collect_view()
+                }}
                 <button type="submit" id="bulk-apply" disabled=move || bulk.pending().get()>
                     {move || if bulk.pending().get() { "Deciding…" } else { "Decide ticked" }}
                 </button>
@@ -206,7 +242,7 @@ pub fn Inbox() -> impl IntoView {
                                                 .items
                                                 .into_iter()
                                                 .enumerate()
-                                                .map(|(at, item)| view! { <Row item at decide /> })
+                                                .map(|(at, item)| view! { <Row item at decide ticked /> })
                                                 .collect_view()}
                                         </tbody>
                                     </table>
@@ -276,7 +312,12 @@ fn NextPage(after: String) -> impl IntoView {
 /// One row: an order step (tick box, Advance, Reject) or a signature
 /// request (who it waits for).
 #[component]
-fn Row(item: InboxItem, at: usize, decide: ServerAction<DecideOrder>) -> impl IntoView {
+fn Row(
+    item: InboxItem,
+    at: usize,
+    decide: ServerAction<DecideOrder>,
+    ticked: RwSignal<Vec<String>>,
+) -> impl IntoView {
     let is_order = item.kind == "order";
     let href = if is_order {
         format!("/orders/{}", item.id)
@@ -308,7 +349,26 @@ fn Row(item: InboxItem, at: usize, decide: ServerAction<DecideOrder>) -> impl In
         <tr data-order=order_attr data-document=document_attr data-kind=item.kind.clone() tabindex="-1">
             <td>
                 {is_order.then(|| view! {
-                    <input type="checkbox" form="bulk" name=format!("picked[{at}]") value=pick aria-label=tick_label />
+                    <input
+                        type="checkbox"
+                        form="bulk"
+                        name=format!("picked[{at}]")
+                        value=pick.clone()
+                        aria-label=tick_label
+                        prop:checked={
+                            let pick = pick.clone();
+                            move || ticked.read().contains(&pick)
+                        }
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            ticked.update(|t| {
+                                t.retain(|p| p != &pick);
+                                if on {
+                                    t.push(pick.clone());
+                                }
+                            });
+                        }
+                    />
                 })}
             </td>
             <td>
@@ -387,7 +447,7 @@ pub fn DecideForms(
 
 /// j/k move between rows, a advances the current one, r goes to its reason
 /// (Enter then rejects). Keys typed into a field are the field's.
-#[cfg(feature = "hydrate")]
+#[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
 fn keyboard() {
     use wasm_bindgen::JsCast;
     let current = StoredValue::new(None::<u32>);

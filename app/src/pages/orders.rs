@@ -81,7 +81,7 @@ pub fn OrderPage() -> impl IntoView {
         |(id, _, _)| crate::server_fns::orders::get_order(id),
     );
     let me = Resource::new(|| (), |_| crate::server_fns::auth::current_user());
-    let outcome = crate::pages::common::outcome_of(decide, |d| decided_text(d));
+    let outcome = crate::pages::common::outcome_of(decide, decided_text);
     view! {
         <section class="panel">
             <div class="toasts"><Outcome message=outcome /></div>
@@ -120,16 +120,13 @@ pub fn OrderPage() -> impl IntoView {
                                     <h2>"Timeline"</h2>
                                     <Timeline entries=o.history.clone() />
                                     <Notifications notes=o.notifications.clone() />
+                                    {staff.then(|| view! { <Events order_id=o.order_id.clone() /> })}
                                 }
                                     .into_any()
                             }
                         })
                 }}
             </Transition>
-            {move || {
-                let staff = me.get().and_then(Result::ok).flatten().is_some_and(|m| m.is("staff"));
-                staff.then(|| view! { <Events order_id=id() /> })
-            }}
         </section>
     }
 }

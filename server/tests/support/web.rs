@@ -189,6 +189,17 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// A browser without a session, for a server at `addr` (a child
+    /// process, say).
+    pub fn at(addr: SocketAddr) -> Browser {
+        Browser {
+            addr,
+            cookie: None,
+            origin: Some(format!("http://{addr}")),
+            http: HyperClient::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
     pub async fn try_get(&self, path: &str) -> Result<Response, String> {
         self.send("GET", path, Vec::new(), &[]).await
     }
