@@ -126,6 +126,8 @@ export function eachJsMode(title, body) {
       });
       const watch = (page) => {
         page.on('pageerror', (e) => { throw e; });
+        // The browser's own errors (a panic in the wasm, say) go to the log.
+        page.on('console', (m) => { if (m.type() === 'error') console.error(`browser: ${m.text()}`); });
         page.on('response', async (response) => {
           const type = response.headers()['content-type'] ?? '';
           if (!/text|json|javascript/.test(type)) return;

@@ -7,7 +7,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::model::{Document, SignatureRequest};
 use crate::pages::common::{Failure, Left, Outcome, Status, When, live, short};
 use crate::pages::inbox::decided_text;
-use crate::pages::orders::{EventsPanel, Timeline};
+use crate::pages::orders::{EventsPanel, EventsResource, Timeline, is_staff};
 use crate::server_fns::signatures::DecideSignature;
 
 /// A signer's desk: the requests waiting for them, to sign or decline.
@@ -158,6 +158,20 @@ pub fn DocumentPage() -> impl IntoView {
         |(id, _, _)| crate::server_fns::signatures::get_document(id),
     );
     let me = Resource::new(|| (), |_| crate::server_fns::auth::current_user());
+    // Made with the page, as on the order page (see there).
+    let query = use_query_map();
+    let events: EventsResource = Resource::new(
+        move || (id(), query.read().get("events"), live.get()),
+        move |(id, page, _)| async move {
+            if is_staff(me).await {
+                crate::server_fns::signatures::document_events(id, page)
+                    .await
+                    .map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+    );
     let outcome = crate::pages::common::outcome_of(decide, decided_text);
     view! {
         <section class="panel desk">
@@ -165,7 +179,6 @@ pub fn DocumentPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || {
                     let me = me.get().and_then(Result::ok).flatten();
-                    let staff = me.as_ref().is_some_and(|m| m.is("staff"));
                     document
                         .get()
                         .map(|result| match result {
@@ -192,24 +205,13 @@ pub fn DocumentPage() -> impl IntoView {
                                     })}
                                     <h2>"History"</h2>
                                     <Timeline entries=d.history.clone() />
-                                    {staff.then(|| view! { <DocumentEvents document_id=d.document_id.clone() /> })}
                                 }
                                     .into_any()
                             }
                         })
                 }}
             </Transition>
+            <EventsPanel events />
         </section>
     }
-}
-
-#[component]
-fn DocumentEvents(document_id: String) -> impl IntoView {
-    let query = use_query_map();
-    let live = live();
-    let events = Resource::new(
-        move || (document_id.clone(), query.read().get("events"), live.get()),
-        |(id, page, _)| crate::server_fns::signatures::document_events(id, page),
-    );
-    view! { <EventsPanel events /> }
 }

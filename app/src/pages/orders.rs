@@ -81,6 +81,23 @@ pub fn OrderPage() -> impl IntoView {
         |(id, _, _)| crate::server_fns::orders::get_order(id),
     );
     let me = Resource::new(|| (), |_| crate::server_fns::auth::current_user());
+    // The workflow's events, for staff; made here with the page (not inside
+    // the view that shows them) so the server and the browser create the
+    // same resources in the same order. The page token rides in the address
+    // (`events`), so paging works without JavaScript.
+    let query = use_query_map();
+    let events: EventsResource = Resource::new(
+        move || (id(), query.read().get("events"), live.get()),
+        move |(id, page, _)| async move {
+            if is_staff(me).await {
+                crate::server_fns::orders::order_events(id, page)
+                    .await
+                    .map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+    );
     let outcome = crate::pages::common::outcome_of(decide, decided_text);
     view! {
         <section class="panel">
@@ -120,15 +137,26 @@ pub fn OrderPage() -> impl IntoView {
                                     <h2>"Timeline"</h2>
                                     <Timeline entries=o.history.clone() />
                                     <Notifications notes=o.notifications.clone() />
-                                    {staff.then(|| view! { <Events order_id=o.order_id.clone() /> })}
                                 }
                                     .into_any()
                             }
                         })
                 }}
             </Transition>
+            <EventsPanel events />
         </section>
     }
+}
+
+/// The Step Functions events of a page's execution: `None` for anyone but
+/// staff.
+pub type EventsResource = Resource<Result<Option<EventsPage>, crate::error::AppError>>;
+
+/// Whether the signed-in person is staff (waits for `me`).
+pub async fn is_staff(
+    me: Resource<Result<Option<crate::model::Me>, crate::error::AppError>>,
+) -> bool {
+    me.await.ok().flatten().is_some_and(|m| m.is("staff"))
 }
 
 /// A status history drawn as a timeline, oldest first: each step with who
@@ -177,33 +205,20 @@ fn Notifications(notes: Vec<Notification>) -> impl IntoView {
     })
 }
 
-/// The order's Step Functions events, a page at a time, like the console's
-/// event view (staff only). The page token rides in the address (`events`),
-/// so paging works without JavaScript.
-#[component]
-fn Events(order_id: String) -> impl IntoView {
-    let query = use_query_map();
-    let live = live();
-    let events = Resource::new(
-        move || (order_id.clone(), query.read().get("events"), live.get()),
-        |(id, page, _)| crate::server_fns::orders::order_events(id, page),
-    );
-    view! { <EventsPanel events /> }
-}
-
 /// The events table shared by orders and documents.
 #[component]
-pub fn EventsPanel(events: Resource<Result<EventsPage, crate::error::AppError>>) -> impl IntoView {
+pub fn EventsPanel(events: EventsResource) -> impl IntoView {
     view! {
-        <details class="events" id="events" open>
-            <summary>"Execution events"</summary>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || {
-                    events
-                        .get()
-                        .map(|result| match result {
-                            Err(error) => view! { <Failure error /> }.into_any(),
-                            Ok(page) => view! {
+        <Transition fallback=|| ()>
+            {move || {
+                events
+                    .get()
+                    .map(|result| match result {
+                        Err(error) => view! { <Failure error /> }.into_any(),
+                        Ok(None) => ().into_any(),
+                        Ok(Some(page)) => view! {
+                            <details class="events" id="events" open>
+                            <summary>"Execution events"</summary>
                                 <div class="table-wrap">
                                 <table class="tasks events-table">
                                     <caption class="visually-hidden">"Step Functions events, oldest first"</caption>
@@ -242,11 +257,11 @@ pub fn EventsPanel(events: Resource<Result<EventsPage, crate::error::AppError>>)
                                         " · " <a href=format!("?events={}", urlencode(&n)) id="events-next">"Later events"</a>
                                     })}
                                 </p>
-                            }
-                            .into_any(),
-                        })
-                }}
-            </Transition>
-        </details>
+                            </details>
+                        }
+                        .into_any(),
+                    })
+            }}
+        </Transition>
     }
 }
