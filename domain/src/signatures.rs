@@ -263,31 +263,19 @@ impl Services {
         signer: &str,
         task_id: &str,
     ) -> Result<bool, DomainError> {
-        if !crate::orders::usable_key(document_id) || !crate::orders::usable_key(signer) {
-            return Ok(false);
-        }
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.tables.signature_requests)
-            .key("documentId", AttributeValue::S(document_id.into()))
-            .key("signer", AttributeValue::S(signer.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("reading a signature request")(format!("{e:?}")))?;
-        Ok(out
-            .item()
-            .and_then(|i| s(i, "taskId"))
+        Ok(self
+            .request_row(document_id, signer)
+            .await?
+            .and_then(|i| s(&i, "taskId"))
             .is_some_and(|id| id == task_id))
     }
 
-    /// A signer's waiting request with its token.
-    pub(crate) async fn signature_pending(
+    /// `signer`'s request row on a document, as stored (token included).
+    async fn request_row(
         &self,
         document_id: &str,
         signer: &str,
-    ) -> Result<Option<Pending>, DomainError> {
+    ) -> Result<Option<Item>, DomainError> {
         if !crate::orders::usable_key(document_id) || !crate::orders::usable_key(signer) {
             return Ok(None);
         }
@@ -301,7 +289,17 @@ impl Services {
             .send()
             .await
             .map_err(|e| unavailable("reading a signature request")(format!("{e:?}")))?;
-        Ok(out.item().and_then(|item| {
+        Ok(out.item().cloned())
+    }
+
+    /// A signer's waiting request with its token.
+    pub(crate) async fn signature_pending(
+        &self,
+        document_id: &str,
+        signer: &str,
+    ) -> Result<Option<Pending>, DomainError> {
+        let row = self.request_row(document_id, signer).await?;
+        Ok(row.as_ref().and_then(|item| {
             Some(Pending {
                 task_id: s(item, "taskId")?,
                 token: s(item, "taskToken")?,

@@ -25,34 +25,6 @@ fn free_port() -> u16 {
         .expect("port")
 }
 
-/// The AWS-mode flags every process of this test shares.
-fn aws_args(suffix: &str) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "--aws",
-        "--aws-region",
-        "us-east-1",
-        "--aws-endpoint-url",
-        backends::moto_url(),
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    for table in [
-        "orders",
-        "actions",
-        "decisions",
-        "documents",
-        "signature-requests",
-        "users",
-        "sessions",
-        "meta",
-        "api-keys",
-    ] {
-        args.push(format!("--{table}-table"));
-        args.push(format!("{suffix}-{table}"));
-    }
-    args
-}
-
 fn countersign(args: &[String]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_countersign"));
     command
@@ -83,7 +55,7 @@ async fn replica(suffix: &str) -> Replica {
         addr.to_string(),
         "--provision".to_owned(),
     ];
-    args.extend(aws_args(suffix));
+    args.extend(backends::aws_args(suffix));
     let child = countersign(&args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -107,7 +79,7 @@ fn add_user(suffix: &str, name: &str, role: &str) {
     let mut args: Vec<String> = ["users", "add", name, "--role", role]
         .map(str::to_owned)
         .to_vec();
-    args.extend(aws_args(suffix));
+    args.extend(backends::aws_args(suffix));
     let mut child = countersign(&args)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())

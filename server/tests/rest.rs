@@ -68,30 +68,8 @@ impl Instance {
     /// AWS mode against the test binary's moto, with tables of its own.
     async fn moto() -> Instance {
         let suffix = backends::unique("rest");
-        let mut store: Vec<String> = [
-            "--aws",
-            "--provision",
-            "--aws-region",
-            "us-east-1",
-            "--aws-endpoint-url",
-            backends::moto_url(),
-        ]
-        .map(str::to_owned)
-        .to_vec();
-        for table in [
-            "orders",
-            "actions",
-            "decisions",
-            "documents",
-            "signature-requests",
-            "users",
-            "sessions",
-            "meta",
-            "api-keys",
-        ] {
-            store.push(format!("--{table}-table"));
-            store.push(format!("{suffix}-{table}"));
-        }
+        let mut store = backends::aws_args(&suffix);
+        store.push("--provision".to_owned());
         let env = vec![
             ("AWS_ACCESS_KEY_ID", "countersign-test"),
             ("AWS_SECRET_ACCESS_KEY", "countersign-test"),

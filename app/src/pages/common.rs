@@ -57,6 +57,22 @@ where
     })
 }
 
+/// Whether `action` is running for an input `matches` picks out: the one
+/// button of many (one per row) that should say "Advancing…".
+pub fn in_flight<S>(
+    action: ServerAction<S>,
+    matches: impl Fn(&S) -> bool + Send + Sync + 'static,
+) -> Signal<bool>
+where
+    S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+{
+    Signal::derive(move || {
+        action.pending().get() && action.input().read().as_ref().is_some_and(&matches)
+    })
+}
+
 /// Seconds since 1970 of an RFC 3339 UTC timestamp, as every record stores
 /// them (`2026-11-21T10:42:07.123Z`); the fraction is dropped.
 pub fn epoch_secs(text: &str) -> Option<i64> {

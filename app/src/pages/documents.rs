@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::model::{Document, SignatureRequest};
-use crate::pages::common::{Failure, Left, Outcome, Status, When, live, short};
+use crate::pages::common::{Failure, Left, Outcome, Status, When, in_flight, live, short};
 use crate::pages::inbox::decided_text;
 use crate::pages::orders::{EventsPanel, EventsResource, Timeline, is_staff};
 use crate::server_fns::signatures::DecideSignature;
@@ -76,12 +76,8 @@ fn SignForms(action: ServerAction<DecideSignature>, request: SignatureRequest) -
     let (doc2, task2, busy_task) = (doc.clone(), task.clone(), task.clone());
     let busy = move |what: &'static str| {
         let task = busy_task.clone();
-        Signal::derive(move || {
-            action.pending().get()
-                && action
-                    .input()
-                    .get()
-                    .is_some_and(|i| i.task_id == task && i.action == what)
+        in_flight(action, move |i: &DecideSignature| {
+            i.task_id == task && i.action == what
         })
     };
     let (busy, busy2) = (busy("sign"), busy("decline"));

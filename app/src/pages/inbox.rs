@@ -7,7 +7,7 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::model::{BulkResult, Decision, InboxItem};
-use crate::pages::common::{Failure, Left, Outcome, Status, When, live, short};
+use crate::pages::common::{Failure, Left, Outcome, Status, When, in_flight, live, short};
 use crate::server_fns::orders::{DecideOrder, DecideOrders};
 use crate::server_fns::signatures::RequestSignatures;
 
@@ -415,12 +415,8 @@ pub fn DecideForms(
     // Which of this row's buttons is in flight, if any.
     let busy = move |what: &'static str| {
         let task = busy_task.clone();
-        Signal::derive(move || {
-            action.pending().get()
-                && action
-                    .input()
-                    .get()
-                    .is_some_and(|i| i.task_id == task && i.action == what)
+        in_flight(action, move |i: &DecideOrder| {
+            i.task_id == task && i.action == what
         })
     };
     let (busy, busy2) = (busy("advance"), busy("reject"));

@@ -88,3 +88,33 @@ pub fn moto_url() -> &'static str {
         Err(_) => countersign_server::moto::start().unwrap_or_else(|e| panic!("{e}")),
     })
 }
+
+/// The flags that put a `countersign` process in AWS mode on the test's
+/// moto, with every table named `<suffix>-<table>`.
+#[allow(dead_code, reason = "only the tests that start processes use it")]
+pub fn aws_args(suffix: &str) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--aws",
+        "--aws-region",
+        "us-east-1",
+        "--aws-endpoint-url",
+        moto_url(),
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    for table in [
+        "orders",
+        "actions",
+        "decisions",
+        "documents",
+        "signature-requests",
+        "users",
+        "sessions",
+        "meta",
+        "api-keys",
+    ] {
+        args.push(format!("--{table}-table"));
+        args.push(format!("{suffix}-{table}"));
+    }
+    args
+}
