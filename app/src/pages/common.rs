@@ -92,6 +92,24 @@ pub fn epoch_secs(text: &str) -> Option<i64> {
     Some(days * 86_400 + hour * 3_600 + minute * 60 + second)
 }
 
+/// A timestamp as something that sorts in time order, whatever its
+/// fraction's length (`…:07Z`, `…:07.1Z`, `…:07.123456789Z`).
+pub fn time_key(at: &str) -> (i64, u32) {
+    let secs = epoch_secs(at).unwrap_or(i64::MAX);
+    let fraction: String = at
+        .get(19..)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .map(|rest| {
+            rest.chars()
+                .take_while(char::is_ascii_digit)
+                .take(9)
+                .collect()
+        })
+        .unwrap_or_default();
+    let nanos = format!("{fraction:0<9}").parse().unwrap_or(0);
+    (secs, nanos)
+}
+
 /// Now, in seconds since 1970 (the browser's clock in the browser).
 pub fn now_secs() -> i64 {
     // By target, not feature: workspace builds unify features, so the
@@ -288,6 +306,16 @@ mod tests {
         );
         assert_eq!(epoch_secs("2026-13-01T00:00:00Z"), None);
         assert_eq!(epoch_secs("soon"), None);
+    }
+
+    #[test]
+    fn time_keys_order_fractions_of_any_length() {
+        let a = time_key("2026-11-21T10:00:07Z");
+        let b = time_key("2026-11-21T10:00:07.1Z");
+        let c = time_key("2026-11-21T10:00:07.123456789Z");
+        let d = time_key("2026-11-21T10:00:07.2+00:00");
+        assert!(a < b && b < c && c < d, "{a:?} {b:?} {c:?} {d:?}");
+        assert!(time_key("2026-11-21T10:00:08Z") > d);
     }
 
     #[test]

@@ -157,7 +157,13 @@ pub fn DocumentPage() -> impl IntoView {
     // Made with the page, as on the order page (see there).
     let query = use_query_map();
     let events: EventsResource = Resource::new(
-        move || (id(), query.read().get("events"), live.get()),
+        move || {
+            (
+                id(),
+                query.read().get("events"),
+                (live.get(), decide.version().get()),
+            )
+        },
         move |(id, page, _)| async move {
             if is_staff(me).await {
                 crate::server_fns::signatures::document_events(id, page)

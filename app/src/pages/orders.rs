@@ -87,7 +87,13 @@ pub fn OrderPage() -> impl IntoView {
     // (`events`), so paging works without JavaScript.
     let query = use_query_map();
     let events: EventsResource = Resource::new(
-        move || (id(), query.read().get("events"), live.get()),
+        move || {
+            (
+                id(),
+                query.read().get("events"),
+                (live.get(), decide.version().get()),
+            )
+        },
         move |(id, page, _)| async move {
             if is_staff(me).await {
                 crate::server_fns::orders::order_events(id, page)
@@ -163,6 +169,10 @@ pub async fn is_staff(
 /// and when, decisions with their comment or reason.
 #[component]
 pub fn Timeline(entries: Vec<HistoryEntry>) -> impl IntoView {
+    // In time order: a decision is recorded after the workflow has already
+    // logged the step it caused, but it happened first.
+    let mut entries = entries;
+    entries.sort_by_cached_key(|h| crate::pages::common::time_key(&h.at));
     view! {
         <ol class="timeline" id="history">
             {entries
