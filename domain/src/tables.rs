@@ -228,15 +228,12 @@ async fn add_missing_indexes(
         if existing.contains(&name) {
             continue;
         }
+        // The same index CreateTable would make, as an UpdateTable action.
+        let planned = index(name, partition, sort);
         let create = aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
             .index_name(name)
-            .key_schema(key(partition, KeyType::Hash))
-            .key_schema(key(sort, KeyType::Range))
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
+            .set_key_schema(Some(planned.key_schema().to_vec()))
+            .set_projection(planned.projection().cloned())
             .build()
             .expect("index is complete");
         let added = ddb

@@ -159,6 +159,19 @@ export function eachJsMode(title, body) {
   }
 }
 
+/** Reloads until `check` passes (workflows move on in the background). */
+export async function eventually(page, check, tries = 60) {
+  for (let i = 0; ; i++) {
+    try {
+      return await check();
+    } catch (error) {
+      if (i >= tries) throw error;
+      await new Promise((r) => setTimeout(r, 250));
+      await page.reload();
+    }
+  }
+}
+
 /** Resolves once the page has hydrated (JavaScript on only). */
 export async function hydrated(page) {
   await page.waitForSelector('html[data-hydrated="true"]', { timeout: 15_000 });

@@ -7,22 +7,10 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { it } from 'node:test';
-import { eachJsMode, hydrated } from '../support/harness.mjs';
+import { eachJsMode, eventually, hydrated } from '../support/harness.mjs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
-/** Reloads until `check` passes (workflows move on in the background). */
-async function eventually(page, check, tries = 60) {
-  for (let i = 0; ; i++) {
-    try {
-      return await check();
-    } catch (error) {
-      if (i >= tries) throw error;
-      await new Promise((r) => setTimeout(r, 250));
-      await page.reload();
-    }
-  }
-}
 
 /** Waits for `check` without reloading (live updates, client rendering). */
 async function until(check, timeoutMs = 15_000) {

@@ -5,20 +5,8 @@
 
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { eachJsMode, hydrated } from '../support/harness.mjs';
+import { eachJsMode, eventually, hydrated } from '../support/harness.mjs';
 
-/** Reloads until `check` passes (workflows move on in the background). */
-async function eventually(page, check, tries = 40) {
-  for (let i = 0; ; i++) {
-    try {
-      return await check();
-    } catch (error) {
-      if (i >= tries) throw error;
-      await new Promise((r) => setTimeout(r, 250));
-      await page.reload();
-    }
-  }
-}
 
 eachJsMode('people', (ctx) => {
   it('shows the start page and the sign-in form to anyone', async () => {

@@ -2,12 +2,12 @@
 //! on a phone: one column, large buttons at the bottom of each card.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_params_map;
 
 use crate::model::{Document, SignatureRequest};
 use crate::pages::common::{Failure, Left, Outcome, Status, When, in_flight, live, short};
 use crate::pages::inbox::decided_text;
-use crate::pages::orders::{EventsPanel, EventsResource, Timeline, is_staff};
+use crate::pages::orders::{EventsPanel, Timeline, events_resource};
 use crate::server_fns::signatures::DecideSignature;
 
 /// A signer's desk: the requests waiting for them, to sign or decline.
@@ -154,25 +154,11 @@ pub fn DocumentPage() -> impl IntoView {
         |(id, _, _)| crate::server_fns::signatures::get_document(id),
     );
     let me = Resource::new(|| (), |_| crate::server_fns::auth::current_user());
-    // Made with the page, as on the order page (see there).
-    let query = use_query_map();
-    let events: EventsResource = Resource::new(
-        move || {
-            (
-                id(),
-                query.read().get("events"),
-                (live.get(), decide.version().get()),
-            )
-        },
-        move |(id, page, _)| async move {
-            if is_staff(me).await {
-                crate::server_fns::signatures::document_events(id, page)
-                    .await
-                    .map(Some)
-            } else {
-                Ok(None)
-            }
-        },
+    let events = events_resource(
+        id,
+        move || decide.version().get(),
+        me,
+        crate::server_fns::signatures::document_events,
     );
     let outcome = crate::pages::common::outcome_of(decide, decided_text);
     view! {

@@ -81,28 +81,11 @@ pub fn OrderPage() -> impl IntoView {
         |(id, _, _)| crate::server_fns::orders::get_order(id),
     );
     let me = Resource::new(|| (), |_| crate::server_fns::auth::current_user());
-    // The workflow's events, for staff; made here with the page (not inside
-    // the view that shows them) so the server and the browser create the
-    // same resources in the same order. The page token rides in the address
-    // (`events`), so paging works without JavaScript.
-    let query = use_query_map();
-    let events: EventsResource = Resource::new(
-        move || {
-            (
-                id(),
-                query.read().get("events"),
-                (live.get(), decide.version().get()),
-            )
-        },
-        move |(id, page, _)| async move {
-            if is_staff(me).await {
-                crate::server_fns::orders::order_events(id, page)
-                    .await
-                    .map(Some)
-            } else {
-                Ok(None)
-            }
-        },
+    let events = events_resource(
+        id,
+        move || decide.version().get(),
+        me,
+        crate::server_fns::orders::order_events,
     );
     let outcome = crate::pages::common::outcome_of(decide, decided_text);
     view! {
@@ -158,11 +141,38 @@ pub fn OrderPage() -> impl IntoView {
 /// staff.
 pub type EventsResource = Resource<Result<Option<EventsPage>, crate::error::AppError>>;
 
-/// Whether the signed-in person is staff (waits for `me`).
-pub async fn is_staff(
-    me: Resource<Result<Option<crate::model::Me>, crate::error::AppError>>,
-) -> bool {
-    me.await.ok().flatten().is_some_and(|m| m.is("staff"))
+/// The signed-in person, as a page loads them.
+pub type MeResource = Resource<Result<Option<crate::model::Me>, crate::error::AppError>>;
+
+/// The events of the page's execution (`fetch` names it by `id`), for
+/// staff; `None` for anyone else. Pages make it with themselves, not inside
+/// the view that shows it, so the server and the browser create the same
+/// resources in the same order. The page token rides in the address
+/// (`events`), so paging works without JavaScript; it refetches when
+/// `version` moves (a decision on the page) and on live changes.
+pub fn events_resource<F, Fut>(
+    id: impl Fn() -> String + Send + Sync + 'static,
+    version: impl Fn() -> usize + Send + Sync + 'static,
+    me: MeResource,
+    fetch: F,
+) -> EventsResource
+where
+    F: Fn(String, Option<String>) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<EventsPage, crate::error::AppError>> + Send + 'static,
+{
+    let query = use_query_map();
+    let live = live();
+    Resource::new(
+        move || (id(), query.read().get("events"), (live.get(), version())),
+        move |(id, page, _)| async move {
+            let staff = me.await.ok().flatten().is_some_and(|m| m.is("staff"));
+            if staff {
+                fetch(id, page).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+    )
 }
 
 /// A status history drawn as a timeline, oldest first: each step with who
