@@ -138,6 +138,25 @@ pub async fn decide_order(
         .await?)
 }
 
+/// Staff decide whatever step of the order was waiting when the request
+/// `arrived` (machine callers that name no task).
+pub async fn decide_waiting_order(
+    s: &Services,
+    user: &User,
+    order_id: &str,
+    outcome: Outcome,
+    comment: Option<&str>,
+    arrived: &str,
+    settle: std::time::Duration,
+) -> Result<Decided, AppError> {
+    // Who may not see the order is told "not found", as when reading it.
+    order(s, user, order_id).await?;
+    require(user, Role::Staff)?;
+    Ok(s.domain
+        .decide_waiting(order_id, outcome, &user.name, comment, arrived, settle)
+        .await?)
+}
+
 /// Requests waiting for the caller's own signature.
 pub async fn signer_desk(s: &Services, user: &User) -> Result<Vec<SignatureRequest>, AppError> {
     require(user, Role::Signer)?;

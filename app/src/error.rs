@@ -26,6 +26,9 @@ pub enum AppError {
     /// Someone decided first. 409.
     #[error("already decided by {by} at {at}")]
     AlreadyDecided { by: String, at: String },
+    /// Nothing waits for a decision now; `status` says where it stands. 409.
+    #[error("nothing waits for a decision now (the status is {status})")]
+    NotWaiting { status: String },
     /// The workflow no longer waits for this. 410.
     #[error("this request expired: the workflow no longer waits for it")]
     Expired,
@@ -66,7 +69,9 @@ mod server {
                 AppError::Forbidden => StatusCode::FORBIDDEN,
                 AppError::NotFound => StatusCode::NOT_FOUND,
                 AppError::Invalid(_) => StatusCode::BAD_REQUEST,
-                AppError::AlreadyDecided { .. } => StatusCode::CONFLICT,
+                AppError::AlreadyDecided { .. } | AppError::NotWaiting { .. } => {
+                    StatusCode::CONFLICT
+                }
                 AppError::Expired => StatusCode::GONE,
                 AppError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
                 AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -80,6 +85,7 @@ mod server {
             match error {
                 DomainError::AlreadyDecided { by, at } => AppError::AlreadyDecided { by, at },
                 DomainError::Expired => AppError::Expired,
+                DomainError::NotWaiting { status } => AppError::NotWaiting { status },
                 DomainError::Forbidden => AppError::Forbidden,
                 DomainError::NotFound => AppError::NotFound,
                 DomainError::Invalid(m) => AppError::Invalid(m),

@@ -1,27 +1,33 @@
 //! Decisions that happen exactly once.
 //!
-//! Two staff, a double click or a retry may all ask to decide the same
-//! step. The order of work makes exactly one of them resume the workflow:
+//! Two staff, a double click, a retry storm or a replica racing another may
+//! all ask to decide the same step. The ledger ([`crate::ledger`]) makes
+//! exactly one of them count:
 //!
-//! 1. **Claim**: a conditional put into the decisions table keyed by the
-//!    step's task id. One put wins; the rest read who won and are told
-//!    "already decided by X at T".
-//! 2. **Resume**: SendTaskSuccess / SendTaskFailure with the stored token.
-//!    If Step Functions says the task is gone (timed out, stopped) the claim
-//!    is marked expired and the caller told so; if it did not answer, the
-//!    claim is released so a retry can succeed.
-//! 3. **Close** the pending row only if it still holds *this* token. The
-//!    workflow may already have written the row of its next wait under the
-//!    same key; the order article's unconditional delete erased it and left
-//!    the order stuck forever.
-//! 4. **Record** who decided what, when, in the order's history.
+//! 1. **Claim**: a conditional put of the ledger row, keyed by the step's
+//!    task id. One put wins; every other caller, the same person included,
+//!    is told "already decided by X at T". A retry never resumes a claim:
+//!    finishing what a crash interrupted is the reconciler's job.
+//! 2. **Send** the *stored* outcome with SendTaskSuccess / SendTaskFailure.
+//!    An answer that leaves it unclear whether the workflow took it (a
+//!    timeout, a 5xx, throttling, "task gone" after the SDK's own retry) is
+//!    never taken at its word: the workflow's own history says whether the
+//!    task succeeded, failed or timed out ([`crate::reconcile`]).
+//! 3. **Close** the waiting row only while it is still this task's (the
+//!    workflow may already have written its next wait under the same key;
+//!    the order article's unconditional delete erased it).
+//! 4. **Record** the decision in the order's or document's history, once:
+//!    the write is conditional on the task id not being recorded yet.
 //!
-//! A crash between steps leaves a claim in state CLAIMED; the same person's
-//! retry resumes it from step 2.
+//! Steps 3 and 4 failing does not undo the decision; the row stays
+//! unfinished and the reconciler retries them until they are done.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::DomainError;
+use crate::ledger::{Claim, Entry, State, condition_failed, lease_end};
 use crate::orders::Services;
 
 /// A step waiting for a person, with its token: server side only.
@@ -49,7 +55,7 @@ pub(crate) enum Scope {
 }
 
 impl Scope {
-    fn subject(&self) -> &str {
+    pub(crate) fn subject(&self) -> &str {
         match self {
             Scope::Order { order_id, .. } => order_id,
             Scope::Signature { document_id, .. } => document_id,
@@ -80,7 +86,7 @@ impl Outcome {
 }
 
 impl Outcome {
-    fn name(&self, scope: &Scope) -> &'static str {
+    pub(crate) fn name(&self, scope: &Scope) -> &'static str {
         match (self, scope) {
             (Outcome::Advance, Scope::Order { .. }) => "advance",
             (Outcome::Reject { .. }, Scope::Order { .. }) => "reject",
@@ -110,9 +116,17 @@ pub const MAX_ERROR_NAME: usize = 256;
 /// Longest reason or comment kept.
 pub const MAX_TEXT: usize = 1000;
 
-const CLAIMED: &str = "CLAIMED";
-const SENT: &str = "SENT";
-const EXPIRED: &str = "EXPIRED";
+/// How a SendTask* call ended, as far as the caller can tell.
+pub(crate) enum Sent {
+    /// Step Functions took it.
+    Applied,
+    /// Refused outright (a malformed output, say): nothing happened.
+    Refused,
+    /// No clear answer: a timeout, a 5xx, throttling, or "task gone" (which
+    /// is also what the SDK's retry of a call that did get through hears).
+    /// Only the workflow's history can tell.
+    Unclear,
+}
 
 impl Services {
     /// Decides the step `task_id` of order `order_id`. Exactly one caller
@@ -136,239 +150,257 @@ impl Services {
         }
     }
 
+    /// Decides whatever step of order `order_id` was waiting when the
+    /// request `arrived` (a [`crate::clock::stamp`] taken as it came in),
+    /// for callers that name no task (the order article's REST update).
+    ///
+    /// A step decided after the request arrived was that request's step:
+    /// the caller is told who decided it, and the order's *next* step is
+    /// not touched (50 identical calls at once make one decision). A
+    /// request that arrives after a decision was taken in by the workflow
+    /// waits (up to `settle`) for the next step and decides that one, so
+    /// calling twice in a row advances twice.
+    pub async fn decide_waiting(
+        &self,
+        order_id: &str,
+        outcome: Outcome,
+        actor: &str,
+        comment: Option<&str>,
+        arrived: &str,
+        settle: std::time::Duration,
+    ) -> Result<Decided, DomainError> {
+        check_input(&outcome, actor, comment)?;
+        let give_up = tokio::time::Instant::now() + settle;
+        loop {
+            // The waiting row first, the ledger after: a step is claimed
+            // before the workflow can write its next wait, so if the row
+            // read is a later step, the claim of the one before shows.
+            let pending = self.pending(order_id).await?;
+            let latest = self.latest_decision(order_id).await?;
+            if let Some(l) = &latest
+                && l.at.as_str() >= arrived
+            {
+                return Err(verdict_of(l));
+            }
+            if let Some(p) = pending {
+                if let Some(l) = latest.as_ref().filter(|l| l.task_id == p.task_id) {
+                    return Err(verdict_of(l));
+                }
+                return self.decide_pending(p, outcome, actor, comment).await;
+            }
+            let order = self.order(order_id).await?;
+            // Decided, but the workflow has not taken it in yet: the step
+            // waiting on arrival was that one.
+            if let Some(l) = latest
+                .as_ref()
+                .filter(|l| l.step == order.status && l.state != State::Expired)
+            {
+                return Err(verdict_of(l));
+            }
+            let running = matches!(order.status.as_str(), "PENDING" | "PROCESSING" | "");
+            if !running || tokio::time::Instant::now() >= give_up {
+                return Err(DomainError::NotWaiting {
+                    status: order.status,
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// The exactly-once core shared by orders and signatures.
     pub(crate) async fn decide_pending(
         &self,
-        record: Pending,
+        pending: Pending,
         outcome: Outcome,
         actor: &str,
         comment: Option<&str>,
     ) -> Result<Decided, DomainError> {
-        let task_id = record.task_id.clone();
-        let at = crate::now();
-        let resumed = self.claim(&record, &outcome, actor, comment, &at).await?;
-        let at = resumed.clone().unwrap_or(at);
-
-        match self.resume(&record, &outcome, actor, comment).await {
-            Ok(()) => {}
-            Err(Resume::Gone) if resumed.is_some() => {
-                // Our own earlier attempt got through before a crash: the
-                // task is gone because it was resumed.
-            }
-            Err(Resume::Gone) => {
-                self.set_state(&task_id, EXPIRED).await;
-                self.close(&record, "EXPIRED", actor, &at).await;
-                // The row left the inbox: open pages should see it go.
-                self.announce().await;
-                return Err(DomainError::Expired);
-            }
-            Err(Resume::Unavailable) => {
-                self.release(&task_id, actor).await;
-                return Err(DomainError::Unavailable);
-            }
-        }
-        let done = match (&outcome, &record.scope) {
-            (Outcome::Advance, Scope::Signature { .. }) => "SIGNED",
-            (Outcome::Reject { .. }, Scope::Signature { .. }) => "DECLINED",
-            _ => "DONE",
+        let execution = match &pending.scope {
+            Scope::Order { execution_arn, .. } => execution_arn.clone(),
+            Scope::Signature { document_id, .. } => self.document_execution_arn(document_id),
         };
-        self.close(&record, done, actor, &at).await;
-        self.set_state(&task_id, SENT).await;
-        self.record_history(&record, &outcome, actor, comment, &at)
-            .await;
-        self.announce().await;
-        Ok(Decided {
-            subject: record.scope.subject().to_owned(),
-            task_id,
-            step: record.step.clone(),
-            outcome: outcome.name(&record.scope),
-            by: actor.to_owned(),
-            at,
-        })
-    }
-
-    /// Step 1. `Ok(None)`: newly claimed. `Ok(Some(at))`: this actor's own
-    /// unfinished claim from `at`, to resume.
-    async fn claim(
-        &self,
-        record: &Pending,
-        outcome: &Outcome,
-        actor: &str,
-        comment: Option<&str>,
-        at: &str,
-    ) -> Result<Option<String>, DomainError> {
-        let mut put = self
-            .ddb
-            .put_item()
-            .table_name(&self.tables.decisions)
-            .item("taskId", AttributeValue::S(record.task_id.clone()))
-            .item(
-                "subject",
-                AttributeValue::S(record.scope.subject().to_owned()),
-            )
-            .item("step", AttributeValue::S(record.step.clone()))
-            .item(
-                "outcome",
-                AttributeValue::S(outcome.name(&record.scope).into()),
-            )
-            .item("actor", AttributeValue::S(actor.into()))
-            .item("at", AttributeValue::S(at.into()))
-            .item("state", AttributeValue::S(CLAIMED.into()))
-            .condition_expression("attribute_not_exists(taskId)");
-        if let Some(c) = comment.filter(|c| !c.is_empty()) {
-            put = put.item("comment", AttributeValue::S(c.into()));
+        let mut entry = Entry::new(
+            &pending,
+            execution,
+            outcome,
+            actor,
+            comment,
+            self.clock.stamp(),
+            lease_end(self),
+        );
+        if let Claim::Taken(other) = self.claim(&entry).await? {
+            return Err(verdict_of(&other));
         }
-        if let Outcome::Reject { reason, error } = outcome {
-            put = put
-                .item("reason", AttributeValue::S(reason.clone()))
-                .item("error", AttributeValue::S(error.clone()));
-        }
-        // Enough to find the waiting row again if we crash after this.
-        if let Scope::Signature { signer, .. } = &record.scope {
-            put = put.item("signer", AttributeValue::S(signer.clone()));
-        }
-        match put.send().await {
-            Ok(_) => Ok(None),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                let existing = self.decision(&record.task_id).await?;
-                match existing {
-                    Some(d) if d.actor == actor && d.state == CLAIMED => Ok(Some(d.at)),
-                    Some(d) if d.state == EXPIRED => Err(DomainError::Expired),
-                    Some(d) => Err(DomainError::AlreadyDecided {
-                        by: d.actor,
-                        at: d.at,
-                    }),
-                    // Released between our put and our read: someone may
-                    // retry; so may the caller.
-                    None => Err(DomainError::Unavailable),
+        match self.send(&entry).await {
+            Sent::Applied => {
+                // The decision took effect whatever happens next: a failed
+                // write here leaves the row CLAIMED, and the reconciler
+                // finds the success in the workflow's history.
+                if let Err(e) = self.transition(&mut entry, State::Sent).await {
+                    tracing::warn!(task_id = entry.task_id, error = %e, "a sent decision is left for the reconciler");
+                    return Ok(decided(&entry));
                 }
             }
-            Err(e) => Err(unavailable("claiming a decision")(format!("{e:?}"))),
+            Sent::Refused => {
+                self.transition(&mut entry, State::Failed).await?;
+                return Err(DomainError::Unavailable);
+            }
+            Sent::Unclear => self.settle_claim(&mut entry).await?,
+        }
+        match entry.state {
+            State::Sent | State::Expired => {
+                if let Err(e) = self.finish(&mut entry).await {
+                    tracing::warn!(task_id = entry.task_id, error = %e, "closing or recording a decision is left for the reconciler");
+                }
+                if entry.applied {
+                    Ok(decided(&entry))
+                } else {
+                    Err(DomainError::Expired)
+                }
+            }
+            State::Failed => Err(DomainError::Unavailable),
+            // Still unclear: the reconciler settles it from the workflow.
+            _ => Err(DomainError::Unavailable),
         }
     }
 
-    /// Step 2.
-    async fn resume(
-        &self,
-        record: &Pending,
-        outcome: &Outcome,
-        actor: &str,
-        comment: Option<&str>,
-    ) -> Result<(), Resume> {
-        match outcome {
-            Outcome::Advance => {
-                let output =
-                    serde_json::json!({"decision": "advance", "by": actor, "comment": comment});
+    /// Step 2: sends the stored outcome.
+    pub(crate) async fn send(&self, entry: &Entry) -> Sent {
+        let Some(token) = &entry.token else {
+            return Sent::Unclear;
+        };
+        match &entry.outcome {
+            Outcome::Advance => classify(
                 self.sfn
                     .send_task_success()
-                    .task_token(&record.token)
-                    .output(output.to_string())
+                    .task_token(token)
+                    .output(entry.success_output())
                     .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(classify)
-            }
-            Outcome::Reject { reason, error } => self
-                .sfn
-                .send_task_failure()
-                .task_token(&record.token)
-                .error(error)
-                .cause(reason)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(classify),
+                    .await,
+            ),
+            Outcome::Reject { reason, error } => classify(
+                self.sfn
+                    .send_task_failure()
+                    .task_token(token)
+                    .error(error)
+                    .cause(reason)
+                    .send()
+                    .await,
+            ),
         }
     }
 
-    /// Step 3: close the waiting row only while it holds *this* token. An
+    /// Steps 3 and 4 for a row whose fate is known (SENT or EXPIRED), or
+    /// whose waiting row is already closed. Stops at the first failure or
+    /// when someone else moved the row; whoever holds it next goes on from
+    /// there.
+    pub(crate) async fn finish(&self, entry: &mut Entry) -> Result<(), DomainError> {
+        if matches!(entry.state, State::Sent | State::Expired) {
+            self.close_waiting(entry).await?;
+            if !self.transition(entry, State::Closed).await? {
+                return Ok(());
+            }
+        }
+        if entry.state == State::Closed {
+            if entry.applied {
+                self.record_history(entry).await?;
+            }
+            self.try_announce().await?;
+            self.transition(entry, State::Recorded).await?;
+        }
+        Ok(())
+    }
+
+    /// Step 3: closes the waiting row only while it is this task's. An
     /// order's row is deleted (the next wait reuses its key); a signature
     /// request is kept with its outcome, for the document's page.
-    async fn close(&self, record: &Pending, done: &str, actor: &str, at: &str) {
-        let token = AttributeValue::S(record.token.clone());
-        let result = match &record.scope {
+    async fn close_waiting(&self, entry: &Entry) -> Result<(), DomainError> {
+        let task = AttributeValue::S(entry.task_id.clone());
+        let result = match &entry.scope {
             Scope::Order { execution_arn, .. } => self
                 .ddb
                 .delete_item()
                 .table_name(&self.tables.actions)
                 .key("executionId", AttributeValue::S(execution_arn.clone()))
-                .condition_expression("taskToken = :token")
-                .expression_attribute_values(":token", token)
+                .condition_expression("taskId = :task")
+                .expression_attribute_values(":task", task)
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| {
-                    e.as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception())
-                }),
+                .map_err(|e| (condition_failed(&e), format!("{e:?}"))),
             Scope::Signature {
                 document_id,
                 signer,
-            } => self
-                .ddb
-                .update_item()
-                .table_name(&self.tables.signature_requests)
-                .key("documentId", AttributeValue::S(document_id.clone()))
-                .key("signer", AttributeValue::S(signer.clone()))
-                .update_expression(
-                    // Without `inbox` the request leaves the staff inbox's
-                    // (sparse) indexes.
-                    "SET #status = :done, decidedBy = :actor, decidedAt = :at REMOVE taskToken, inbox",
-                )
-                .condition_expression("taskToken = :token")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":done", AttributeValue::S(done.into()))
-                .expression_attribute_values(":actor", AttributeValue::S(actor.into()))
-                .expression_attribute_values(":at", AttributeValue::S(at.into()))
-                .expression_attribute_values(":token", token)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| {
-                    e.as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception())
-                }),
+            } => {
+                let done = match (&entry.outcome, entry.applied) {
+                    (Outcome::Advance, true) => "SIGNED",
+                    (Outcome::Reject { .. }, true) => "DECLINED",
+                    (_, false) => "EXPIRED",
+                };
+                let mut update = self
+                    .ddb
+                    .update_item()
+                    .table_name(&self.tables.signature_requests)
+                    .key("documentId", AttributeValue::S(document_id.clone()))
+                    .key("signer", AttributeValue::S(signer.clone()))
+                    .condition_expression("taskId = :task AND #status = :waiting")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":done", AttributeValue::S(done.into()))
+                    .expression_attribute_values(":at", AttributeValue::S(entry.at.clone()))
+                    .expression_attribute_values(":waiting", AttributeValue::S("WAITING".into()))
+                    .expression_attribute_values(":task", task);
+                // Without `inbox` the request leaves the staff inbox's
+                // (sparse) indexes. Nobody decided an expired request.
+                update = if entry.applied {
+                    update
+                        .update_expression("SET #status = :done, decidedBy = :actor, decidedAt = :at REMOVE taskToken, inbox")
+                        .expression_attribute_values(":actor", AttributeValue::S(entry.actor.clone()))
+                } else {
+                    update.update_expression(
+                        "SET #status = :done, decidedAt = :at REMOVE taskToken, inbox",
+                    )
+                };
+                update
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| (condition_failed(&e), format!("{e:?}")))
+            }
         };
         match result {
-            Ok(()) => {}
-            // The row moved on (the next wait's row, or already closed):
+            // The row moved on (the next wait's row, or closed already):
             // exactly what must survive.
-            Err(true) => {}
-            Err(false) => {
-                tracing::warn!("closing a waiting row failed; it will show until the next step")
-            }
+            Ok(()) | Err((true, _)) => Ok(()),
+            Err((false, e)) => Err(crate::orders::unavailable("closing a waiting row")(e)),
         }
     }
 
-    /// Step 4.
-    async fn record_history(
-        &self,
-        record: &Pending,
-        outcome: &Outcome,
-        actor: &str,
-        comment: Option<&str>,
-        at: &str,
-    ) {
-        let mut entry = std::collections::HashMap::from([
-            ("at".to_owned(), AttributeValue::S(at.into())),
-            ("by".to_owned(), AttributeValue::S(actor.into())),
+    /// Step 4: appends the decision to the order's or document's history,
+    /// once. The item keeps the ids of the decisions recorded in it, and
+    /// the append is conditional on this one not being among them, so a
+    /// retry after a lost answer cannot write it twice.
+    async fn record_history(&self, entry: &Entry) -> Result<(), DomainError> {
+        let mut line = HashMap::from([
+            ("at".to_owned(), AttributeValue::S(entry.at.clone())),
+            ("by".to_owned(), AttributeValue::S(entry.actor.clone())),
             (
                 "decision".to_owned(),
-                AttributeValue::S(outcome.name(&record.scope).into()),
+                AttributeValue::S(entry.outcome.name(&entry.scope).into()),
             ),
-            ("step".to_owned(), AttributeValue::S(record.step.clone())),
+            ("step".to_owned(), AttributeValue::S(entry.step.clone())),
+            (
+                "taskId".to_owned(),
+                AttributeValue::S(entry.task_id.clone()),
+            ),
         ]);
-        if let Some(c) = comment.filter(|c| !c.is_empty()) {
-            entry.insert("comment".into(), AttributeValue::S(c.into()));
+        if let Some(c) = &entry.comment {
+            line.insert("comment".into(), AttributeValue::S(c.clone()));
         }
-        if let Outcome::Reject { reason, error } = outcome {
-            entry.insert("cause".into(), AttributeValue::S(reason.clone()));
-            entry.insert("error".into(), AttributeValue::S(error.clone()));
+        if let Outcome::Reject { reason, error } = &entry.outcome {
+            line.insert("cause".into(), AttributeValue::S(reason.clone()));
+            line.insert("error".into(), AttributeValue::S(error.clone()));
         }
-        let (table, key, id) = match &record.scope {
+        let (table, key, id) = match &entry.scope {
             Scope::Order { order_id, .. } => (&self.tables.orders, "orderId", order_id),
             Scope::Signature { document_id, .. } => {
                 (&self.tables.documents, "documentId", document_id)
@@ -379,201 +411,89 @@ impl Services {
             .update_item()
             .table_name(table)
             .key(key, AttributeValue::S(id.clone()))
-            .update_expression("SET #history = list_append(if_not_exists(#history, :none), :entry)")
-            .expression_attribute_names("#history", "history")
-            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
-            .expression_attribute_values(
-                ":entry",
-                AttributeValue::L(vec![AttributeValue::M(entry)]),
+            .update_expression(
+                "SET #history = list_append(if_not_exists(#history, :none), :line) ADD #recorded :ids",
             )
-            .return_values(ReturnValue::None)
+            .condition_expression(
+                "attribute_exists(#key) AND (attribute_not_exists(#recorded) OR NOT contains(#recorded, :id))",
+            )
+            .expression_attribute_names("#history", "history")
+            .expression_attribute_names("#recorded", "recordedDecisions")
+            .expression_attribute_names("#key", key)
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":line", AttributeValue::L(vec![AttributeValue::M(line)]))
+            .expression_attribute_values(":ids", AttributeValue::Ss(vec![entry.task_id.clone()]))
+            .expression_attribute_values(":id", AttributeValue::S(entry.task_id.clone()))
             .send()
             .await;
-        if let Err(e) = updated {
-            tracing::warn!(error = ?e, "recording a decision in the order history failed");
+        match updated {
+            // Already recorded (or, impossibly, no such order): done.
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(crate::orders::unavailable(
+                "recording a decision in history",
+            )(format!("{e:?}"))),
         }
-    }
-
-    async fn set_state(&self, task_id: &str, state: &str) {
-        let updated = self
-            .ddb
-            .update_item()
-            .table_name(&self.tables.decisions)
-            .key("taskId", AttributeValue::S(task_id.into()))
-            .update_expression("SET #state = :state")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":state", AttributeValue::S(state.into()))
-            .send()
-            .await;
-        if let Err(e) = updated {
-            tracing::warn!(error = ?e, state, "updating a decision's state failed");
-        }
-    }
-
-    /// Gives up a claim after Step Functions did not answer, so that a
-    /// retry (by anyone) can decide.
-    async fn release(&self, task_id: &str, actor: &str) {
-        let released = self
-            .ddb
-            .delete_item()
-            .table_name(&self.tables.decisions)
-            .key("taskId", AttributeValue::S(task_id.into()))
-            .condition_expression("actor = :actor AND #state = :claimed")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":actor", AttributeValue::S(actor.into()))
-            .expression_attribute_values(":claimed", AttributeValue::S(CLAIMED.into()))
-            .send()
-            .await;
-        if let Err(e) = released {
-            tracing::warn!(error = ?e, "releasing a claim failed");
-        }
-    }
-
-    async fn decision(&self, task_id: &str) -> Result<Option<DecisionRow>, DomainError> {
-        if !crate::orders::usable_key(task_id) {
-            return Ok(None);
-        }
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.tables.decisions)
-            .key("taskId", AttributeValue::S(task_id.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("reading a decision")(format!("{e:?}")))?;
-        Ok(out.item().map(|item| {
-            let s = |k: &str| {
-                item.get(k)
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default()
-            };
-            DecisionRow {
-                actor: s("actor"),
-                at: s("at"),
-                state: s("state"),
-            }
-        }))
     }
 
     /// Why a step that no longer waits cannot be decided.
     pub(crate) async fn verdict(&self, task_id: &str) -> DomainError {
-        match self.decision(task_id).await {
-            Ok(Some(d)) if d.state == EXPIRED => DomainError::Expired,
-            Ok(Some(d)) => DomainError::AlreadyDecided {
-                by: d.actor,
-                at: d.at,
-            },
+        match self.entry(task_id).await {
+            Ok(Some(e)) => verdict_of(&e),
             Ok(None) => DomainError::NotFound,
             Err(e) => e,
         }
     }
 }
 
-struct DecisionRow {
-    actor: String,
-    at: String,
-    state: String,
+/// What a caller is told about a task someone already decided.
+fn verdict_of(entry: &Entry) -> DomainError {
+    match entry.state {
+        State::Expired => DomainError::Expired,
+        // Closed without the workflow taking it: it expired.
+        State::Closed | State::Recorded if !entry.applied => DomainError::Expired,
+        State::Failed => DomainError::NotFound,
+        _ => DomainError::AlreadyDecided {
+            by: entry.actor.clone(),
+            at: entry.at.clone(),
+        },
+    }
 }
 
-enum Resume {
-    /// Step Functions no longer knows the task (timed out, stopped, used).
-    Gone,
-    /// No clear answer: the claim must be released.
-    Unavailable,
+fn decided(entry: &Entry) -> Decided {
+    Decided {
+        subject: entry.scope.subject().to_owned(),
+        task_id: entry.task_id.clone(),
+        step: entry.step.clone(),
+        outcome: entry.outcome.name(&entry.scope),
+        by: entry.actor.clone(),
+        at: entry.at.clone(),
+    }
 }
 
-/// Step Functions' answer to SendTask*: the task is gone (timed out,
-/// stopped, used), or no clear answer.
-fn classify<E, R>(error: aws_sdk_sfn::error::SdkError<E, R>) -> Resume
+/// Step Functions' answer to SendTask*. Only an outright refusal of the
+/// request itself is certain; everything else is settled from history.
+fn classify<T, E, R>(result: Result<T, aws_sdk_sfn::error::SdkError<E, R>>) -> Sent
 where
     E: aws_sdk_sfn::error::ProvideErrorMetadata + std::fmt::Debug,
     R: std::fmt::Debug,
 {
     use aws_sdk_sfn::error::ProvideErrorMetadata;
-    match error.code() {
-        Some("TaskTimedOut" | "InvalidToken" | "TaskDoesNotExist") => Resume::Gone,
-        _ => {
-            tracing::error!(error = ?error, "resuming a workflow failed");
-            Resume::Unavailable
-        }
-    }
-}
-
-impl Services {
-    /// Completes decisions a crash left half done: claimed, but perhaps not
-    /// sent. Run at start. A claim whose step still waits is resumed as its
-    /// owner would on retry; one whose step has moved on was sent, and is
-    /// marked so. Returns how many claims were repaired.
-    pub async fn repair_claims(&self) -> Result<usize, DomainError> {
-        let mut repaired = 0;
-        let mut start = None;
-        loop {
-            // A start-up sweep of a small table; claims stay CLAIMED only
-            // for the moment between claim and send.
-            let page = self
-                .ddb
-                .scan()
-                .table_name(&self.tables.decisions)
-                .filter_expression("#state = :claimed")
-                .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":claimed", AttributeValue::S(CLAIMED.into()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| unavailable("scanning claims")(format!("{e:?}")))?;
-            for item in page.items() {
-                let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
-                let (Some(task_id), Some(subject), Some(actor)) =
-                    (s("taskId"), s("subject"), s("actor"))
-                else {
-                    continue;
-                };
-                let outcome = match s("reason") {
-                    Some(reason) => Outcome::Reject {
-                        reason,
-                        // Claims made before error names were kept.
-                        error: s("error").unwrap_or_else(|| REJECTED.into()),
-                    },
-                    None => Outcome::Advance,
-                };
-                let comment = s("comment");
-                let pending = match s("signer") {
-                    Some(signer) => self.signature_pending(&subject, &signer).await?,
-                    None => self.pending(&subject).await?,
-                };
-                match pending {
-                    Some(p) if p.task_id == task_id => {
-                        match self
-                            .decide_pending(p, outcome, &actor, comment.as_deref())
-                            .await
-                        {
-                            Ok(_) | Err(DomainError::Expired) => repaired += 1,
-                            Err(e) => {
-                                tracing::warn!(task_id, error = %e, "a claim could not be repaired yet")
-                            }
-                        }
-                    }
-                    _ => {
-                        self.set_state(&task_id, SENT).await;
-                        repaired += 1;
-                    }
-                }
+    match result {
+        Ok(_) => Sent::Applied,
+        Err(e) => match e.code() {
+            Some("InvalidOutput" | "ValidationException") => {
+                tracing::error!(error = ?e, "Step Functions refused a decision");
+                Sent::Refused
             }
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
+            code => {
+                tracing::info!(
+                    code,
+                    "a decision's answer was unclear; asking the workflow's history"
+                );
+                Sent::Unclear
             }
-        }
-        Ok(repaired)
-    }
-}
-
-fn unavailable(what: &'static str) -> impl FnOnce(String) -> DomainError {
-    move |error| {
-        tracing::error!(%error, "{what} failed");
-        DomainError::Unavailable
+        },
     }
 }
 

@@ -11,6 +11,9 @@ pub enum DomainError {
     /// The workflow no longer waits for this decision (timed out, stopped).
     #[error("this request expired: the workflow no longer waits for it")]
     Expired,
+    /// Nothing waits for a decision now (the order is `status`).
+    #[error("nothing waits for a decision now (the status is {status})")]
+    NotWaiting { status: String },
     /// This person may not make this decision.
     #[error("you may not decide this")]
     Forbidden,

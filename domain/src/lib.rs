@@ -16,6 +16,11 @@
 //! - `signatures`: documents, signature requests, a signer's desk.
 //! - `users`: people, roles, passwords, failed sign-in counters.
 //! - `decisions`: claim → SendTask* → close → history, for both.
+//! - `ledger`: the decisions table, the one record of every decision and
+//!   how far it has got.
+//! - `reconcile`: drives unfinished decisions to a state that agrees with
+//!   the workflow.
+//! - `clock`: the time decisions go by (tests move it).
 //! - `inbox`: the staff inbox: orders and signature requests together,
 //!   filtered, searched, sorted and paged.
 //! - `live`: the change counter every replica watches, and execution
@@ -23,11 +28,14 @@
 //! - `error`: what can go wrong, in words a person can act on.
 
 pub mod api_keys;
+pub mod clock;
 pub mod decisions;
 pub mod error;
 pub mod inbox;
+pub mod ledger;
 pub mod live;
 pub mod orders;
+pub mod reconcile;
 pub mod signatures;
 pub mod tables;
 pub mod users;

@@ -50,8 +50,14 @@ impl Services {
     /// Bumps the change counter. A failure is logged, not returned: the
     /// change itself happened, and pages still refresh on their next look.
     pub async fn announce(&self) {
-        let bumped = self
-            .ddb
+        if let Err(e) = self.try_announce().await {
+            tracing::warn!(error = %e, "bumping the change counter failed");
+        }
+    }
+
+    /// Bumps the change counter, saying whether it worked.
+    pub async fn try_announce(&self) -> Result<(), DomainError> {
+        self.ddb
             .update_item()
             .table_name(&self.tables.meta)
             .key("key", AttributeValue::S(CHANGES_KEY.into()))
@@ -59,10 +65,9 @@ impl Services {
             .expression_attribute_names("#n", "n")
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .send()
-            .await;
-        if let Err(e) = bumped {
-            tracing::warn!(error = ?e, "bumping the change counter failed");
-        }
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable("bumping the change counter")(format!("{e:?}")))
     }
 
     /// The change counter now (0 before the first change).

@@ -20,6 +20,37 @@ pub struct Services {
     pub process_order_arn: String,
     /// The sign-document state machine.
     pub sign_document_arn: String,
+    /// The time decisions and the reconciler go by.
+    pub clock: crate::clock::Clock,
+    /// How long whoever holds an unfinished decision may work on it before
+    /// the reconciler may take it over.
+    pub lease: std::time::Duration,
+}
+
+/// The lease on an unfinished decision, unless configured otherwise: long
+/// enough for one SendTask* call with its retries.
+pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(15);
+
+impl Services {
+    /// Services on these clients and tables, with the system clock and the
+    /// default lease.
+    pub fn new(
+        ddb: aws_sdk_dynamodb::Client,
+        sfn: aws_sdk_sfn::Client,
+        tables: Tables,
+        process_order_arn: String,
+        sign_document_arn: String,
+    ) -> Self {
+        Self {
+            ddb,
+            sfn,
+            tables,
+            process_order_arn,
+            sign_document_arn,
+            clock: crate::clock::Clock::system(),
+            lease: DEFAULT_LEASE,
+        }
+    }
 }
 
 /// One line of an order's status history.

@@ -27,6 +27,11 @@ pub const CUSTOMER_INDEX: &str = "orders-by-customer";
 pub const STAFF_SIGNATURES_BY_AGE: &str = "staff-signatures-by-age";
 /// The same requests by deadline (when they expire).
 pub const STAFF_SIGNATURES_BY_DEADLINE: &str = "staff-signatures-by-deadline";
+/// Unfinished decisions by when their lease runs out, for the reconciler.
+/// Sparse: only an unfinished ledger row carries `open`.
+pub const DECISIONS_OPEN: &str = "decisions-open";
+/// Decisions on one order or document by claim time.
+pub const DECISIONS_BY_SUBJECT: &str = "decisions-by-subject";
 /// The attribute DynamoDB's time-to-live deletes expired rows by (epoch
 /// seconds), on the tables that hold short-lived rows.
 pub const EXPIRES_AT: &str = "expiresAt";
@@ -134,7 +139,16 @@ impl Tables {
                 vec![(INBOX_INDEX, "inbox", "createdAt")],
                 false,
             ),
-            (&self.decisions, "taskId", None, vec![], false),
+            (
+                &self.decisions,
+                "taskId",
+                None,
+                vec![
+                    (DECISIONS_OPEN, "open", "due"),
+                    (DECISIONS_BY_SUBJECT, "subject", "at"),
+                ],
+                false,
+            ),
             (&self.documents, "documentId", None, vec![], false),
             (
                 &self.signature_requests,

@@ -625,14 +625,31 @@ impl Engine {
             match live.run.step(&env, &mut effects) {
                 Step::Progress => {}
                 Step::Idle => {
-                    self.persist(live, &mut effects, &mut tokens);
+                    if !self.persist(live, &mut effects, &mut tokens) {
+                        // Kept in memory; the next step's write carries it.
+                        tracing::warn!(execution = %ctx.info.execution_arn, "an idle step is not stored yet");
+                    }
                     break;
                 }
                 Step::Invoke { thread, request } => {
                     if let Some(token) = &request.token {
                         tokens.push((token.clone(), TokenStatus::Waiting));
                     }
-                    self.persist(live, &mut effects, &mut tokens);
+                    // The step is written before its call, so that a restart
+                    // never makes the call again. If it cannot be written,
+                    // the call is not made: the task fails with
+                    // States.Runtime (which no Catch takes), and the
+                    // execution fails with a cause that says why.
+                    if !self.persist(live, &mut effects, &mut tokens) {
+                        let env = ctx.env(now_ms());
+                        let refused = StatesError::new(
+                            "States.Runtime",
+                            "the engine could not store the execution's state before calling DynamoDB, so it did not call",
+                        );
+                        live.run
+                            .task_result(&env, &mut effects, thread, Err(refused));
+                        continue;
+                    }
                     let result = self
                         .inner
                         .tasks
@@ -689,8 +706,15 @@ impl Engine {
         })
     }
 
-    /// Writes what the run did since the last write.
-    fn persist(&self, live: &Live, effects: &mut Effects, tokens: &mut Vec<(String, TokenStatus)>) {
+    /// Writes what the run did since the last write, trying a few times.
+    /// `false`: not stored; what was to be written stays in `effects` and
+    /// `tokens` for the next write.
+    fn persist(
+        &self,
+        live: &Live,
+        effects: &mut Effects,
+        tokens: &mut Vec<(String, TokenStatus)>,
+    ) -> bool {
         let mut write = StepWrite {
             status: "RUNNING".into(),
             events: std::mem::take(&mut effects.events),
@@ -716,15 +740,23 @@ impl Engine {
                 write.stop_ms = Some(now_ms());
             }
         }
-        if let Err(error) = self
-            .inner
-            .store
-            .write_step(&live.ctx.info.execution_arn, &write)
-        {
-            tracing::error!(execution = %live.ctx.info.execution_arn, %error, "could not store a step");
+        let arn = &live.ctx.info.execution_arn;
+        for attempt in 1..=PERSIST_ATTEMPTS {
+            match self.inner.store.write_step(arn, &write) {
+                Ok(()) => return true,
+                Err(error) => {
+                    tracing::error!(execution = %arn, attempt, %error, "could not store a step")
+                }
+            }
         }
+        effects.events = std::mem::take(&mut write.events);
+        *tokens = std::mem::take(&mut write.tokens);
+        false
     }
 }
+
+/// Tries at storing one step before the engine gives up on it.
+const PERSIST_ATTEMPTS: u32 = 3;
 
 fn task_gone() -> ApiError {
     ApiError::TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'".into())
@@ -757,4 +789,89 @@ fn page_by_offset<T>(
     let items: Vec<T> = all.into_iter().skip(offset).take(limit).collect();
     let next_token = (offset + items.len() < total).then(|| (offset + items.len()).to_string());
     Ok(Page { items, next_token })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tasks::ServiceError;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Counts the DynamoDB calls Task states make, answering each with `{}`.
+    #[derive(Default)]
+    struct Counting(AtomicUsize);
+
+    #[async_trait::async_trait]
+    impl TaskRunner for Counting {
+        async fn dynamodb(&self, _action: &str, _request: &Value) -> Result<Value, ServiceError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(serde_json::json!({}))
+        }
+    }
+
+    const ONE_TASK: &str = r#"{"StartAt": "Write", "States": {"Write": {
+        "Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+        "Parameters": {"TableName": "t", "Item": {"k": {"S": "v"}}},
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": true},
+        "Caught": {"Type": "Succeed"}}}"#;
+
+    async fn finished(engine: &Engine, arn: &str) -> ExecutionRow {
+        for _ in 0..500 {
+            let row = engine.describe_execution(arn).expect("described");
+            if row.status != "RUNNING" {
+                return row;
+            }
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        panic!("{arn} never finished");
+    }
+
+    #[tokio::test]
+    async fn a_step_that_cannot_be_stored_makes_no_call_and_fails_the_execution() {
+        let store = Store::in_memory().expect("store");
+        let calls = Arc::new(Counting::default());
+        let engine = Engine::open(store, calls.clone(), EngineConfig::default()).expect("engine");
+        let machine = engine
+            .create_state_machine("m", ONE_TASK, "arn:aws:iam::1:role/r", None)
+            .expect("machine");
+
+        // Every try at storing the step before its call fails.
+        engine.inner.store.fail_step_writes(PERSIST_ATTEMPTS);
+        let run = engine
+            .start_execution(&machine.arn, Some("broken-disk"), None)
+            .await
+            .expect("started");
+        let row = finished(&engine, &run.arn).await;
+        assert_eq!(
+            calls.0.load(Ordering::SeqCst),
+            0,
+            "no DynamoDB call was made"
+        );
+        assert_eq!(
+            row.status, "FAILED",
+            "States.Runtime is not caught by States.ALL"
+        );
+        assert_eq!(row.error.as_deref(), Some("States.Runtime"));
+        assert!(row.cause.unwrap_or_default().contains("could not store"));
+
+        // One failed try is retried: the call is made, once.
+        engine.inner.store.fail_step_writes(1);
+        let run = engine
+            .start_execution(&machine.arn, Some("flaky-disk"), None)
+            .await
+            .expect("started");
+        let row = finished(&engine, &run.arn).await;
+        assert_eq!(row.status, "SUCCEEDED");
+        assert_eq!(calls.0.load(Ordering::SeqCst), 1);
+        let history = engine
+            .execution_history(&run.arn, None, None, false)
+            .expect("history");
+        let kinds: Vec<&str> = history.items.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds.iter().filter(|k| **k == "TaskScheduled").count(),
+            1,
+            "the retried write kept every event once: {kinds:?}"
+        );
+    }
 }

@@ -92,6 +92,9 @@ pub struct StepWrite {
 
 pub struct Store {
     conn: Mutex<Connection>,
+    /// Step writes still to refuse: fault injection for tests of what the
+    /// engine does when its disk fails (see [`Store::fail_step_writes`]).
+    failing_writes: std::sync::atomic::AtomicU32,
 }
 
 const SCHEMA: &str = "
@@ -175,6 +178,7 @@ impl Store {
         conn.execute_batch(SCHEMA)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            failing_writes: Default::default(),
         })
     }
 
@@ -183,6 +187,7 @@ impl Store {
         conn.execute_batch(SCHEMA)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            failing_writes: Default::default(),
         })
     }
 
@@ -266,7 +271,28 @@ impl Store {
     }
 
     /// Writes one step of a running execution.
+    /// Makes the next `n` step writes fail as a full or broken disk would.
+    /// For fault-injection tests; nothing else calls it.
+    pub fn fail_step_writes(&self, n: u32) {
+        self.failing_writes
+            .store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
     pub fn write_step(&self, arn: &str, w: &StepWrite) -> Result<(), StoreError> {
+        let refuse = self
+            .failing_writes
+            .fetch_update(
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+                |n| n.checked_sub(1),
+            )
+            .is_ok();
+        if refuse {
+            return Err(StoreError(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
+                Some("injected write failure".into()),
+            )));
+        }
         self.with(|c| {
             let tx = c.transaction()?;
             // Cached statements: this runs for every step of every execution,

@@ -107,6 +107,7 @@ impl From<AppError> for ApiError {
             AppError::NotFound => "not_found",
             AppError::Invalid(_) => "invalid",
             AppError::AlreadyDecided { .. } => "already_decided",
+            AppError::NotWaiting { .. } => "not_waiting",
             AppError::Expired => "expired",
             AppError::TooManyAttempts { .. } => "too_many_requests",
             AppError::Unavailable => "unavailable",
@@ -460,6 +461,9 @@ async fn update_order(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>> {
+    // "The step waiting now" means now, as the request comes in: a step
+    // decided after this moment by a concurrent call was this call's step.
+    let arrived = services(&readiness)?.domain.clock.stamp();
     let (s, user, request): (_, _, UpdateRequest) = authorized(&readiness, &headers, body).await?;
     let given = request
         .execution_id
@@ -467,47 +471,26 @@ async fn update_order(
         .ok_or_else(|| ApiError::invalid("executionId is required"))?;
     let order_id = order_id_from(&s, given)?;
     let outcome = outcome(request.success, request.error, request.cause)?;
-    let task_id = match request.task_id {
-        Some(task_id) => task_id,
-        None => waiting_step(&s, &user, &order_id).await?,
+    let comment = request.comment.as_deref();
+    let decided = match request.task_id {
+        Some(task_id) => {
+            access::decide_order(&s, &user, &order_id, &task_id, outcome, comment).await
+        }
+        None => {
+            access::decide_waiting_order(&s, &user, &order_id, outcome, comment, &arrived, SETTLE)
+                .await
+        }
     };
-    let decided = access::decide_order(
-        &s,
-        &user,
-        &order_id,
-        &task_id,
-        outcome,
-        request.comment.as_deref(),
-    )
-    .await?;
+    let decided = decided.map_err(|e| match e {
+        AppError::NotWaiting { status } => ApiError::new(
+            StatusCode::CONFLICT,
+            "not_waiting",
+            format!("order {order_id} is {status} and waits for no decision now"),
+        ),
+        other => other.into(),
+    })?;
     let status = settled_order(&s, &decided).await?;
     Ok(Json(decided_json(decided, status, "orderId")))
-}
-
-/// The task id of the order's waiting step. Just after a decision the
-/// workflow may not have reached its next wait yet; give it a moment, so a
-/// client calling update twice in a row (as the article's does) is not
-/// refused in between.
-async fn waiting_step(s: &Services, user: &User, order_id: &str) -> Result<String> {
-    let deadline = tokio::time::Instant::now() + SETTLE;
-    loop {
-        let (order, pending) = access::order(s, user, order_id).await?;
-        if let Some(p) = pending {
-            return Ok(p.task_id);
-        }
-        let running = matches!(order.status.as_str(), "PENDING" | "PROCESSING" | "");
-        if !running || tokio::time::Instant::now() >= deadline {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "not_waiting",
-                format!(
-                    "order {order_id} is {} and waits for no decision now",
-                    order.status
-                ),
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// The order's status once the workflow has left the decided step. Only

@@ -4,11 +4,38 @@
 
 use std::net::SocketAddr;
 
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_http_client::tls;
 
 /// The region the embedded services claim to be; any valid name would do.
 pub const EMBEDDED_REGION: &str = "us-east-1";
+
+/// The one retry policy for every SDK call, in both modes: three attempts
+/// with jittered exponential backoff (the SDK's standard mode, which also
+/// backs off under throttling). A call whose answer is lost may thus reach
+/// AWS twice; decisions allow for it (see `countersign_domain::ledger`).
+pub fn retries() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(100))
+        .with_max_backoff(Duration::from_secs(2))
+}
+
+/// Every SDK call's time limits: an attempt gives up after 5 s and the
+/// whole call, retries included, after 12 s, so no request waits on a
+/// silent service forever, and a decision settles well within its lease
+/// (`countersign_domain::orders::DEFAULT_LEASE`, 15 s).
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(5))
+        .operation_timeout(Duration::from_secs(12))
+        .build()
+}
 
 /// An HTTP client using rustls with the ring provider: one TLS stack, built
 /// once, instead of the SDK default's larger one.
@@ -47,6 +74,8 @@ pub async fn local_config(url: &str) -> SdkConfig {
 
 fn local_loader(url: &str) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retries())
+        .timeout_config(timeouts())
         .region(Region::new(EMBEDDED_REGION))
         .endpoint_url(url)
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
@@ -62,7 +91,10 @@ fn local_loader(url: &str) -> aws_config::ConfigLoader {
 /// chain, with the region and endpoint overridable (an endpoint makes moto
 /// or another stand-in usable).
 pub async fn aws_config(settings: &crate::AwsSettings) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http_client());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
+        .retry_config(retries())
+        .timeout_config(timeouts());
     if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));
     }

@@ -230,6 +230,15 @@ pub struct ServeArgs {
     #[arg(long, env = "COUNTERSIGN_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
 
+    /// Seconds a replica may work on a decision before the reconciler (on
+    /// any replica) may take it over and settle it from the workflow.
+    #[arg(long, env = "COUNTERSIGN_DECISION_LEASE_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub decision_lease_secs: u64,
+
+    /// Seconds between reconciler passes over unfinished decisions.
+    #[arg(long, env = "COUNTERSIGN_RECONCILE_EVERY_SECS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub reconcile_every_secs: u64,
+
     /// Minutes a session may go unused before it ends.
     #[arg(long, env = "COUNTERSIGN_SESSION_IDLE_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub session_idle_minutes: u64,

@@ -53,6 +53,27 @@ pub struct ServeConfig {
     pub web: web::WebSettings,
     /// Session lifetimes and sign-in limits.
     pub policy: countersign_app::auth::SessionPolicy,
+    /// The decision lease and how often the reconciler runs.
+    pub decisions: DecisionSettings,
+}
+
+/// How unfinished decisions are settled.
+#[derive(Debug, Clone, Copy)]
+pub struct DecisionSettings {
+    /// How long a replica may work on a decision before the reconciler may
+    /// take it over.
+    pub lease: std::time::Duration,
+    /// Time between reconciler passes.
+    pub reconcile_every: std::time::Duration,
+}
+
+impl Default for DecisionSettings {
+    fn default() -> Self {
+        Self {
+            lease: countersign_domain::orders::DEFAULT_LEASE,
+            reconcile_every: std::time::Duration::from_secs(2),
+        }
+    }
 }
 
 /// AWS mode: where to go and what is already deployed there.
@@ -103,6 +124,7 @@ pub async fn serve(
     let readiness = web::Readiness::default();
     let sessions = sessions::DynamoDbStore::default();
     let live = live::Live::new();
+    let (stop_reconciler, reconciler_stopped) = tokio::sync::watch::channel(false);
     let router = web::router(
         &config.site_dir,
         readiness.clone(),
@@ -125,7 +147,7 @@ pub async fn serve(
     // the web server is stopped before returning.
     tokio::pin!(shutdown);
     let outcome = tokio::select! {
-        started = start_backend(&config, &readiness, &sessions, &live) => match started {
+        started = start_backend(&config, &readiness, &sessions, &live, reconciler_stopped) => match started {
             Ok(embedded) => {
                 (&mut shutdown).await;
                 Ok(Some(embedded))
@@ -136,6 +158,7 @@ pub async fn serve(
     };
     tracing::info!("shutting down");
     live.stop();
+    let _ = stop_reconciler.send(true);
     let _ = stop_http.send(());
     let served = http.await;
     if let Some(Some(embedded)) = outcome? {
@@ -154,6 +177,7 @@ async fn start_backend(
     readiness: &web::Readiness,
     sessions: &sessions::DynamoDbStore,
     live: &live::Live,
+    mut reconciler_stopped: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Option<embedded::EmbeddedServices>, ServeError> {
     let (sdk, embedded, provision_all) = match &config.aws {
         None => {
@@ -203,18 +227,25 @@ async fn start_backend(
             .await?
         }
     };
-    let orders = countersign_domain::orders::Services {
-        ddb: dynamodb.clone(),
+    let mut orders = countersign_domain::orders::Services::new(
+        dynamodb.clone(),
         sfn,
-        tables: config.tables.clone(),
+        config.tables.clone(),
         process_order_arn,
         sign_document_arn,
-    };
-    // Decisions a crash interrupted between claim and send finish now.
-    let repaired = orders.repair_claims().await?;
-    if repaired > 0 {
-        tracing::info!(repaired, "completed decisions interrupted by a restart");
-    }
+    );
+    orders.lease = config.decisions.lease;
+    // Decisions a crash interrupted settle now (those whose lease has run
+    // out) and then continuously, on every replica.
+    orders.reconcile().await?;
+    let reconciler = orders.clone();
+    let every = config.decisions.reconcile_every;
+    tokio::spawn(async move {
+        let stopped = async move {
+            let _ = reconciler_stopped.wait_for(|stopped| *stopped).await;
+        };
+        reconciler.reconcile_until(every, stopped).await
+    });
     sessions.connect(dynamodb.clone(), config.tables.sessions.clone());
     if config.demo {
         demo::create_users(&orders.accounts()).await?;

@@ -54,6 +54,10 @@ async fn main() -> ExitCode {
                 aws: args.store.aws_settings(),
                 tables: args.store.tables(),
                 services_listen: args.services_listen,
+                decisions: countersign_server::DecisionSettings {
+                    lease: std::time::Duration::from_secs(args.decision_lease_secs),
+                    reconcile_every: std::time::Duration::from_secs(args.reconcile_every_secs),
+                },
                 web: countersign_server::web::WebSettings {
                     public_url: args.public_url,
                     secure_cookie,

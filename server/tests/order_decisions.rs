@@ -6,50 +6,12 @@ pub mod backends;
 #[path = "support/domain.rs"]
 mod domain;
 
-use domain::both;
+use domain::{both, status_becomes, waiting_on};
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use countersign_domain::DomainError;
 use countersign_domain::decisions::Outcome;
-use countersign_domain::orders::{PendingTask, Services};
-
-/// Waits until the order waits on `step` and returns that task.
-async fn waiting_on(s: &Services, order: &str, step: &str) -> PendingTask {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(t) = s.pending_task(order).await.expect("read")
-            && t.step == step
-        {
-            return t;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "order {order} never waited on {step}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn status_becomes(
-    s: &Services,
-    order: &str,
-    status: &str,
-) -> countersign_domain::orders::Order {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(o) = s.order(order).await
-            && o.status == status
-        {
-            return o;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "order {order} never became {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 #[tokio::test]
 async fn an_order_goes_pending_processing_sent_with_its_history() {
@@ -341,50 +303,5 @@ async fn the_inbox_lists_waiting_orders_oldest_first_in_pages() {
             }
         }
         assert_eq!(seen, placed, "{}: oldest first, every order once", b.name);
-    }
-}
-
-/// A crash right after the claim: the decision row says CLAIMED, nothing
-/// was sent. The next start's repair completes it as its owner would have,
-/// and everyone else is told who decided.
-#[tokio::test]
-async fn a_claim_left_by_a_crash_is_completed_at_the_next_start() {
-    use aws_sdk_dynamodb::types::AttributeValue;
-    for (b, s) in both().await {
-        let order = s
-            .place_order("carol", &["hat".to_owned()])
-            .await
-            .expect("placed");
-        let t = waiting_on(&s, &order, "PENDING").await;
-        // Exactly what the claim step writes, and then the "crash".
-        s.ddb
-            .put_item()
-            .table_name(&s.tables.decisions)
-            .item("taskId", AttributeValue::S(t.task_id.clone()))
-            .item("subject", AttributeValue::S(order.clone()))
-            .item("step", AttributeValue::S("PENDING".into()))
-            .item("outcome", AttributeValue::S("advance".into()))
-            .item("actor", AttributeValue::S("sam".into()))
-            .item("at", AttributeValue::S("2026-11-21T10:00:00.000Z".into()))
-            .item("state", AttributeValue::S("CLAIMED".into()))
-            .send()
-            .await
-            .expect("claim");
-        assert_eq!(s.repair_claims().await.expect("repair"), 1, "{}", b.name);
-        waiting_on(&s, &order, "PROCESSING").await;
-        let other = s
-            .decide(&order, &t.task_id, Outcome::Advance, "pat", None)
-            .await;
-        assert!(
-            matches!(other, Err(DomainError::AlreadyDecided { ref by, .. }) if by == "sam"),
-            "{}: {other:?}",
-            b.name
-        );
-        assert_eq!(
-            s.repair_claims().await.expect("repair again"),
-            0,
-            "{}: nothing left to repair",
-            b.name
-        );
     }
 }

@@ -81,13 +81,16 @@ fn SignForms(action: ServerAction<DecideSignature>, request: SignatureRequest) -
         })
     };
     let (busy, busy2) = (busy("sign"), busy("decline"));
+    // While either call runs, neither button takes another click.
+    let row_task = task.clone();
+    let row_busy = in_flight(action, move |i: &DecideSignature| i.task_id == row_task);
     view! {
         <div class="actions sign">
             <ActionForm action attr:class="decide">
                 <input type="hidden" name="document_id" value=doc />
                 <input type="hidden" name="task_id" value=task />
                 <input type="hidden" name="action" value="sign" />
-                <button type="submit" class="advance" aria-busy=move || busy.get().to_string()>
+                <button type="submit" class="advance" aria-busy=move || busy.get().to_string() disabled=move || row_busy.get()>
                     {move || if busy.get() { "Signing…" } else { "Sign" }}
                 </button>
             </ActionForm>
@@ -96,7 +99,7 @@ fn SignForms(action: ServerAction<DecideSignature>, request: SignatureRequest) -
                 <input type="hidden" name="task_id" value=task2 />
                 <input type="hidden" name="action" value="decline" />
                 <input name="reason" class="reason" aria-label="Reason to decline" placeholder="Reason to decline" required />
-                <button type="submit" class="reject" aria-busy=move || busy2.get().to_string()>
+                <button type="submit" class="reject" aria-busy=move || busy2.get().to_string() disabled=move || row_busy.get()>
                     {move || if busy2.get() { "Declining…" } else { "Decline" }}
                 </button>
             </ActionForm>

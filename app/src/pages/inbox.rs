@@ -420,12 +420,16 @@ pub fn DecideForms(
         })
     };
     let (busy, busy2) = (busy("advance"), busy("reject"));
+    // While either call for this step runs, neither button takes another
+    // click: a double click sends one request.
+    let row_task = task_id.clone();
+    let row_busy = in_flight(action, move |i: &DecideOrder| i.task_id == row_task);
     view! {
         <ActionForm action attr:class="decide">
             <input type="hidden" name="order_id" value=order_id />
             <input type="hidden" name="task_id" value=task_id />
             <input type="hidden" name="action" value="advance" />
-            <button type="submit" class="advance" aria-busy=move || busy.get().to_string()>
+            <button type="submit" class="advance" aria-busy=move || busy.get().to_string() disabled=move || row_busy.get()>
                 {move || if busy.get() { "Advancing…" } else { label }}
             </button>
         </ActionForm>
@@ -434,7 +438,7 @@ pub fn DecideForms(
             <input type="hidden" name="task_id" value=task2 />
             <input type="hidden" name="action" value="reject" />
             <input name="reason" class="reason" aria-label="Reason to reject" placeholder="Reason" required />
-            <button type="submit" class="reject" aria-busy=move || busy2.get().to_string()>
+            <button type="submit" class="reject" aria-busy=move || busy2.get().to_string() disabled=move || row_busy.get()>
                 {move || if busy2.get() { "Rejecting…" } else { "Reject" }}
             </button>
         </ActionForm>

@@ -459,13 +459,13 @@ async fn decisions_moto(bench: &DashboardBench) -> Result<Decisions, BenchError>
         countersign_domain::workflows::deploy_sign_document(&sfn, &name("sign-document"), &tables)
             .await
             .map_err(|e| fail("moto workflow", e))?;
-    let domain = countersign_domain::orders::Services {
+    let domain = countersign_domain::orders::Services::new(
         ddb,
         sfn,
         tables,
         process_order_arn,
         sign_document_arn,
-    };
+    );
     let mut ids = Vec::new();
     for i in 0..bench.moto_orders {
         let id = domain

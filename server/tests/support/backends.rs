@@ -17,6 +17,9 @@ pub struct Backend {
     pub name: &'static str,
     pub sfn: aws_sdk_sfn::Client,
     pub ddb: aws_sdk_dynamodb::Client,
+    /// What the clients were made from, for tests that make their own
+    /// (with a fault-injecting interceptor, say).
+    pub config: aws_config::SdkConfig,
     /// Keeps the embedded services' data directory for the test's life.
     _data: Option<TempDir>,
     _services: Option<EmbeddedServices>,
@@ -43,25 +46,24 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-async fn clients(url: &str) -> (aws_sdk_sfn::Client, aws_sdk_dynamodb::Client) {
-    let config = countersign_server::aws::local_config(url).await;
-    (
-        aws_sdk_sfn::Client::new(&config),
-        aws_sdk_dynamodb::Client::new(&config),
-    )
-}
-
-/// Fresh embedded services in a temporary data directory.
+/// Fresh embedded services in a temporary data directory, reached as
+/// `serve` reaches them: in-process, without a socket.
 pub async fn embedded() -> Backend {
     let dir = std::env::temp_dir().join(unique("countersign-conformance"));
     let services = EmbeddedServices::start(&dir, "127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("embedded services start");
-    let (sfn, ddb) = clients(&format!("http://{}", services.endpoint())).await;
+    let config = match services.in_process_client() {
+        Some(client) => {
+            countersign_server::aws::in_process_config(services.endpoint(), client).await
+        }
+        None => countersign_server::aws::embedded_config(services.endpoint()).await,
+    };
     Backend {
         name: "embedded",
-        sfn,
-        ddb,
+        sfn: aws_sdk_sfn::Client::new(&config),
+        ddb: aws_sdk_dynamodb::Client::new(&config),
+        config,
         _data: Some(TempDir(dir)),
         _services: Some(services),
     }
@@ -70,12 +72,12 @@ pub async fn embedded() -> Backend {
 /// The shared moto server (names in each test are unique, so tests can
 /// share it).
 pub async fn moto() -> Backend {
-    let url = moto_url();
-    let (sfn, ddb) = clients(url).await;
+    let config = countersign_server::aws::local_config(moto_url()).await;
     Backend {
         name: "moto",
-        sfn,
-        ddb,
+        sfn: aws_sdk_sfn::Client::new(&config),
+        ddb: aws_sdk_dynamodb::Client::new(&config),
+        config,
         _data: None,
         _services: None,
     }

@@ -1,3 +1,8 @@
+#![allow(
+    dead_code,
+    reason = "each test binary uses its own part of this support module"
+)]
+
 //! The domain deployed on a backend: its own tables and workflows under
 //! unique names, so tests can share one moto.
 
@@ -33,13 +38,13 @@ pub async fn services(b: &Backend) -> Services {
     )
     .await
     .expect("deploy sign-document");
-    Services {
-        ddb: b.ddb.clone(),
-        sfn: b.sfn.clone(),
+    Services::new(
+        b.ddb.clone(),
+        b.sfn.clone(),
         tables,
         process_order_arn,
         sign_document_arn,
-    }
+    )
 }
 
 /// The domain on the embedded services and on moto.
@@ -50,4 +55,46 @@ pub async fn both() -> Vec<(Backend, Services)> {
         out.push((b, s));
     }
     out
+}
+
+/// Waits until the order waits on `step` and returns that task.
+pub async fn waiting_on(
+    s: &Services,
+    order: &str,
+    step: &str,
+) -> countersign_domain::orders::PendingTask {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(t) = s.pending_task(order).await.expect("read")
+            && t.step == step
+        {
+            return t;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "order {order} never waited on {step}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until the order's status is `status` and returns the order.
+pub async fn status_becomes(
+    s: &Services,
+    order: &str,
+    status: &str,
+) -> countersign_domain::orders::Order {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Ok(o) = s.order(order).await
+            && o.status == status
+        {
+            return o;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "order {order} never became {status}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

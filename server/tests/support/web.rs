@@ -36,6 +36,7 @@ pub fn config(data_dir: PathBuf) -> ServeConfig {
         tables: Default::default(),
         demo: false,
         services_listen: "127.0.0.1:0".parse().expect("addr"),
+        decisions: Default::default(),
         web: countersign_server::web::WebSettings {
             idle_secs: 3600,
             ..Default::default()

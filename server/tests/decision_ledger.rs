@@ -1,0 +1,440 @@
+//! The decision ledger under races and faults, on the embedded services
+//! AND on moto: the same person deciding twice at once, retry storms
+//! without a task id, an error injected at every step of a decision
+//! (before and after the call was applied), and a crash whose task then
+//! timed out. After the reconciler has run, the workflow, the ledger and
+//! the history always agree: nothing lost, nothing doubled.
+
+#[path = "support/backends.rs"]
+pub mod backends;
+#[path = "support/domain.rs"]
+mod domain;
+#[path = "support/faults.rs"]
+mod faults;
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use countersign_domain::DomainError;
+use countersign_domain::decisions::Outcome;
+use countersign_domain::orders::Services;
+use countersign_domain::signatures::SignerSpec;
+use domain::{both, status_becomes, waiting_on};
+use faults::{Fault, Faults, When};
+
+/// The ledger row's state for a task, as stored.
+async fn ledger_state(s: &Services, task_id: &str) -> Option<String> {
+    let out = s
+        .ddb
+        .get_item()
+        .table_name(&s.tables.decisions)
+        .key("taskId", AttributeValue::S(task_id.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("read ledger");
+    out.item()
+        .and_then(|i| i.get("state"))
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+}
+
+/// Runs reconciler passes "later" (the clock moved past every lease) until
+/// nothing is left to do.
+async fn reconcile_later(s: &Services) {
+    for _ in 0..10 {
+        s.clock.advance(s.lease + Duration::from_secs(1));
+        let pass = s.reconcile().await.expect("reconciler pass");
+        if pass.found == 0 {
+            return;
+        }
+    }
+    panic!("the reconciler never finished");
+}
+
+/// Decisions in an order's history.
+fn decisions_in(o: &countersign_domain::orders::Order) -> Vec<(String, String)> {
+    o.history
+        .iter()
+        .filter_map(|h| Some((h.by.clone(), h.decision.clone()?)))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_same_person_deciding_one_step_twenty_times_at_once_makes_one_decision() {
+    for (b, s) in both().await {
+        let order = s
+            .place_order("carol", &["hat".to_owned()])
+            .await
+            .expect("placed");
+        let task = waiting_on(&s, &order, "PENDING").await;
+        let mut calls = Vec::new();
+        for i in 0..20 {
+            let (s, order, task_id) = (s.clone(), order.clone(), task.task_id.clone());
+            let outcome = if i % 2 == 0 {
+                Outcome::Advance
+            } else {
+                Outcome::reject("out of stock")
+            };
+            calls.push(tokio::spawn(async move {
+                s.decide(&order, &task_id, outcome, "sam", None).await
+            }));
+        }
+        let mut won = Vec::new();
+        for call in calls {
+            match call.await.expect("join") {
+                Ok(d) => won.push(d),
+                Err(DomainError::AlreadyDecided { by, .. }) => assert_eq!(by, "sam"),
+                Err(other) => panic!("{}: unexpected {other:?}", b.name),
+            }
+        }
+        assert_eq!(won.len(), 1, "{}: exactly one call takes effect", b.name);
+        let expected = if won[0].outcome == "advance" {
+            "PROCESSING"
+        } else {
+            "ERROR"
+        };
+        let o = status_becomes(&s, &order, expected).await;
+        assert_eq!(
+            decisions_in(&o),
+            [("sam".to_owned(), won[0].outcome.to_owned())],
+            "{}: history holds the one decision the workflow received",
+            b.name
+        );
+        assert_eq!(
+            ledger_state(&s, &task.task_id).await.as_deref(),
+            Some("RECORDED")
+        );
+    }
+}
+
+#[tokio::test]
+async fn fifty_identical_calls_without_a_task_decide_only_the_step_waiting_when_they_arrived() {
+    for (b, s) in both().await {
+        let order = s
+            .place_order("carol", &["hat".to_owned()])
+            .await
+            .expect("placed");
+        waiting_on(&s, &order, "PENDING").await;
+        let arrived = s.clock.stamp();
+        let mut calls = Vec::new();
+        for _ in 0..50 {
+            let (s, order, arrived) = (s.clone(), order.clone(), arrived.clone());
+            calls.push(tokio::spawn(async move {
+                s.decide_waiting(
+                    &order,
+                    Outcome::Advance,
+                    "sam",
+                    None,
+                    &arrived,
+                    Duration::from_secs(2),
+                )
+                .await
+            }));
+        }
+        let (mut won, mut told) = (0, 0);
+        for call in calls {
+            match call.await.expect("join") {
+                Ok(d) => {
+                    assert_eq!(d.step, "PENDING", "{}", b.name);
+                    won += 1
+                }
+                Err(DomainError::AlreadyDecided { by, .. }) if by == "sam" => told += 1,
+                Err(other) => panic!("{}: unexpected {other:?}", b.name),
+            }
+        }
+        assert_eq!((won, told), (1, 49), "{}", b.name);
+        // The next step waits, undecided: the storm did not reach it.
+        let next = waiting_on(&s, &order, "PROCESSING").await;
+        assert_eq!(ledger_state(&s, &next.task_id).await, None, "{}", b.name);
+
+        // Calls one after another still advance step by step.
+        let d = s
+            .decide_waiting(
+                &order,
+                Outcome::Advance,
+                "sam",
+                None,
+                &s.clock.stamp(),
+                Duration::from_secs(2),
+            )
+            .await
+            .expect("second step");
+        assert_eq!(d.step, "PROCESSING");
+        let o = status_becomes(&s, &order, "SENT").await;
+        assert_eq!(decisions_in(&o).len(), 2, "{}", b.name);
+        let late = s
+            .decide_waiting(
+                &order,
+                Outcome::Advance,
+                "sam",
+                None,
+                &s.clock.stamp(),
+                Duration::from_millis(200),
+            )
+            .await;
+        assert!(
+            matches!(late, Err(DomainError::NotWaiting { ref status }) if status == "SENT"),
+            "{}: {late:?}",
+            b.name
+        );
+    }
+}
+
+/// Where a fault strikes, and whether the caller hears of the decision.
+struct Case {
+    name: &'static str,
+    faults: Vec<Fault>,
+    /// What the person is told at once.
+    told: fn(&Result<countersign_domain::decisions::Decided, DomainError>) -> bool,
+    /// Whether the decision takes effect in the end.
+    takes_effect: bool,
+}
+
+fn ok(r: &Result<countersign_domain::decisions::Decided, DomainError>) -> bool {
+    r.is_ok()
+}
+fn unavailable(r: &Result<countersign_domain::decisions::Decided, DomainError>) -> bool {
+    matches!(r, Err(DomainError::Unavailable))
+}
+
+fn cases(s: &Services) -> Vec<Case> {
+    let decisions = format!("\"{}\"", s.tables.decisions);
+    let actions = format!("\"{}\"", s.tables.actions);
+    let orders = format!("\"{}\"", s.tables.orders);
+    let meta = format!("\"{}\"", s.tables.meta);
+    let put_claim = |when| Fault::once("PutItem", &[&decisions], when);
+    let send = |when| Fault::once("SendTaskSuccess", &[], when);
+    let history = |when| Fault::once("GetExecutionHistory", &[], when);
+    let close = |when| Fault::once("DeleteItem", &[&actions], when);
+    let record = |when| Fault::once("UpdateItem", &[&orders, "recordedDecisions"], when);
+    let to_sent = |when| Fault::once("UpdateItem", &[&decisions, "\"SENT\""], when);
+    let bump = |when| Fault::once("UpdateItem", &[&meta], when);
+    vec![
+        Case {
+            name: "claim fails before it is written",
+            faults: vec![put_claim(When::Before)],
+            told: unavailable,
+            takes_effect: false,
+        },
+        Case {
+            name: "claim written, its answer lost",
+            faults: vec![put_claim(When::After)],
+            told: ok,
+            takes_effect: true,
+        },
+        Case {
+            name: "send fails before it reaches Step Functions",
+            faults: vec![send(When::Before)],
+            told: ok,
+            takes_effect: true,
+        },
+        Case {
+            name: "send applied, its answer lost",
+            faults: vec![send(When::After)],
+            told: ok,
+            takes_effect: true,
+        },
+        Case {
+            name: "send not applied and history unreadable (a crash before the send)",
+            faults: vec![send(When::Before), history(When::Before)],
+            told: unavailable,
+            takes_effect: true,
+        },
+        Case {
+            name: "send applied, answer lost and history unreadable",
+            faults: vec![send(When::After), history(When::Before)],
+            told: unavailable,
+            takes_effect: true,
+        },
+        Case {
+            name: "ledger write after a successful send fails",
+            faults: vec![to_sent(When::Before)],
+            told: ok,
+            takes_effect: true,
+        },
+        Case {
+            name: "close fails",
+            faults: vec![close(When::Before)],
+            told: ok,
+            takes_effect: true,
+        },
+        Case {
+            name: "close applied, its answer lost",
+            faults: vec![close(When::After)],
+            told: ok,
+            takes_effect: true,
+        },
+        Case {
+            name: "history write fails",
+            faults: vec![record(When::Before)],
+            told: ok,
+            takes_effect: true,
+        },
+        Case {
+            name: "history written, its answer lost",
+            faults: vec![record(When::After)],
+            told: ok,
+            takes_effect: true,
+        },
+        Case {
+            name: "change counter fails",
+            faults: vec![bump(When::Before)],
+            told: ok,
+            takes_effect: true,
+        },
+    ]
+}
+
+#[tokio::test]
+async fn a_fault_at_any_step_of_a_decision_ends_with_workflow_ledger_and_history_agreeing() {
+    for (b, plain) in both().await {
+        let faults = Faults::default();
+        let (sfn, ddb) = faults.clients(&b.config);
+        let s = Services {
+            sfn,
+            ddb,
+            ..plain.clone()
+        };
+        for case in cases(&s) {
+            let what = format!("{}: {}", b.name, case.name);
+            let order = s
+                .place_order("carol", &["hat".to_owned()])
+                .await
+                .expect("placed");
+            let task = waiting_on(&s, &order, "PENDING").await;
+            for fault in case.faults {
+                faults.inject(fault);
+            }
+            let told = s
+                .decide(&order, &task.task_id, Outcome::Advance, "sam", None)
+                .await;
+            assert!(faults.struck() > 0, "{what}: the fault struck");
+            faults.clear();
+            assert!((case.told)(&told), "{what}: told {told:?}");
+
+            reconcile_later(&s).await;
+
+            if case.takes_effect {
+                let o = status_becomes(&s, &order, "PROCESSING").await;
+                assert_eq!(
+                    decisions_in(&o),
+                    [("sam".to_owned(), "advance".to_owned())],
+                    "{what}: one decision in history"
+                );
+                assert_eq!(
+                    ledger_state(&s, &task.task_id).await.as_deref(),
+                    Some("RECORDED"),
+                    "{what}"
+                );
+                let next = waiting_on(&s, &order, "PROCESSING").await;
+                assert_ne!(next.task_id, task.task_id, "{what}: no stale waiting row");
+                let again = s
+                    .decide(&order, &task.task_id, Outcome::Advance, "pat", None)
+                    .await;
+                assert!(
+                    matches!(again, Err(DomainError::AlreadyDecided { ref by, .. }) if by == "sam"),
+                    "{what}: {again:?}"
+                );
+            } else {
+                let o = s.order(&order).await.expect("order");
+                assert_eq!(o.status, "PENDING", "{what}");
+                assert!(decisions_in(&o).is_empty(), "{what}");
+                assert_eq!(ledger_state(&s, &task.task_id).await, None, "{what}");
+                // Nothing was lost: the step can still be decided.
+                s.decide(&order, &task.task_id, Outcome::Advance, "sam", None)
+                    .await
+                    .unwrap_or_else(|e| panic!("{what}: retry {e:?}"));
+                status_becomes(&s, &order, "PROCESSING").await;
+            }
+            faults.clear();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_claim_left_by_a_crash_whose_task_then_timed_out_ends_expired() {
+    for (b, plain) in both().await {
+        let faults = Faults::default();
+        let (sfn, ddb) = faults.clients(&b.config);
+        let s = Services {
+            sfn,
+            ddb,
+            ..plain.clone()
+        };
+        let signers = [
+            SignerSpec {
+                name: "alice".into(),
+                automatic: true,
+            },
+            SignerSpec {
+                name: "bob".into(),
+                automatic: false,
+            },
+        ];
+        let doc = s
+            .request_signatures("Quote", &signers, 2)
+            .await
+            .expect("started");
+        let task = loop {
+            let desk = s.signer_desk("bob").await.expect("desk");
+            if let Some(t) = desk
+                .into_iter()
+                .find(|r| r.document_id == doc)
+                .and_then(|r| r.task_id)
+            {
+                break t;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        // The claim is written, then the process "dies": the send never
+        // leaves and nothing can be read back.
+        faults.inject(Fault::once("SendTaskSuccess", &[], When::Before));
+        faults.inject(Fault::once("GetExecutionHistory", &[], When::Before));
+        let told = s
+            .decide_signature(&doc, "bob", &task, Outcome::Advance, "bob")
+            .await;
+        assert_eq!(told, Err(DomainError::Unavailable), "{}", b.name);
+        assert_eq!(
+            ledger_state(&s, &task).await.as_deref(),
+            Some("CLAIMED"),
+            "{}",
+            b.name
+        );
+        // Meanwhile the request times out in the workflow.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while s.document(&doc).await.expect("document").status != "TIMED_OUT" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{}: no timeout",
+                b.name
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        reconcile_later(&s).await;
+        assert_eq!(
+            ledger_state(&s, &task).await.as_deref(),
+            Some("RECORDED"),
+            "{}",
+            b.name
+        );
+        let again = s
+            .decide_signature(&doc, "bob", &task, Outcome::Advance, "bob")
+            .await;
+        assert_eq!(again, Err(DomainError::Expired), "{}", b.name);
+        let document = s.document(&doc).await.expect("document");
+        assert!(
+            document.history.iter().all(|h| h.decision.is_none()),
+            "{}: an expired claim writes no decision: {:?}",
+            b.name,
+            document.history
+        );
+        let bob = document
+            .requests
+            .iter()
+            .find(|r| r.signer == "bob")
+            .expect("bob");
+        assert_eq!(bob.status, "EXPIRED", "{}", b.name);
+        assert_eq!(bob.decided_by, None, "{}", b.name);
+    }
+}
