@@ -154,12 +154,13 @@ impl Services {
     /// request `arrived` (a [`crate::clock::stamp`] taken as it came in),
     /// for callers that name no task (the order article's REST update).
     ///
-    /// A step decided after the request arrived was that request's step:
+    /// A decision that was still in flight when the request arrived (claimed
+    /// but not yet finished, or claimed after) was on that request's step:
     /// the caller is told who decided it, and the order's *next* step is
     /// not touched (50 identical calls at once make one decision). A
-    /// request that arrives after a decision was taken in by the workflow
-    /// waits (up to `settle`) for the next step and decides that one, so
-    /// calling twice in a row advances twice.
+    /// request that arrives after the last decision finished decides the
+    /// step waiting then, waiting (up to `settle`) for the workflow to write
+    /// it, so calling twice in a row advances twice.
     pub async fn decide_waiting(
         &self,
         order_id: &str,
@@ -177,8 +178,11 @@ impl Services {
             // read is a later step, the claim of the one before shows.
             let pending = self.pending(order_id).await?;
             let latest = self.latest_decision(order_id).await?;
+            // A decision still in flight when the request arrived (not yet
+            // finished then, or claimed after) was on the step this request
+            // meant.
             if let Some(l) = &latest
-                && l.at.as_str() >= arrived
+                && l.finished_at.as_deref().is_none_or(|f| f >= arrived)
             {
                 return Err(verdict_of(l));
             }

@@ -104,6 +104,8 @@ pub(crate) struct Entry {
     /// Whether the workflow took this decision (set with SENT): only such
     /// a decision is written to history.
     pub applied: bool,
+    /// When it reached RECORDED: until then it is in flight.
+    pub finished_at: Option<String>,
 }
 
 impl Entry {
@@ -130,6 +132,7 @@ impl Entry {
             token: Some(pending.token.clone()),
             due,
             applied: false,
+            finished_at: None,
         }
     }
 
@@ -252,6 +255,7 @@ impl Entry {
             token: s(item, "token"),
             due: s(item, "due").unwrap_or_default(),
             applied: item.get("applied").and_then(|v| v.as_bool().ok()) == Some(&true),
+            finished_at: s(item, "finishedAt"),
         })
     }
 }
@@ -338,6 +342,10 @@ impl Services {
         if to == State::Sent {
             update.push_str(", applied = :true");
         }
+        let now = self.clock.stamp();
+        if to == State::Recorded {
+            update.push_str(", finishedAt = :now");
+        }
         // Whoever moves a row holds it for another lease.
         let due = lease_end(self);
         if to.finished() {
@@ -360,6 +368,9 @@ impl Services {
         if to == State::Sent {
             call = call.expression_attribute_values(":true", AttributeValue::Bool(true));
         }
+        if to == State::Recorded {
+            call = call.expression_attribute_values(":now", AttributeValue::S(now.clone()));
+        }
         if to.finished() {
             call = call
                 .expression_attribute_names("#open", "open")
@@ -378,6 +389,9 @@ impl Services {
                 entry.state = to;
                 entry.due = due;
                 entry.applied |= to == State::Sent;
+                if to == State::Recorded {
+                    entry.finished_at = Some(now);
+                }
                 if !matches!(to, State::Claimed) {
                     entry.token = None;
                 }

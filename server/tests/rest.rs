@@ -453,6 +453,114 @@ async fn the_article_sequence_in_aws_mode_against_moto() {
     article_sequence(&Instance::moto().await, DropsCause::Yes).await;
 }
 
+/// One staff key, many identical or mixed calls at once for the same step,
+/// as a client's retry storm sends them: one decision takes effect, every
+/// other call is told "already decided", and the next step is untouched.
+async fn retry_storms(instance: &Instance) {
+    instance.add_user("sam", &["staff"]);
+    instance.add_user("carol", &["customer"]);
+    let sam = instance.api(&instance.key("sam", "bearer"));
+    let carol = instance.api(&instance.key("carol", "bearer"));
+    let place = || async {
+        let created = carol.post("/order", &json!({"items": ["Scarf"]})).await;
+        let id = created.json()["orderId"].as_str().expect("id").to_owned();
+        let order = wait_for(&carol, &format!("/order/{id}"), |o| {
+            o["pending"].is_object()
+        })
+        .await;
+        let task = order["pending"]["taskId"]
+            .as_str()
+            .expect("task")
+            .to_owned();
+        (id, task)
+    };
+    let decisions_of = |order: &Value| {
+        order["history"]
+            .as_array()
+            .expect("history")
+            .iter()
+            .filter(|h| h["decision"].is_string())
+            .map(|h| h["decision"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    // 20 at once with the task id, half advancing, half rejecting.
+    let (mixed, task) = place().await;
+    let calls = (0..20).map(|i| {
+        let body = if i % 2 == 0 {
+            json!({"executionId": mixed, "success": true, "taskId": task})
+        } else {
+            json!({"executionId": mixed, "success": false, "taskId": task, "error": "OutOfStock", "cause": "none left"})
+        };
+        let sam = &sam;
+        async move { sam.post("/order/update", &body).await }
+    });
+    let answers = futures_util::future::join_all(calls).await;
+    let won: Vec<&Response> = answers.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(
+        won.len(),
+        1,
+        "{:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    for r in answers.iter().filter(|r| r.status != 200) {
+        assert_error(r, 409, "already_decided");
+    }
+    let decision = won[0].json()["decision"]
+        .as_str()
+        .expect("decision")
+        .to_owned();
+    let expected = if decision == "advance" {
+        "PROCESSING"
+    } else {
+        "ERROR"
+    };
+    let order = wait_for(&carol, &format!("/order/{mixed}"), |o| {
+        o["status"] == expected
+    })
+    .await;
+    assert_eq!(decisions_of(&order), [decision]);
+
+    // 50 identical calls without a task id: the step waiting when they
+    // arrived is decided once; the next one is left alone.
+    let (storm, _) = place().await;
+    let body = json!({"executionId": storm, "success": true});
+    let calls = (0..50).map(|_| sam.post("/order/update", &body));
+    let answers = futures_util::future::join_all(calls).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        49,
+        "{statuses:?}"
+    );
+    let order = wait_for(&carol, &format!("/order/{storm}"), |o| {
+        o["pending"]["step"] == "PROCESSING"
+    })
+    .await;
+    assert_eq!(order["status"], "PROCESSING");
+    assert_eq!(decisions_of(&order), ["advance"]);
+    // One after another still advances.
+    let next = sam.post("/order/update", &body).await;
+    assert_eq!(next.status, 200, "{}", next.body);
+    assert_eq!(next.json()["status"], "SENT");
+}
+
+#[tokio::test]
+async fn retry_storms_make_one_decision_on_the_embedded_services() {
+    retry_storms(&Instance::embedded().await).await;
+}
+
+#[tokio::test]
+async fn retry_storms_make_one_decision_in_aws_mode_against_moto() {
+    retry_storms(&Instance::moto().await).await;
+}
+
 #[tokio::test]
 async fn documents_are_signed_and_declined_over_rest() {
     let instance = Instance::embedded().await;
