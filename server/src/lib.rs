@@ -237,7 +237,11 @@ async fn start_backend(
     orders.lease = config.decisions.lease;
     // Decisions a crash interrupted settle now (those whose lease has run
     // out) and then continuously, on every replica.
-    orders.reconcile().await?;
+    // A failed pass (an AWS stack deployed before the ledger's index, say)
+    // does not stop the dashboard: the background passes say so and retry.
+    if let Err(error) = orders.reconcile().await {
+        tracing::warn!(%error, "the first reconciler pass failed");
+    }
     let reconciler = orders.clone();
     let every = config.decisions.reconcile_every;
     tokio::spawn(async move {
