@@ -16,13 +16,13 @@
 //! 3. **Close** the waiting row only while it is still this task's (the
 //!    workflow may already have written its next wait under the same key;
 //!    the order article's unconditional delete erased it).
-//! 4. **Record** the decision in the order's or document's history, once:
-//!    the write is conditional on the task id not being recorded yet.
+//! 4. **Record**: the ledger row itself is the decision's history line (an
+//!    order's or document's history is its workflow's status lines plus
+//!    the ledger rows the workflow took, so it holds each decision exactly
+//!    once); pages are told through the change counter.
 //!
 //! Steps 3 and 4 failing does not undo the decision; the row stays
 //! unfinished and the reconciler retries them until they are done.
-
-use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -192,20 +192,18 @@ impl Services {
                 }
                 return self.decide_pending(p, outcome, actor, comment).await;
             }
-            let order = self.order(order_id).await?;
+            let status = self.order_status(order_id).await?;
             // Decided, but the workflow has not taken it in yet: the step
             // waiting on arrival was that one.
             if let Some(l) = latest
                 .as_ref()
-                .filter(|l| l.step == order.status && l.state != State::Expired)
+                .filter(|l| l.step == status && l.state != State::Expired)
             {
                 return Err(verdict_of(l));
             }
-            let running = matches!(order.status.as_str(), "PENDING" | "PROCESSING" | "");
+            let running = matches!(status.as_str(), "PENDING" | "PROCESSING" | "");
             if !running || tokio::time::Instant::now() >= give_up {
-                return Err(DomainError::NotWaiting {
-                    status: order.status,
-                });
+                return Err(DomainError::NotWaiting { status });
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
@@ -295,7 +293,7 @@ impl Services {
     }
 
     /// Steps 3 and 4 for a row whose fate is known (SENT or EXPIRED), or
-    /// whose waiting row is already closed. Stops at the first failure or
+    /// whose waiting row is already closed: close it, tell open pages. Stops at the first failure or
     /// when someone else moved the row; whoever holds it next goes on from
     /// there.
     pub(crate) async fn finish(&self, entry: &mut Entry) -> Result<(), DomainError> {
@@ -306,9 +304,6 @@ impl Services {
             }
         }
         if entry.state == State::Closed {
-            if entry.applied {
-                self.record_history(entry).await?;
-            }
             self.try_announce().await?;
             self.transition(entry, State::Recorded).await?;
         }
@@ -376,67 +371,6 @@ impl Services {
             // exactly what must survive.
             Ok(()) | Err((true, _)) => Ok(()),
             Err((false, e)) => Err(crate::orders::unavailable("closing a waiting row")(e)),
-        }
-    }
-
-    /// Step 4: appends the decision to the order's or document's history,
-    /// once. The item keeps the ids of the decisions recorded in it, and
-    /// the append is conditional on this one not being among them, so a
-    /// retry after a lost answer cannot write it twice.
-    async fn record_history(&self, entry: &Entry) -> Result<(), DomainError> {
-        let mut line = HashMap::from([
-            ("at".to_owned(), AttributeValue::S(entry.at.clone())),
-            ("by".to_owned(), AttributeValue::S(entry.actor.clone())),
-            (
-                "decision".to_owned(),
-                AttributeValue::S(entry.outcome.name(&entry.scope).into()),
-            ),
-            ("step".to_owned(), AttributeValue::S(entry.step.clone())),
-            (
-                "taskId".to_owned(),
-                AttributeValue::S(entry.task_id.clone()),
-            ),
-        ]);
-        if let Some(c) = &entry.comment {
-            line.insert("comment".into(), AttributeValue::S(c.clone()));
-        }
-        if let Outcome::Reject { reason, error } = &entry.outcome {
-            line.insert("cause".into(), AttributeValue::S(reason.clone()));
-            line.insert("error".into(), AttributeValue::S(error.clone()));
-        }
-        let (table, key, id) = match &entry.scope {
-            Scope::Order { order_id, .. } => (&self.tables.orders, "orderId", order_id),
-            Scope::Signature { document_id, .. } => {
-                (&self.tables.documents, "documentId", document_id)
-            }
-        };
-        let updated = self
-            .ddb
-            .update_item()
-            .table_name(table)
-            .key(key, AttributeValue::S(id.clone()))
-            .update_expression(
-                "SET #history = list_append(if_not_exists(#history, :none), :line) ADD #recorded :ids",
-            )
-            .condition_expression(
-                "attribute_exists(#key) AND (attribute_not_exists(#recorded) OR NOT contains(#recorded, :id))",
-            )
-            .expression_attribute_names("#history", "history")
-            .expression_attribute_names("#recorded", "recordedDecisions")
-            .expression_attribute_names("#key", key)
-            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
-            .expression_attribute_values(":line", AttributeValue::L(vec![AttributeValue::M(line)]))
-            .expression_attribute_values(":ids", AttributeValue::Ss(vec![entry.task_id.clone()]))
-            .expression_attribute_values(":id", AttributeValue::S(entry.task_id.clone()))
-            .send()
-            .await;
-        match updated {
-            // Already recorded (or, impossibly, no such order): done.
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(crate::orders::unavailable(
-                "recording a decision in history",
-            )(format!("{e:?}"))),
         }
     }
 

@@ -44,7 +44,7 @@ pub enum State {
     Failed,
     /// The waiting row is closed (or had already moved on).
     Closed,
-    /// History written and pages told: nothing left to do.
+    /// Pages told: nothing left to do.
     Recorded,
 }
 
@@ -477,6 +477,62 @@ impl Services {
             .iter()
             .filter_map(Entry::from_item)
             .find(|e| e.state != State::Failed))
+    }
+}
+
+impl Services {
+    /// The decisions that took effect on an order or document, as history
+    /// lines, oldest first. The ledger is where decisions are kept: the
+    /// order's own row is written by its workflow, and a second writer
+    /// appending to the same list could lose a line to a store whose
+    /// updates are not atomic (moto's are not).
+    pub(crate) async fn decision_lines(
+        &self,
+        subject: &str,
+    ) -> Result<Vec<crate::orders::HistoryEntry>, DomainError> {
+        if !crate::orders::usable_key(subject) {
+            return Ok(Vec::new());
+        }
+        let mut lines = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .ddb
+                .query()
+                .table_name(&self.tables.decisions)
+                .index_name(DECISIONS_BY_SUBJECT)
+                .key_condition_expression("subject = :s")
+                .expression_attribute_values(":s", AttributeValue::S(subject.into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| unavailable("reading an order's decisions")(format!("{e:?}")))?;
+            for entry in out.items().iter().filter_map(Entry::from_item) {
+                if !entry.applied {
+                    continue;
+                }
+                let (error, cause) = match &entry.outcome {
+                    Outcome::Reject { reason, error } => {
+                        (Some(error.clone()), Some(reason.clone()))
+                    }
+                    Outcome::Advance => (None, None),
+                };
+                lines.push(crate::orders::HistoryEntry {
+                    at: entry.at.clone(),
+                    by: entry.actor.clone(),
+                    status: None,
+                    decision: Some(entry.outcome.name(&entry.scope).to_owned()),
+                    comment: entry.comment.clone(),
+                    error,
+                    cause,
+                });
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(lines)
     }
 }
 

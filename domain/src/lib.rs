@@ -25,12 +25,15 @@
 //!   filtered, searched, sorted and paged.
 //! - `live`: the change counter every replica watches, and execution
 //!   events for the dashboard.
+//! - `idempotency`: what a retried REST call with an Idempotency-Key
+//!   gets: the first answer again.
 //! - `error`: what can go wrong, in words a person can act on.
 
 pub mod api_keys;
 pub mod clock;
 pub mod decisions;
 pub mod error;
+pub mod idempotency;
 pub mod inbox;
 pub mod ledger;
 pub mod live;

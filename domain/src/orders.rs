@@ -124,6 +124,22 @@ pub(crate) fn unavailable(what: &str) -> impl FnOnce(String) -> DomainError + '_
     }
 }
 
+/// A UTC timestamp as something that sorts in time order, whatever its
+/// number of fraction digits (the workflow's and ours differ): the date
+/// and time to the second, then the fraction as nanoseconds.
+pub(crate) fn time_key(at: &str) -> (&str, u32) {
+    let (whole, rest) = at.split_at(at.len().min(19));
+    let digits: String = rest
+        .strip_prefix('.')
+        .unwrap_or_default()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .take(9)
+        .collect();
+    let nanos = format!("{digits:0<9}").parse().unwrap_or(0);
+    (whole, nanos)
+}
+
 /// The `history` list of an order or document item.
 pub(crate) fn history_of(item: &Item) -> Vec<HistoryEntry> {
     list_of_maps(item, "history")
@@ -252,6 +268,27 @@ impl Services {
         Ok(order_id)
     }
 
+    /// An order's status alone: one read of its row (what callers waiting
+    /// for the workflow to move on poll).
+    pub async fn order_status(&self, order_id: &str) -> Result<String, DomainError> {
+        if !usable_key(order_id) {
+            return Err(DomainError::NotFound);
+        }
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.tables.orders)
+            .key("orderId", AttributeValue::S(order_id.to_owned()))
+            .projection_expression("#status")
+            .expression_attribute_names("#status", "status")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("reading an order")(format!("{e:?}")))?;
+        let item = out.item().ok_or(DomainError::NotFound)?;
+        Ok(s(item, "status").unwrap_or_default())
+    }
+
     /// An order with its history and notifications.
     pub async fn order(&self, order_id: &str) -> Result<Order, DomainError> {
         if !usable_key(order_id) {
@@ -267,7 +304,9 @@ impl Services {
             .await
             .map_err(|e| unavailable("reading an order")(format!("{e:?}")))?;
         let item = out.item().ok_or(DomainError::NotFound)?;
-        let history = history_of(item);
+        let mut history = history_of(item);
+        history.extend(self.decision_lines(order_id).await?);
+        history.sort_by(|a, b| time_key(&a.at).cmp(&time_key(&b.at)));
         let notifications = list_of_maps(item, "notifications")
             .iter()
             .map(|m| Notification {
@@ -431,4 +470,29 @@ fn decode_cursor(cursor: Option<&str>) -> Result<Option<Item>, DomainError> {
             .map(|(k, v)| (k, AttributeValue::S(v)))
             .collect(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time_key;
+
+    #[test]
+    fn timestamps_sort_in_time_order_whatever_their_fraction() {
+        let mut at = vec![
+            "2026-12-01T10:00:01Z",
+            "2026-12-01T10:00:00.5Z",
+            "2026-12-01T10:00:00.123456Z",
+            "2026-12-01T10:00:00Z",
+        ];
+        at.sort_by_key(|a| time_key(a));
+        assert_eq!(
+            at,
+            [
+                "2026-12-01T10:00:00Z",
+                "2026-12-01T10:00:00.123456Z",
+                "2026-12-01T10:00:00.5Z",
+                "2026-12-01T10:00:01Z"
+            ]
+        );
+    }
 }

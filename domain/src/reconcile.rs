@@ -11,8 +11,8 @@
 //!   (SENT), timed out or ended with its execution (EXPIRED), or still
 //!   waits, in which case nothing resumed it and the stored outcome is sent
 //!   now.
-//! - SENT / EXPIRED / CLOSED: the waiting row is closed, the history
-//!   written (once), the change counter bumped.
+//! - SENT / EXPIRED / CLOSED: the waiting row is closed and the change
+//!   counter bumped.
 
 use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType};
 

@@ -183,7 +183,9 @@ impl Services {
                 r
             })
             .collect();
-        let history = crate::orders::history_of(item);
+        let mut history = crate::orders::history_of(item);
+        history.extend(self.decision_lines(document_id).await?);
+        history.sort_by(|a, b| crate::orders::time_key(&a.at).cmp(&crate::orders::time_key(&b.at)));
         Ok(Document {
             document_id: document_id.into(),
             title: s(item, "title").unwrap_or_default(),

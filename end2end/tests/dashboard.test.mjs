@@ -125,6 +125,36 @@ eachJsMode('dashboard', (ctx) => {
     await ctx.screenshot(carol, 'order-sent');
   });
 
+  it('sends one decision for a double click, the buttons disabled while it runs', async () => {
+    const carol = await ctx.signedIn('carol');
+    const sam = await ctx.signedIn('sam');
+    const id = await placeOrder(ctx, carol, `Teapot ${ctx.javaScriptEnabled ? 'on' : 'off'}`);
+    await eventually(sam, async () => {
+      await open(ctx, sam, `/orders/${id}`);
+      await sam.locator('#order-actions button.advance').waitFor({ timeout: 2_000 });
+    });
+    const decisions = [];
+    sam.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().includes('/api/orders/decide')) decisions.push(r.url());
+    });
+    const advance = sam.locator('#order-actions button.advance');
+    if (ctx.javaScriptEnabled) {
+      await advance.dblclick();
+      await until(async () => assert.match(await sam.locator('.toast.ok').innerText(), /advanced by sam/));
+      assert.equal(decisions.length, 1, `one request for a double click: ${decisions}`);
+      assert.equal(await sam.locator('.toast.err').count(), 0, 'no "already decided" for a second click');
+    } else {
+      // Without JavaScript the browser posts the form; the server's ledger
+      // makes a second post "already decided", never a second decision.
+      await submit(ctx, sam, advance);
+      assert.equal(decisions.length, 1);
+    }
+    await eventually(carol, async () => {
+      await open(ctx, carol, `/orders/${id}`);
+      assert.match(await carol.locator('.summary').innerText({ timeout: 2_000 }), /PROCESSING/);
+    });
+  });
+
   it('rejects with a reason, and the customer sees ERROR and why', async () => {
     const carol = await ctx.signedIn('carol');
     const sam = await ctx.signedIn('sam');

@@ -51,15 +51,36 @@ pub const SIGNATURE_HEADER: &str = "countersign-signature";
 const SETTLE: Duration = Duration::from_secs(2);
 
 pub fn router(readiness: Readiness) -> Router {
+    // Every state-changing call made with an API key takes an
+    // Idempotency-Key (webhooks have their own replay protection).
+    let idempotent =
+        axum::middleware::from_fn_with_state(readiness.clone(), crate::idempotency::layer);
     Router::new()
         .route("/openapi.json", get(openapi))
-        .route("/order", post(create_order).fallback(not_allowed))
-        .route("/order/update", post(update_order).fallback(not_allowed))
+        .route(
+            "/order",
+            post(create_order)
+                .route_layer(idempotent.clone())
+                .fallback(not_allowed),
+        )
+        .route(
+            "/order/update",
+            post(update_order)
+                .route_layer(idempotent.clone())
+                .fallback(not_allowed),
+        )
         .route("/order/{id}", get(get_order).fallback(not_allowed))
-        .route("/documents", post(create_document).fallback(not_allowed))
+        .route(
+            "/documents",
+            post(create_document)
+                .route_layer(idempotent.clone())
+                .fallback(not_allowed),
+        )
         .route(
             "/documents/update",
-            post(update_document).fallback(not_allowed),
+            post(update_document)
+                .route_layer(idempotent)
+                .fallback(not_allowed),
         )
         .route("/documents/{id}", get(get_document).fallback(not_allowed))
         .route(
@@ -78,7 +99,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -150,7 +171,7 @@ async fn not_allowed() -> ApiError {
     )
 }
 
-fn services(readiness: &Readiness) -> Result<Services> {
+pub(crate) fn services(readiness: &Readiness) -> Result<Services> {
     readiness.services().cloned().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -161,7 +182,7 @@ fn services(readiness: &Readiness) -> Result<Services> {
 }
 
 /// The key's user; 401 without a key or with a wrong one.
-async fn caller(s: &Services, headers: &HeaderMap) -> Result<User> {
+pub(crate) async fn caller(s: &Services, headers: &HeaderMap) -> Result<User> {
     let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m);
     match countersign_app::auth::bearer_key(headers) {
         None => Err(unauthorized("send an API key: Authorization: Bearer <key>")),
@@ -499,9 +520,9 @@ async fn update_order(
 async fn settled_order(s: &Services, decided: &Decided) -> Result<String> {
     let deadline = tokio::time::Instant::now() + SETTLE;
     loop {
-        let order = s.domain.order(&decided.subject).await?;
-        if order.status != decided.step || tokio::time::Instant::now() >= deadline {
-            return Ok(order.status);
+        let status = s.domain.order_status(&decided.subject).await?;
+        if status != decided.step || tokio::time::Instant::now() >= deadline {
+            return Ok(status);
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }

@@ -12,6 +12,7 @@
 //! - `demo`: sample data for `serve --demo`.
 //! - `moto`: starts moto, the independent AWS emulator used as a reference.
 //! - `bench`: `countersign bench`, figures printed side by side.
+//! - `idempotency`: `Idempotency-Key` on the REST API's state-changing calls.
 //! - `web`: the axum router: pages, server functions, static files, health.
 //! - [`serve`]: runs the dashboard on a listener until a shutdown signal, so
 //!   tests can bind `127.0.0.1:0` and stop it when they are done.
@@ -23,6 +24,7 @@ pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod embedded;
+pub mod idempotency;
 pub mod live;
 pub mod moto;
 pub mod sessions;

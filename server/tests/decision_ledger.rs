@@ -201,13 +201,12 @@ fn unavailable(r: &Result<countersign_domain::decisions::Decided, DomainError>) 
 fn cases(s: &Services) -> Vec<Case> {
     let decisions = format!("\"{}\"", s.tables.decisions);
     let actions = format!("\"{}\"", s.tables.actions);
-    let orders = format!("\"{}\"", s.tables.orders);
     let meta = format!("\"{}\"", s.tables.meta);
     let put_claim = |when| Fault::once("PutItem", &[&decisions], when);
     let send = |when| Fault::once("SendTaskSuccess", &[], when);
     let history = |when| Fault::once("GetExecutionHistory", &[], when);
     let close = |when| Fault::once("DeleteItem", &[&actions], when);
-    let record = |when| Fault::once("UpdateItem", &[&orders, "recordedDecisions"], when);
+    let to_recorded = |when| Fault::once("UpdateItem", &[&decisions, "\"RECORDED\""], when);
     let to_sent = |when| Fault::once("UpdateItem", &[&decisions, "\"SENT\""], when);
     let bump = |when| Fault::once("UpdateItem", &[&meta], when);
     vec![
@@ -266,14 +265,14 @@ fn cases(s: &Services) -> Vec<Case> {
             takes_effect: true,
         },
         Case {
-            name: "history write fails",
-            faults: vec![record(When::Before)],
+            name: "the last ledger write fails",
+            faults: vec![to_recorded(When::Before)],
             told: ok,
             takes_effect: true,
         },
         Case {
-            name: "history written, its answer lost",
-            faults: vec![record(When::After)],
+            name: "the last ledger write applied, its answer lost",
+            faults: vec![to_recorded(When::After)],
             told: ok,
             takes_effect: true,
         },
@@ -436,5 +435,50 @@ async fn a_claim_left_by_a_crash_whose_task_then_timed_out_ends_expired() {
             .expect("bob");
         assert_eq!(bob.status, "EXPIRED", "{}", b.name);
         assert_eq!(bob.decided_by, None, "{}", b.name);
+    }
+}
+
+/// The order article's race, made to happen every time: the close of the
+/// decided step's waiting row runs only after the workflow has written the
+/// row of its next wait under the same key (the close is failed once, the
+/// test waits for the next row, then the reconciler closes). The article's
+/// unconditional delete erased that row and left the order stuck; the
+/// ledger's close is conditional on the task, so the next step survives.
+#[tokio::test]
+async fn closing_after_the_workflow_wrote_its_next_wait_leaves_that_wait_alone() {
+    for (b, plain) in both().await {
+        let faults = Faults::default();
+        let (sfn, ddb) = faults.clients(&b.config);
+        let s = Services {
+            sfn,
+            ddb,
+            ..plain.clone()
+        };
+        let order = s
+            .place_order("carol", &["hat".to_owned()])
+            .await
+            .expect("placed");
+        let first = waiting_on(&s, &order, "PENDING").await;
+        let actions = format!("\"{}\"", s.tables.actions);
+        faults.inject(Fault::once("DeleteItem", &[&actions], When::Before));
+        s.decide(&order, &first.task_id, Outcome::Advance, "sam", None)
+            .await
+            .expect("decided");
+        assert_eq!(faults.struck(), 1, "{}: the close was held back", b.name);
+        let next = waiting_on(&s, &order, "PROCESSING").await;
+        reconcile_later(&s).await;
+        assert_eq!(
+            ledger_state(&s, &first.task_id).await.as_deref(),
+            Some("RECORDED"),
+            "{}",
+            b.name
+        );
+        let still = s.pending_task(&order).await.expect("read");
+        assert_eq!(
+            still.map(|t| t.task_id),
+            Some(next.task_id),
+            "{}: the next step's row survived the late close",
+            b.name
+        );
     }
 }
