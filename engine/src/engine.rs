@@ -650,11 +650,21 @@ impl Engine {
                             .task_result(&env, &mut effects, thread, Err(refused));
                         continue;
                     }
-                    let result = self
+                    // A task's call must end: a stuck DynamoDB would hold the
+                    // execution's lock for ever. It fails like an unanswered
+                    // call to AWS would (its Retry, if any, applies).
+                    let call = self
                         .inner
                         .tasks
-                        .dynamodb(&request.action, &request.parameters)
+                        .dynamodb(&request.action, &request.parameters);
+                    let result = tokio::time::timeout(crate::tasks::CALL_TIMEOUT, call)
                         .await
+                        .unwrap_or_else(|_| {
+                            Err(crate::tasks::ServiceError {
+                                code: "RequestTimeout".into(),
+                                message: "DynamoDB did not answer in time".into(),
+                            })
+                        })
                         .map_err(|e| {
                             StatesError::new(
                                 format!("{}.{}", request.error_prefix, e.code),
@@ -816,7 +826,9 @@ mod tests {
         "Caught": {"Type": "Succeed"}}}"#;
 
     async fn finished(engine: &Engine, arn: &str) -> ExecutionRow {
-        for _ in 0..500 {
+        // Tokio's clock: under a paused runtime it moves on by itself.
+        let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
+        while tokio::time::Instant::now() < give_up {
             let row = engine.describe_execution(arn).expect("described");
             if row.status != "RUNNING" {
                 return row;
@@ -872,6 +884,41 @@ mod tests {
             kinds.iter().filter(|k| **k == "TaskScheduled").count(),
             1,
             "the retried write kept every event once: {kinds:?}"
+        );
+    }
+
+    /// Never answers.
+    struct Silent;
+
+    #[async_trait::async_trait]
+    impl TaskRunner for Silent {
+        async fn dynamodb(&self, _action: &str, _request: &Value) -> Result<Value, ServiceError> {
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dynamodb_call_that_never_answers_fails_its_task_after_the_time_limit() {
+        let store = Store::in_memory().expect("store");
+        let engine =
+            Engine::open(store, Arc::new(Silent), EngineConfig::default()).expect("engine");
+        let machine = engine
+            .create_state_machine("m", ONE_TASK, "arn:aws:iam::1:role/r", None)
+            .expect("machine");
+        let run = engine
+            .start_execution(&machine.arn, Some("silent"), None)
+            .await
+            .expect("started");
+        // The paused clock moves on by itself once everything waits.
+        let row = finished(&engine, &run.arn).await;
+        assert_eq!(row.status, "SUCCEEDED", "the Catch took the timeout");
+        let history = engine
+            .execution_history(&run.arn, None, None, false)
+            .expect("history");
+        assert!(
+            history.items.iter().any(|e| e.kind == "TaskFailed"),
+            "{:?}",
+            history.items.iter().map(|e| &e.kind).collect::<Vec<_>>()
         );
     }
 }

@@ -567,6 +567,43 @@ async fn retry_storms(instance: &Instance) {
     let next = sam.post("/order/update", &body).await;
     assert_eq!(next.status, 200, "{}", next.body);
     assert_eq!(next.json()["status"], "SENT");
+
+    // 20 at once without a task id, half advancing, half rejecting.
+    let (mixed, _) = place().await;
+    let calls = (0..20).map(|i| {
+        let body = if i % 2 == 0 {
+            json!({"executionId": mixed, "success": true})
+        } else {
+            json!({"executionId": mixed, "success": false, "error": "OutOfStock", "cause": "none left"})
+        };
+        let sam = &sam;
+        async move { sam.post("/order/update", &body).await }
+    });
+    let answers = futures_util::future::join_all(calls).await;
+    let won: Vec<&Response> = answers.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(
+        won.len(),
+        1,
+        "{:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    for r in answers.iter().filter(|r| r.status != 200) {
+        assert_error(r, 409, "already_decided");
+    }
+    let decision = won[0].json()["decision"]
+        .as_str()
+        .expect("decision")
+        .to_owned();
+    let order = wait_for(&carol, &format!("/order/{mixed}"), |o| {
+        o["status"]
+            == if decision == "advance" {
+                "PROCESSING"
+            } else {
+                "ERROR"
+            }
+    })
+    .await;
+    assert_eq!(decisions_of(&order), [decision]);
 }
 
 /// `Idempotency-Key`: a retried call gets the first answer again and
