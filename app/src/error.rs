@@ -127,10 +127,16 @@ mod server {
             .get(http::header::REFERER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("/");
-        // `https://host/inbox?q=1` → `/inbox?q=1`.
+        // `https://host/inbox?q=1` → `/inbox?q=1`; anything that is not a
+        // path on this site (`//evil.example`, `/\evil.example`) → `/`.
         let local = match referer.split_once("://") {
             Some((_, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
             None => referer,
+        };
+        let local = if crate::redirect::is_local_path(local) {
+            local
+        } else {
+            "/"
         };
         let (path, query) = local.split_once('?').unwrap_or((local, ""));
         let mut kept: Vec<String> = query
@@ -144,7 +150,7 @@ mod server {
             .map(str::to_owned)
             .collect();
         kept.push(format!("{name}={}", crate::pages::inbox::urlencode(value)));
-        leptos_axum::redirect(&format!("{path}?{}", kept.join("&")));
+        crate::redirect::to(&format!("{path}?{}", kept.join("&")));
     }
 
     /// Sets the response's status from the error, then passes the result

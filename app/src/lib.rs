@@ -25,6 +25,7 @@ pub mod auth;
 pub mod error;
 pub mod model;
 pub mod pages;
+pub mod redirect;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod services;

@@ -161,6 +161,13 @@ pub fn router(
         // are not its business.
         .merge(api)
         .layer(from_fn(no_store))
+        .layer(from_fn_with_state(
+            settings
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
+            security_headers,
+        ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
 }
@@ -254,6 +261,35 @@ async fn client_address(
 
 /// Pages and server-function answers are per person: no shared cache may
 /// keep them. Static files (`/pkg`, styles) stay cacheable.
+/// Headers that keep every page from being turned against its user: no
+/// page may be framed (the one-click decision forms could otherwise be
+/// overlaid by another site), no response is read as another type than it
+/// says, addresses are not told to other sites, and, when the dashboard is
+/// served over https, browsers are told to use nothing else.
+async fn security_headers(State(https): State<bool>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = |headers: &mut HeaderMap, name: &'static str, value: &'static str| {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    };
+    set(
+        headers,
+        "content-security-policy",
+        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'",
+    );
+    set(headers, "x-frame-options", "DENY");
+    set(headers, "x-content-type-options", "nosniff");
+    set(headers, "referrer-policy", "same-origin");
+    if https {
+        set(
+            headers,
+            "strict-transport-security",
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+    response
+}
+
 async fn no_store(request: Request, next: Next) -> Response {
     let dynamic = !request.uri().path().starts_with("/pkg/")
         && !request.uri().path().ends_with(".css")

@@ -543,3 +543,89 @@ async fn a_cross_site_request_is_refused_and_changes_nothing() {
     assert_eq!(r.status, 200, "{}", r.body);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let server = Server::start().await;
+    let browser = Browser::at(server.addr);
+    for path in ["/sign-in", "/openapi.json", "/no-such-page", "/healthz"] {
+        let r = browser.try_get(path).await.expect("get");
+        assert_eq!(r.header("x-frame-options"), Some("DENY"), "{path}");
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(r.header("referrer-policy"), Some("same-origin"), "{path}");
+        assert!(
+            r.header("content-security-policy")
+                .is_some_and(|c| c.contains("frame-ancestors 'none'")),
+            "{path}: {:?}",
+            r.header("content-security-policy")
+        );
+        // Served over http here: no HSTS (it would pin a plain address).
+        assert_eq!(r.header("strict-transport-security"), None, "{path}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_plain_form_post_goes_back_only_to_a_page_of_this_site() {
+    let server = Server::start().await;
+    people(&server).await;
+    let mut carol = server.signed_in("carol", PASSWORD).await;
+    let mut sam = server.signed_in("sam", PASSWORD).await;
+    for trick in ["//evil.example/inbox", "/\\evil.example/inbox"] {
+        let order = place_order(&mut carol).await;
+        let task = waiting_task(&mut sam, &order).await;
+        let form = [
+            ("order_id", order.as_str()),
+            ("task_id", task.as_str()),
+            ("action", "advance"),
+        ];
+        let referer = format!("http://{}{trick}", server.addr);
+        let r = sam
+            .clone()
+            .post_with(
+                "/api/orders/decide",
+                &form,
+                &[("referer", referer.as_str()), ("accept", "text/html")],
+            )
+            .await;
+        let location = r.header("location").unwrap_or_default().to_owned();
+        assert!(
+            (300..400).contains(&r.status),
+            "{trick}: {} {}",
+            r.status,
+            r.body
+        );
+        assert!(
+            location.starts_with("/?") && !location.starts_with("//"),
+            "{trick}: sent to {location:?}"
+        );
+    }
+    // A page of ours is where it goes back to.
+    let order = place_order(&mut carol).await;
+    let task = waiting_task(&mut sam, &order).await;
+    let form = [
+        ("order_id", order.as_str()),
+        ("task_id", task.as_str()),
+        ("action", "advance"),
+    ];
+    let referer = format!("http://{}/inbox?q=abc", server.addr);
+    let r = sam
+        .clone()
+        .post_with(
+            "/api/orders/decide",
+            &form,
+            &[("referer", referer.as_str()), ("accept", "text/html")],
+        )
+        .await;
+    assert!(
+        r.header("location")
+            .is_some_and(|l| l.starts_with("/inbox?q=abc&done=")),
+        "{:?}",
+        r.header("location")
+    );
+    server.stop().await;
+}

@@ -36,9 +36,9 @@ pub async fn sign_in(name: String, password: String, next: Option<String>) -> Re
             crate::auth::start_session(&user).await?;
             let me = Me::from(&user);
             let to = next
-                .filter(|n| is_local_path(n))
+                .filter(|n| crate::redirect::is_local_path(n))
                 .unwrap_or_else(|| me.home().to_owned());
-            leptos_axum::redirect(&to);
+            crate::redirect::to(&to);
             Ok(me)
         }
         .await,
@@ -53,38 +53,9 @@ pub async fn sign_out() -> Result<(), AppError> {
     crate::error::reply(
         async move {
             crate::auth::end_session().await?;
-            leptos_axum::redirect("/sign-in");
+            crate::redirect::to("/sign-in");
             Ok(())
         }
         .await,
     )
-}
-
-/// A path on this site, not another site's address: `/x` but not `//x`
-/// or `/\x` (which browsers read as another host).
-pub fn is_local_path(path: &str) -> bool {
-    path.starts_with('/')
-        && !path.starts_with("//")
-        && !path.starts_with("/\\")
-        && !path.chars().any(char::is_control)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_local_path;
-
-    #[test]
-    fn only_local_paths_are_followed_after_sign_in() {
-        assert!(is_local_path("/inbox"));
-        assert!(is_local_path("/orders/1?x=2"));
-        for bad in [
-            "https://evil.example",
-            "//evil.example",
-            "/\\evil",
-            "inbox",
-            "/a\nb",
-        ] {
-            assert!(!is_local_path(bad), "{bad}");
-        }
-    }
 }

@@ -22,7 +22,7 @@ pub async fn place_order(items: String) -> Result<String, AppError> {
                 .map(str::to_owned)
                 .collect();
             let id = crate::access::place_order(&services, &user, &items, None).await?;
-            leptos_axum::redirect(&format!("/orders/{id}"));
+            crate::redirect::to(&format!("/orders/{id}"));
             Ok(id)
         }
         .await,

@@ -158,7 +158,7 @@ pub async fn request_signatures(
                 timeout.saturating_mul(unit_secs(&unit)?),
             )
             .await?;
-            leptos_axum::redirect(&format!("/signing/{id}"));
+            crate::redirect::to(&format!("/signing/{id}"));
             Ok(id)
         }
         .await,

@@ -262,7 +262,11 @@ impl Browser {
         body: Vec<u8>,
         extra: &[(&str, &str)],
     ) -> Result<Response, String> {
-        let mut headers = vec![("accept", "application/json")];
+        let mut headers = Vec::new();
+        // A page's own Accept (a plain form post's `text/html`) wins.
+        if !extra.iter().any(|(k, _)| k.eq_ignore_ascii_case("accept")) {
+            headers.push(("accept", "application/json"));
+        }
         if method == "POST" {
             headers.push(("content-type", "application/x-www-form-urlencoded"));
             if let Some(origin) = &self.origin {
