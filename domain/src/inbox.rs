@@ -206,7 +206,16 @@ impl Source {
                 .limit(100)
                 .send()
                 .await
-                .map_err(|e| unavailable("reading the inbox")(format!("{e:?}")))?;
+                .map_err(|e| {
+                    // The start key came from the caller's cursor: one that
+                    // decodes but names no row of this index is theirs to fix.
+                    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+                    if e.code() == Some("ValidationException") {
+                        DomainError::Invalid("malformed cursor".into())
+                    } else {
+                        unavailable("reading the inbox")(format!("{e:?}"))
+                    }
+                })?;
             self.fetched = true;
             self.buffer.extend(out.items().iter().cloned());
             self.start = out.last_evaluated_key().cloned();

@@ -403,8 +403,16 @@ impl Accounts {
         let now = epoch_secs();
         let window = now / limits.window_secs.max(1);
         let retry_after_secs = (window + 1) * limits.window_secs.max(1) - now;
-        let account_key = format!("sign-in-failures#account#{name}#{window}");
-        let address_key = format!("sign-in-failures#address#{address}#{window}");
+        // Hashed: a key holds what anyone typed (a 100 kB "name"), and a
+        // DynamoDB key may not be that long.
+        let account_key = format!(
+            "sign-in-failures#account#{}#{window}",
+            crate::api_keys::sha256_hex(name)
+        );
+        let address_key = format!(
+            "sign-in-failures#address#{}#{window}",
+            crate::api_keys::sha256_hex(address)
+        );
         if self.failures(&account_key).await? >= limits.per_account
             || self.failures(&address_key).await? >= limits.per_address
         {

@@ -425,7 +425,7 @@ impl Engine {
         let before = next
             .map(|t| {
                 t.parse::<i64>()
-                    .map_err(|_| ApiError::Validation("Invalid nextToken".into()))
+                    .map_err(|_| ApiError::InvalidToken("Invalid nextToken".into()))
             })
             .transpose()?;
         let mut rows = self
@@ -456,7 +456,7 @@ impl Engine {
         let after = next
             .map(|t| {
                 t.parse::<u64>()
-                    .map_err(|_| ApiError::Validation("Invalid nextToken".into()))
+                    .map_err(|_| ApiError::InvalidToken("Invalid nextToken".into()))
             })
             .transpose()?;
         let mut events = self.inner.store.events(arn, after, reverse, limit + 1)?;
@@ -791,7 +791,7 @@ fn page_by_offset<T>(
     let offset = next
         .map(|t| {
             t.parse::<usize>()
-                .map_err(|_| ApiError::Validation("Invalid nextToken".into()))
+                .map_err(|_| ApiError::InvalidToken("Invalid nextToken".into()))
         })
         .transpose()?
         .unwrap_or(0);

@@ -112,7 +112,12 @@ pub fn router(
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler(shell))
-        .with_state(options);
+        .with_state(options)
+        // Server-function bodies are small forms; a bigger one is refused
+        // for its size (413) before anything reads it.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            crate::api::MAX_BODY,
+        ));
 
     // Behind the session layer: the stream is for signed-in people.
     let live = Router::new()

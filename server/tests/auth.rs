@@ -629,3 +629,67 @@ async fn a_plain_form_post_goes_back_only_to_a_page_of_this_site() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn bad_cursors_page_tokens_names_and_bodies_get_a_4xx_not_a_5xx() {
+    let server = Server::start().await;
+    people(&server).await;
+    let mut carol = server.signed_in("carol", PASSWORD).await;
+    let mut sam = server.signed_in("sam", PASSWORD).await;
+    let order = place_order(&mut carol).await;
+    waiting_task(&mut sam, &order).await;
+
+    // A cursor that decodes but names no row of the index, and garbage.
+    let wrong_keys = base64url(br#"{"orders":{"after":{"inbox":"orders"}}}"#);
+    for cursor in [wrong_keys.as_str(), "%%%not-a-cursor"] {
+        let r = sam.post("/api/orders/inbox", &[("cursor", cursor)]).await;
+        assert_eq!(r.status, 400, "cursor {cursor}: {}", r.body);
+    }
+    let r = sam
+        .post(
+            "/api/orders/events",
+            &[("order_id", order.as_str()), ("page", "not-a-page-token")],
+        )
+        .await;
+    assert_eq!(r.status, 400, "events page token: {}", r.body);
+
+    // A 60 kB name is a wrong name, not a failure of the service (one of
+    // 100 kB is a body over the limit: 413 below).
+    let long = "n".repeat(60_000);
+    let mut anonymous = Browser::at(server.addr);
+    let r = anonymous
+        .post(
+            "/api/auth/sign_in",
+            &[("name", long.as_str()), ("password", "whatever it is")],
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+
+    // A 3 MB body is refused for its size.
+    let huge = "x".repeat(3 * 1024 * 1024);
+    let r = sam
+        .post(
+            "/api/orders/decide",
+            &[
+                ("order_id", order.as_str()),
+                ("task_id", huge.as_str()),
+                ("action", "advance"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 413, "{}", &r.body[..r.body.len().min(200)]);
+    server.stop().await;
+}
+
+/// Base64url without padding, as the inbox's cursors are written.
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, b| (n << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
