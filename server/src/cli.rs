@@ -204,6 +204,12 @@ pub struct ServeArgs {
     #[arg(long, env = "COUNTERSIGN_DEMO")]
     pub demo: bool,
 
+    /// Allow `--demo` in AWS mode. Without it `--demo --aws` is refused:
+    /// demo users with printed passwords do not belong in a real account
+    /// by accident.
+    #[arg(long, env = "COUNTERSIGN_DEMO_IN_AWS")]
+    pub demo_in_aws: bool,
+
     /// Where the embedded DynamoDB and Step Functions listen, for the AWS
     /// CLI or tests (default: any free loopback port).
     #[arg(

@@ -31,6 +31,12 @@ async fn main() -> ExitCode {
 
     let result = match cli.command {
         Command::Serve(args) => {
+            if args.demo && args.store.aws_settings().is_some() && !args.demo_in_aws {
+                eprintln!(
+                    "countersign: --demo creates users with printed passwords; in AWS mode add --demo-in-aws to mean it"
+                );
+                return ExitCode::FAILURE;
+            }
             let listener = match tokio::net::TcpListener::bind(args.listen).await {
                 Ok(listener) => listener,
                 Err(error) => {

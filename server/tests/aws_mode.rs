@@ -106,3 +106,15 @@ async fn readyz(port: u16) -> Option<String> {
     stream.read_to_string(&mut answer).await.ok()?;
     answer.lines().next().map(str::to_owned)
 }
+
+#[test]
+fn demo_data_is_refused_in_aws_mode_unless_asked_for() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_countersign"))
+        .args(["serve", "--demo", "--aws", "--listen", "127.0.0.1:0"])
+        .args(["--aws-endpoint-url", "http://127.0.0.1:9"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("--demo-in-aws"), "{said}");
+}
