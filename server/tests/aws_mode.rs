@@ -33,7 +33,8 @@ async fn serve_in_aws_mode_provisions_and_runs_orders_on_the_endpoint() {
         .args(["--decisions-table", &format!("{suffix}-decisions")])
         .args(["--documents-table", &format!("{suffix}-documents")])
         .args(["--signature-requests-table", &format!("{suffix}-requests")])
-        .arg("--demo")
+        // Demo data on moto is what this test wants: it has to say so.
+        .args(["--demo", "--demo-in-aws"])
         .env("AWS_ACCESS_KEY_ID", "countersign-test")
         .env("AWS_SECRET_ACCESS_KEY", "countersign-test")
         .env_remove("AWS_PROFILE")
