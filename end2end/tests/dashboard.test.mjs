@@ -192,6 +192,9 @@ eachJsMode('dashboard', (ctx) => {
     await ctx.screenshot(bob, 'desk-cards');
     await submit(ctx, bob, card(signIt).locator('button.advance'));
     await until(async () => assert.match(await bob.locator('.toast.ok').innerText(), /signed by bob/));
+    // The desk refreshes (live) once the signed request leaves it; a reason
+    // typed while it re-renders could be lost with the old form.
+    await until(async () => assert.equal(await card(signIt).count(), 0));
     await card(declineIt).locator('input.reason').fill('Wrong amount');
     await submit(ctx, bob, card(declineIt).locator('button.reject'));
     await until(async () => assert.match(await bob.locator('.toast.ok').innerText(), /declined by bob/));
