@@ -16,6 +16,10 @@ use crate::services::Services;
 /// The session key holding the signed-in user's name.
 pub const USER: &str = "user";
 const SIGNED_IN_AT: &str = "signedInAt";
+/// The user's `created_at` at sign-in: a user removed and added again
+/// under the same name is another person, and finds no session of the
+/// first one's.
+const USER_SINCE: &str = "userSince";
 const SEEN_AT: &str = "seenAt";
 
 /// The caller's network address as the server determined it (the peer, or
@@ -121,10 +125,11 @@ pub async fn current_user() -> Result<Option<User>, AppError> {
     if now.saturating_sub(seen_at) >= 60 {
         session.insert(SEEN_AT, now).await.map_err(store_error)?;
     }
+    let since: Option<String> = session.get(USER_SINCE).await.map_err(store_error)?;
     match services.domain.accounts().user(&name).await? {
-        Some(user) => Ok(Some(user)),
-        None => {
-            // Removed since signing in.
+        Some(user) if since.as_deref() == Some(user.created_at.as_str()) => Ok(Some(user)),
+        _ => {
+            // Removed (and perhaps added again) since signing in.
             session.flush().await.map_err(store_error)?;
             Ok(None)
         }
@@ -159,6 +164,10 @@ pub async fn start_session(user: &User) -> Result<(), AppError> {
         .map_err(store_error)?;
     session
         .insert(SIGNED_IN_AT, now)
+        .await
+        .map_err(store_error)?;
+    session
+        .insert(USER_SINCE, &user.created_at)
         .await
         .map_err(store_error)?;
     session.insert(SEEN_AT, now).await.map_err(store_error)

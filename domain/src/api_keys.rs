@@ -117,16 +117,50 @@ fn key_from(item: &Item) -> Option<ApiKey> {
     })
 }
 
-/// The signature of a webhook body sent at `timestamp` (epoch seconds):
-/// lowercase hex HMAC-SHA256 over `"{timestamp}.{body}"`, keyed with the
-/// whole secret as printed.
-pub fn webhook_signature(secret: &str, timestamp: u64, body: &[u8]) -> String {
+/// The signature of a webhook call sent at `timestamp` (epoch seconds):
+/// lowercase hex HMAC-SHA256 over `"{timestamp}.{method}.{path}.{body}"`,
+/// keyed with the whole secret as printed. The method and path are in it
+/// so that a signed call for one task cannot be sent to another's hook.
+pub fn webhook_signature(
+    secret: &str,
+    timestamp: u64,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> String {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
+    for part in [
+        timestamp.to_string().as_bytes(),
+        method.as_bytes(),
+        path.as_bytes(),
+    ] {
+        mac.update(part);
+        mac.update(b".");
+    }
     mac.update(body);
     hex(&mac.finalize().into_bytes())
+}
+
+/// A webhook call's replay marker, taken when its signature was accepted.
+/// Kept once the call's decision is made or definitively refused;
+/// [`Accounts::release_webhook_call`] gives it back when the call failed
+/// for a passing reason, so the sender's retry is not refused as a replay.
+#[derive(Debug)]
+#[must_use = "keep or release the marker"]
+pub struct WebhookCall {
+    marker: String,
+}
+
+/// The webhook request as it arrived, for checking its signature.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedCall<'a> {
+    /// The `Countersign-Signature` header.
+    pub header: &'a str,
+    pub method: &'a str,
+    /// The request path, as sent (`/hooks/tasks/…`).
+    pub path: &'a str,
+    pub body: &'a [u8],
 }
 
 /// Why a webhook call was refused.
@@ -150,9 +184,9 @@ impl Accounts {
         user: &str,
         kind: KeyKind,
     ) -> Result<(ApiKey, String), DomainError> {
-        if self.user(user).await?.is_none() {
+        let Some(owner) = self.user(user).await? else {
             return Err(DomainError::Invalid(format!("there is no user {user:?}")));
-        }
+        };
         let mut id = [0u8; 6];
         let mut secret = [0u8; 32];
         OsRng.fill_bytes(&mut id);
@@ -176,6 +210,7 @@ impl Accounts {
             .item("user", AttributeValue::S(key.user.clone()))
             .item("kind", AttributeValue::S(kind.as_str().into()))
             .item("createdAt", AttributeValue::S(key.created_at.clone()))
+            .item("userCreatedAt", AttributeValue::S(owner.created_at))
             .item(stored.0, AttributeValue::S(stored.1))
             .condition_expression("attribute_not_exists(keyId)")
             .send()
@@ -249,24 +284,24 @@ impl Accounts {
         let matches =
             s(&item, "hash").is_some_and(|h| same(h.as_bytes(), sha256_hex(presented).as_bytes()));
         match (matches, key_from(&item)) {
-            (true, Some(key)) if key.kind == KeyKind::Bearer => self.user(&key.user).await,
+            (true, Some(key)) if key.kind == KeyKind::Bearer => self.key_owner(&item, &key).await,
             _ => Ok(None),
         }
     }
 
     /// Checks a webhook call: the header `t=<epoch secs>,k=<key id>,v1=<hex>`
-    /// over `body`, at `now` (epoch secs). Returns the key's user; a call is
-    /// accepted once (its signature is remembered for the window).
+    /// over the method, path and body, at `now` (epoch secs). Returns the
+    /// key's user and the call's replay marker: a call is accepted once
+    /// (its signature is remembered for the window) unless released.
     pub async fn webhook_user(
         &self,
-        header: &str,
-        body: &[u8],
+        call: SignedCall<'_>,
         now: u64,
-    ) -> Result<Result<User, WebhookRefusal>, DomainError> {
+    ) -> Result<Result<(User, WebhookCall), WebhookRefusal>, DomainError> {
         let mut t = None;
         let mut k = None;
         let mut v1 = None;
-        for part in header.split(',') {
+        for part in call.header.split(',') {
             match part.trim().split_once('=') {
                 Some(("t", v)) => t = v.parse::<u64>().ok(),
                 Some(("k", v)) => k = Some(v),
@@ -287,40 +322,78 @@ impl Accounts {
         };
         let key = item.as_ref().and_then(key_from);
         let secret = item.as_ref().and_then(|i| s(i, "secret"));
-        let (Some(key), Some(secret)) = (key, secret) else {
+        let (Some(key), Some(secret), Some(item)) = (key, secret, item.as_ref()) else {
             return Ok(Err(WebhookRefusal::BadSignature));
         };
-        let expected = webhook_signature(&secret, t, body);
+        let expected = webhook_signature(&secret, t, call.method, call.path, call.body);
         if key.kind != KeyKind::Webhook || !same(expected.as_bytes(), v1.as_bytes()) {
             return Ok(Err(WebhookRefusal::BadSignature));
         }
+        let Some(user) = self.key_owner(item, &key).await? else {
+            return Ok(Err(WebhookRefusal::BadSignature));
+        };
         // The same signed call again inside the window is a replay: the
         // first one is remembered until its timestamp leaves the window.
+        let marker = format!("webhook#{expected}");
         let expires = t + WEBHOOK_WINDOW_SECS + 60;
         let first = self
             .ddb
             .put_item()
             .table_name(&self.tables.meta)
-            .item("key", AttributeValue::S(format!("webhook#{expected}")))
+            .item("key", AttributeValue::S(marker.clone()))
             .item(EXPIRES_AT, AttributeValue::N(expires.to_string()))
             .condition_expression("attribute_not_exists(#k)")
             .expression_attribute_names("#k", "key")
             .send()
             .await;
         match first {
-            Ok(_) => {}
+            Ok(_) => Ok(Ok((user, WebhookCall { marker }))),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                return Ok(Err(WebhookRefusal::Replayed));
+                Ok(Err(WebhookRefusal::Replayed))
             }
-            Err(e) => return Err(unavailable("remembering a webhook call")(format!("{e:?}"))),
+            Err(e) => Err(unavailable("remembering a webhook call")(format!("{e:?}"))),
         }
-        match self.user(&key.user).await? {
-            Some(user) => Ok(Ok(user)),
-            None => Ok(Err(WebhookRefusal::BadSignature)),
+    }
+
+    /// Gives a webhook call's marker back: its decision failed for a
+    /// passing reason, and the same signed call may come again.
+    pub async fn release_webhook_call(&self, call: WebhookCall) -> Result<(), DomainError> {
+        self.ddb
+            .delete_item()
+            .table_name(&self.tables.meta)
+            .key("key", AttributeValue::S(call.marker))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable("releasing a webhook call")(format!("{e:?}")))
+    }
+
+    /// The user a key acts as: `None` if the user is gone, or is not the
+    /// user the key was made for (removed and added again since; a key
+    /// made before users were dated like this is taken as it is).
+    async fn key_owner(&self, item: &Item, key: &ApiKey) -> Result<Option<User>, DomainError> {
+        let user = self.user(&key.user).await?;
+        Ok(user.filter(|user| s(item, "userCreatedAt").is_none_or(|at| at == user.created_at)))
+    }
+
+    /// Revokes every key of `user` (when the user is removed).
+    pub async fn revoke_keys_of(&self, user: &str) -> Result<usize, DomainError> {
+        let mine: Vec<ApiKey> = self
+            .keys()
+            .await?
+            .into_iter()
+            .filter(|k| k.user == user)
+            .collect();
+        for key in &mine {
+            match self.revoke_key(&key.id).await {
+                Ok(()) | Err(DomainError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
         }
+        Ok(mine.len())
     }
 }
 
@@ -367,15 +440,16 @@ mod tests {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
         let mut mac = Hmac::<Sha256>::new_from_slice(b"k").expect("key");
-        mac.update(b"1700000000.{}");
+        mac.update(b"1700000000.POST./api/hooks/tasks/x.{}");
+        let sign = |t, method, path| webhook_signature("k", t, method, path, b"{}");
         assert_eq!(
-            webhook_signature("k", 1_700_000_000, b"{}"),
+            sign(1_700_000_000, "POST", "/api/hooks/tasks/x"),
             hex(&mac.finalize().into_bytes())
         );
-        assert_ne!(
-            webhook_signature("k", 1_700_000_000, b"{}"),
-            webhook_signature("k", 1_700_000_001, b"{}")
-        );
+        let first = sign(1_700_000_000, "POST", "/api/hooks/tasks/x");
+        assert_ne!(first, sign(1_700_000_001, "POST", "/api/hooks/tasks/x"));
+        assert_ne!(first, sign(1_700_000_000, "POST", "/api/hooks/tasks/y"));
+        assert_ne!(first, sign(1_700_000_000, "PUT", "/api/hooks/tasks/x"));
     }
 
     #[test]

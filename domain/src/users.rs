@@ -371,8 +371,10 @@ impl Accounts {
         Ok(users)
     }
 
-    /// Removes a user. Their sessions stop working at their next request,
-    /// which looks the user up again.
+    /// Removes a user and revokes their API keys. Their sessions end at
+    /// once: every request looks the user up again, and a session (or key)
+    /// made for an earlier user of the same name (`created_at` differs)
+    /// is worth nothing, so adding the name again brings none back.
     pub async fn remove_user(&self, name: &str) -> Result<(), DomainError> {
         let out = self
             .ddb
@@ -383,6 +385,9 @@ impl Accounts {
             .send()
             .await
             .map_err(|e| unavailable("removing a user")(format!("{e:?}")))?;
+        // Revoked even when the user was already gone: a failed earlier
+        // removal may have left keys behind.
+        self.revoke_keys_of(name).await?;
         if out.attributes().is_some() {
             Ok(())
         } else {

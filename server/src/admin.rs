@@ -31,12 +31,8 @@ pub async fn connect(
     let tables = store.tables();
     let (sdk, embedded, provision) = match store.aws_settings() {
         None => {
-            let embedded = EmbeddedServices::start_dynamodb(
-                &store.data_dir,
-                (std::net::Ipv4Addr::LOCALHOST, 0).into(),
-            )
-            .await?;
-            let sdk = crate::aws::embedded_config(embedded.endpoint()).await;
+            let embedded = EmbeddedServices::start_dynamodb(&store.data_dir)?;
+            let sdk = crate::aws::in_process_config(embedded.in_process_client()).await;
             (sdk, Some(embedded), true)
         }
         Some(settings) => (

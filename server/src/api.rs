@@ -25,7 +25,7 @@ use countersign_app::access;
 use countersign_app::error::AppError;
 use countersign_app::services::Services;
 use countersign_domain::DomainError;
-use countersign_domain::api_keys::WebhookRefusal;
+use countersign_domain::api_keys::{SignedCall, WebhookRefusal};
 use countersign_domain::decisions::{Decided, Outcome};
 use countersign_domain::orders::{Order, PendingTask};
 use countersign_domain::signatures::{Document, SignerSpec};
@@ -777,6 +777,7 @@ fn now_secs() -> u64 {
 async fn webhook(
     State(readiness): State<Readiness>,
     headers: HeaderMap,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
     Path(hook_id): Path<String>,
     body: Body,
 ) -> Result<Json<Value>> {
@@ -786,13 +787,15 @@ async fn webhook(
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let user = match s
-        .domain
-        .accounts()
-        .webhook_user(signature, &bytes, now_secs())
-        .await?
-    {
-        Ok(user) => user,
+    let accounts = s.domain.accounts();
+    let call = SignedCall {
+        header: signature,
+        method: "POST",
+        path: uri.path(),
+        body: &bytes,
+    };
+    let (user, call) = match accounts.webhook_user(call, now_secs()).await? {
+        Ok(accepted) => accepted,
         Err(WebhookRefusal::Replayed) => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -808,7 +811,26 @@ async fn webhook(
             ));
         }
     };
-    let request: WebhookBody = parse(&bytes)?;
+    let answer = complete_hook(&s, &user, &hook_id, &bytes).await;
+    // A call that failed for a passing reason (the services unavailable)
+    // may be sent again as it was; any other answer spends it.
+    if let Err(error) = &answer
+        && error.status.is_server_error()
+        && let Err(release) = accounts.release_webhook_call(call).await
+    {
+        tracing::warn!(%release, "a failed webhook call's replay marker stays");
+    }
+    answer
+}
+
+/// The decision a verified webhook call asks for.
+async fn complete_hook(
+    s: &Services,
+    user: &User,
+    hook_id: &str,
+    bytes: &[u8],
+) -> Result<Json<Value>> {
+    let request: WebhookBody = parse(bytes)?;
     let outcome = outcome(
         request.status == WebhookStatus::Success,
         request.error,
@@ -824,13 +846,13 @@ async fn webhook(
     }
     match kind {
         "o" => {
-            let decided = access::decide_order(&s, &user, subject, task_id, outcome, None).await?;
-            let status = settled_order(&s, &decided).await?;
+            let decided = access::decide_order(s, user, subject, task_id, outcome, None).await?;
+            let status = settled_order(s, &decided).await?;
             Ok(Json(decided_json(decided, status, "orderId")))
         }
         "d" => {
-            let decided = access::decide_signature(&s, &user, subject, task_id, outcome).await?;
-            let status = settled_document(&s, &user, subject).await?;
+            let decided = access::decide_signature(s, user, subject, task_id, outcome).await?;
+            let status = settled_document(s, user, subject).await?;
             Ok(Json(decided_json(decided, status, "documentId")))
         }
         _ => Err(ApiError::not_found("task")),

@@ -47,43 +47,58 @@ fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
         .build_https()
 }
 
-/// SDK configuration for the embedded services at `endpoint`. The
-/// credentials are fixed: the stand-ins accept any signature, and loopback is
-/// not reachable from elsewhere.
-pub async fn embedded_config(endpoint: SocketAddr) -> SdkConfig {
-    local_config(&format!("http://{endpoint}")).await
+/// SDK configuration for the embedded services' socket at `endpoint`,
+/// signing with the credential it accepts.
+pub async fn embedded_config(
+    endpoint: SocketAddr,
+    credential: &crate::embedded::Credential,
+) -> SdkConfig {
+    local_loader(
+        &format!("http://{endpoint}"),
+        &credential.access_key_id,
+        &credential.secret_access_key,
+    )
+    .http_client(http_client())
+    .load()
+    .await
 }
 
 /// SDK configuration for the embedded services in this process: requests
-/// go to them through `client` (no socket); `endpoint` only names them.
+/// go to them through `client`, no socket (the URL only names them).
 pub async fn in_process_config(
-    endpoint: SocketAddr,
     client: aws_smithy_runtime_api::client::http::SharedHttpClient,
 ) -> SdkConfig {
-    local_loader(&format!("http://{endpoint}"))
-        .http_client(client)
+    local_loader(
+        "http://embedded.countersign.invalid",
+        "countersign-embedded",
+        "countersign-embedded",
+    )
+    .http_client(client)
+    .load()
+    .await
+}
+
+/// SDK configuration for a local AWS stand-in at `url` that takes any
+/// credentials (moto): fixed ones, the embedded region.
+pub async fn local_config(url: &str) -> SdkConfig {
+    local_loader(url, "countersign-local", "countersign-local")
+        .http_client(http_client())
         .load()
         .await
 }
 
-/// SDK configuration for a local AWS stand-in at `url` (the embedded
-/// services, moto): fixed credentials, the embedded region.
-pub async fn local_config(url: &str) -> SdkConfig {
-    local_loader(url).http_client(http_client()).load().await
-}
-
-fn local_loader(url: &str) -> aws_config::ConfigLoader {
+fn local_loader(url: &str, access_key_id: &str, secret: &str) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .retry_config(retries())
         .timeout_config(timeouts())
         .region(Region::new(EMBEDDED_REGION))
         .endpoint_url(url)
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "countersign-embedded",
-            "countersign-embedded",
+            access_key_id,
+            secret,
             None,
             None,
-            "countersign-embedded",
+            "countersign-local",
         ))
 }
 

@@ -174,8 +174,8 @@ pub enum BenchCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct EmulatorArgs {
-    /// Address both services listen on. Keep it on loopback: the stand-ins
-    /// accept any credentials.
+    /// Address both services listen on: loopback only (other addresses are
+    /// refused; the services hold every task token).
     #[arg(
         long,
         env = "COUNTERSIGN_EMULATOR_LISTEN",
@@ -186,6 +186,46 @@ pub struct EmulatorArgs {
     /// Directory for the services' data; created if missing.
     #[arg(long, env = "COUNTERSIGN_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+
+    #[command(flatten)]
+    pub credential: ServicesCredentialArgs,
+}
+
+/// The one credential the embedded services' socket accepts (requests
+/// must be SigV4-signed with it). Without these, one is generated for the
+/// data directory, kept there (mode 0600) and printed at start.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServicesCredentialArgs {
+    /// Access key id the services' socket accepts.
+    #[arg(
+        long,
+        env = "COUNTERSIGN_SERVICES_ACCESS_KEY_ID",
+        requires = "secret_access_key"
+    )]
+    pub access_key_id: Option<String>,
+
+    /// Its secret access key.
+    #[arg(
+        long,
+        env = "COUNTERSIGN_SERVICES_SECRET_ACCESS_KEY",
+        requires = "access_key_id",
+        hide_env_values = true
+    )]
+    pub secret_access_key: Option<String>,
+}
+
+impl ServicesCredentialArgs {
+    pub fn source(&self) -> crate::embedded::CredentialSource {
+        match (&self.access_key_id, &self.secret_access_key) {
+            (Some(id), Some(secret)) => {
+                crate::embedded::CredentialSource::Given(crate::embedded::Credential {
+                    access_key_id: id.clone(),
+                    secret_access_key: secret.clone(),
+                })
+            }
+            _ => crate::embedded::CredentialSource::DataDir,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -210,14 +250,14 @@ pub struct ServeArgs {
     #[arg(long, env = "COUNTERSIGN_DEMO_IN_AWS")]
     pub demo_in_aws: bool,
 
-    /// Where the embedded DynamoDB and Step Functions listen, for the AWS
-    /// CLI or tests (default: any free loopback port).
-    #[arg(
-        long,
-        env = "COUNTERSIGN_SERVICES_LISTEN",
-        default_value = "127.0.0.1:0"
-    )]
-    pub services_listen: SocketAddr,
+    /// Also serve the embedded DynamoDB and Step Functions on this loopback
+    /// address, for the AWS CLI or tests (port 0: any free port). Without
+    /// it they have no socket: the dashboard reaches them in-process.
+    #[arg(long, env = "COUNTERSIGN_SERVICES_LISTEN")]
+    pub services_listen: Option<SocketAddr>,
+
+    #[command(flatten)]
+    pub services_credential: ServicesCredentialArgs,
 
     /// The address people open the dashboard at, e.g.
     /// https://approvals.example.com. Requests that change something must

@@ -49,8 +49,9 @@ pub struct ServeConfig {
     pub tables: countersign_domain::tables::Tables,
     /// Create the demo users and place sample orders once ready.
     pub demo: bool,
-    /// Where the embedded services listen (port 0: any free port).
-    pub services_listen: std::net::SocketAddr,
+    /// A socket for the embedded services besides the in-process path
+    /// (`None`: no socket).
+    pub services_socket: Option<embedded::Socket>,
     /// Cookies, origins, client addresses.
     pub web: web::WebSettings,
     /// Session lifetimes and sign-in limits.
@@ -184,12 +185,15 @@ async fn start_backend(
     let (sdk, embedded, provision_all) = match &config.aws {
         None => {
             let embedded =
-                embedded::EmbeddedServices::start(&config.data_dir, config.services_listen).await?;
-            let sdk = match embedded.in_process_client() {
-                Some(client) => aws::in_process_config(embedded.endpoint(), client).await,
-                None => aws::embedded_config(embedded.endpoint()).await,
-            };
-            tracing::info!(endpoint = %embedded.endpoint(), "embedded services started");
+                embedded::EmbeddedServices::start(&config.data_dir, config.services_socket.clone())
+                    .await?;
+            let sdk = aws::in_process_config(embedded.in_process_client()).await;
+            match embedded.endpoint() {
+                Some((endpoint, _)) => {
+                    tracing::info!(%endpoint, "embedded services started, with a socket")
+                }
+                None => tracing::info!("embedded services started, in-process only"),
+            }
             (sdk, Some(embedded), true)
         }
         Some(settings) => (aws::aws_config(settings).await, None, settings.provision),

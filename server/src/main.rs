@@ -59,7 +59,12 @@ async fn main() -> ExitCode {
                 demo: args.demo,
                 aws: args.store.aws_settings(),
                 tables: args.store.tables(),
-                services_listen: args.services_listen,
+                services_socket: args.services_listen.map(|listen| {
+                    countersign_server::embedded::Socket {
+                        listen,
+                        credential: args.services_credential.source(),
+                    }
+                }),
                 decisions: countersign_server::DecisionSettings {
                     lease: std::time::Duration::from_secs(args.decision_lease_secs),
                     reconcile_every: std::time::Duration::from_secs(args.reconcile_every_secs),
@@ -127,12 +132,15 @@ async fn main() -> ExitCode {
 async fn emulator(
     args: countersign_server::cli::EmulatorArgs,
 ) -> Result<(), countersign_server::ServeError> {
+    let socket = countersign_server::embedded::Socket {
+        listen: args.listen,
+        credential: args.credential.source(),
+    };
     let services =
-        countersign_server::embedded::EmbeddedServices::start(&args.data_dir, args.listen).await?;
-    println!(
-        "DynamoDB and Step Functions on http://{}",
-        services.endpoint()
-    );
+        countersign_server::embedded::EmbeddedServices::start(&args.data_dir, Some(socket)).await?;
+    if let Some((endpoint, _)) = services.endpoint() {
+        println!("DynamoDB and Step Functions on http://{endpoint}");
+    }
     shutdown_signal().await;
     services.stop().await;
     Ok(())

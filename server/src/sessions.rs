@@ -5,6 +5,15 @@
 //! A row is `id`, `data` (the session's values as JSON) and `expiresAt`
 //! (epoch seconds). DynamoDB's time-to-live deletes rows after `expiresAt`,
 //! but only eventually (up to days on AWS), so a load checks the time too.
+//!
+//! `id` is the SHA-256 of the cookie's session id, never the id itself:
+//! whoever reads the table (a backup, a console, a leaked scan) learns no
+//! cookie that signs them in. A session id is 128 random bits, so a plain
+//! hash is enough (nothing to guess, unlike a password).
+//!
+//! Only `create` may add a row; `save` changes a row that still exists,
+//! so a request that was under way when its session ended (sign-out in
+//! another tab, a removed user) cannot bring the session back.
 
 use std::sync::{Arc, OnceLock};
 
@@ -15,6 +24,13 @@ use countersign_domain::tables::EXPIRES_AT;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error, Result, SessionStore};
+
+/// The row key for session `id`.
+fn row_key(id: &Id) -> AttributeValue {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(id.to_string().as_bytes());
+    AttributeValue::S(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
 
 /// Sessions in one DynamoDB table. The server builds its router before
 /// the table is reachable, so a store may start unconnected and be
@@ -44,7 +60,8 @@ impl DynamoDbStore {
             .ok_or_else(|| Error::Backend("the session store is not connected yet".into()))
     }
 
-    /// Writes `record`; with `fresh`, only if its id is unused.
+    /// Writes `record`; with `fresh`, only if its id is unused, else only
+    /// if its row still exists.
     async fn put(&self, record: &Record, fresh: bool) -> std::result::Result<(), PutError> {
         let (ddb, table) = self.target().map_err(PutError::Other)?;
         let data = serde_json::to_string(&record.data)
@@ -52,15 +69,17 @@ impl DynamoDbStore {
         let mut put = ddb
             .put_item()
             .table_name(table)
-            .item("id", AttributeValue::S(record.id.to_string()))
+            .item("id", row_key(&record.id))
             .item("data", AttributeValue::S(data))
             .item(
                 EXPIRES_AT,
                 AttributeValue::N(record.expiry_date.unix_timestamp().to_string()),
             );
-        if fresh {
-            put = put.condition_expression("attribute_not_exists(id)");
-        }
+        put = put.condition_expression(if fresh {
+            "attribute_not_exists(id)"
+        } else {
+            "attribute_exists(id)"
+        });
         match put.send().await {
             Ok(_) => Ok(()),
             Err(e)
@@ -75,7 +94,7 @@ impl DynamoDbStore {
 }
 
 enum PutError {
-    /// `create` drew an id that is in use.
+    /// `create` drew an id that is in use, or `save` found the row gone.
     Taken,
     Other(Error),
 }
@@ -104,8 +123,9 @@ impl SessionStore for DynamoDbStore {
 
     async fn save(&self, record: &Record) -> Result<()> {
         match self.put(record, false).await {
-            Ok(()) => Ok(()),
-            Err(PutError::Taken) => Err(Error::Backend("unexpected condition".into())),
+            // Ended while this request ran: it stays ended, and the next
+            // request with its cookie is signed out.
+            Ok(()) | Err(PutError::Taken) => Ok(()),
             Err(PutError::Other(e)) => Err(e),
         }
     }
@@ -115,7 +135,7 @@ impl SessionStore for DynamoDbStore {
         let out = ddb
             .get_item()
             .table_name(table)
-            .key("id", AttributeValue::S(id.to_string()))
+            .key("id", row_key(id))
             .consistent_read(true)
             .send()
             .await
@@ -149,7 +169,7 @@ impl SessionStore for DynamoDbStore {
         let (ddb, table) = self.target()?;
         ddb.delete_item()
             .table_name(table)
-            .key("id", AttributeValue::S(id.to_string()))
+            .key("id", row_key(id))
             .send()
             .await
             .map(|_| ())

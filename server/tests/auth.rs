@@ -693,3 +693,185 @@ fn base64url(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// The rows of the sessions table: (id, data).
+async fn session_rows(server: &Server) -> Vec<(String, String)> {
+    let (accounts, embedded) = server.accounts().await;
+    let out = accounts
+        .ddb
+        .scan()
+        .table_name(&accounts.tables.sessions)
+        .send()
+        .await
+        .expect("scan");
+    if let Some(e) = embedded {
+        e.stop().await;
+    }
+    let text = |item: &std::collections::HashMap<_, aws_sdk_dynamodb::types::AttributeValue>,
+                name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    out.items()
+        .iter()
+        .map(|item| (text(item, "id"), text(item, "data")))
+        .collect()
+}
+
+#[tokio::test]
+async fn session_ids_are_stored_only_as_hashes_and_an_ended_session_stays_ended() {
+    use sha2::Digest;
+    use tower_sessions::SessionStore;
+    let server = Server::start().await;
+    people(&server).await;
+    let sam = server.signed_in("sam", PASSWORD).await;
+    let cookie = sam.cookie.clone().expect("cookie");
+    let id = cookie
+        .strip_prefix("countersign_session=")
+        .expect("the session cookie");
+    let rows = session_rows(&server).await;
+    assert!(!rows.is_empty());
+    for (row_id, data) in &rows {
+        assert!(
+            !row_id.contains(id) && !data.contains(id),
+            "{row_id} {data}"
+        );
+    }
+    let hashed: String = sha2::Sha256::digest(id.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(rows.iter().any(|(row_id, _)| *row_id == hashed));
+
+    // A request still running when its session ended (signed out in
+    // another tab) saves afterwards: the session must not come back.
+    let (accounts, embedded) = server.accounts().await;
+    let store = countersign_server::sessions::DynamoDbStore::new(
+        accounts.ddb.clone(),
+        accounts.tables.sessions.clone(),
+    );
+    let mut record = tower_sessions::session::Record {
+        id: Default::default(),
+        data: [("user".to_owned(), serde_json::json!("sam"))].into(),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+    };
+    store.create(&mut record).await.expect("create");
+    assert!(store.load(&record.id).await.expect("load").is_some());
+    store.delete(&record.id).await.expect("delete");
+    store.save(&record).await.expect("a late save is no error");
+    assert!(
+        store.load(&record.id).await.expect("load").is_none(),
+        "a late save brought an ended session back"
+    );
+    if let Some(e) = embedded {
+        e.stop().await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn removing_a_user_revokes_their_keys_and_sessions_and_adding_them_again_brings_none_back() {
+    use countersign_domain::api_keys::KeyKind;
+    let server = Server::start().await;
+    people(&server).await;
+    let mut dave = server.signed_in("dave", PASSWORD).await;
+    assert_eq!(dave.post("/api/orders/mine", &[]).await.status, 200);
+    let (accounts, embedded) = server.accounts().await;
+    let (_, key) = accounts
+        .create_key("dave", KeyKind::Bearer)
+        .await
+        .expect("key");
+    assert!(accounts.bearer_user(&key).await.expect("check").is_some());
+
+    accounts.remove_user("dave").await.expect("remove");
+    let keys = accounts.keys().await.expect("keys");
+    assert!(keys.iter().all(|k| k.user != "dave"), "{keys:?}");
+    assert!(accounts.bearer_user(&key).await.expect("check").is_none());
+    assert_eq!(dave.post("/api/orders/mine", &[]).await.status, 401);
+
+    // The same name again is someone new: nothing of the old dave works.
+    let stale_cookie = dave.cookie.clone();
+    server.add_user("dave", &[Role::Customer], PASSWORD).await;
+    let mut old = server.anonymous();
+    old.cookie = stale_cookie;
+    assert_eq!(old.post("/api/orders/mine", &[]).await.status, 401);
+    assert!(accounts.bearer_user(&key).await.expect("check").is_none());
+    let mut fresh = server.signed_in("dave", PASSWORD).await;
+    assert_eq!(fresh.post("/api/orders/mine", &[]).await.status, 200);
+    if let Some(e) = embedded {
+        e.stop().await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_webhook_call_is_spent_once_unless_its_failure_gives_it_back() {
+    use countersign_domain::api_keys::{KeyKind, SignedCall, WebhookRefusal, webhook_signature};
+    let server = Server::start().await;
+    people(&server).await;
+    let (accounts, embedded) = server.accounts().await;
+    let (key, secret) = accounts
+        .create_key("sam", KeyKind::Webhook)
+        .await
+        .expect("key");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let path = "/hooks/tasks/o.x.y";
+    let body = br#"{"status":"SUCCESS"}"#;
+    let header = format!(
+        "t={now},k={},v1={}",
+        key.id,
+        webhook_signature(&secret, now, "POST", path, body)
+    );
+    let call = SignedCall {
+        header: &header,
+        method: "POST",
+        path,
+        body,
+    };
+    let (user, marker) = accounts
+        .webhook_user(call, now)
+        .await
+        .expect("checked")
+        .expect("accepted");
+    assert_eq!(user.name, "sam");
+    // Its decision failed for a passing reason: the marker is given back.
+    accounts
+        .release_webhook_call(marker)
+        .await
+        .expect("release");
+    let (_, _kept) = accounts
+        .webhook_user(call, now)
+        .await
+        .expect("checked")
+        .expect("accepted again after the release");
+    assert_eq!(
+        accounts
+            .webhook_user(call, now)
+            .await
+            .expect("checked")
+            .err(),
+        Some(WebhookRefusal::Replayed)
+    );
+    // Another path (another task) is another signature: refused.
+    let elsewhere = SignedCall {
+        path: "/hooks/tasks/o.x.z",
+        ..call
+    };
+    assert_eq!(
+        accounts
+            .webhook_user(elsewhere, now)
+            .await
+            .expect("checked")
+            .err(),
+        Some(WebhookRefusal::BadSignature)
+    );
+    if let Some(e) = embedded {
+        e.stop().await;
+    }
+    server.stop().await;
+}

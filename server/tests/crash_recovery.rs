@@ -19,7 +19,8 @@ use serde_json::json;
 
 struct Emulator {
     child: Child,
-    url: String,
+    addr: std::net::SocketAddr,
+    credential: countersign_server::embedded::Credential,
 }
 
 fn free_port() -> u16 {
@@ -31,6 +32,10 @@ fn free_port() -> u16 {
 
 async fn launch(data: &Path) -> Emulator {
     let port = free_port();
+    // The credential the emulator makes for (or finds in) the data
+    // directory; made here first, the emulator must take the same one.
+    let credential =
+        countersign_server::embedded::Credential::for_data_dir(data).expect("credential");
     let child = Command::new(env!("CARGO_BIN_EXE_countersign"))
         .args([
             "emulator",
@@ -50,12 +55,14 @@ async fn launch(data: &Path) -> Emulator {
     }
     Emulator {
         child,
-        url: format!("http://127.0.0.1:{port}"),
+        addr: ([127, 0, 0, 1], port).into(),
+        credential,
     }
 }
 
-async fn clients(url: &str) -> (aws_sdk_sfn::Client, aws_sdk_dynamodb::Client) {
-    let config = countersign_server::aws::local_config(url).await;
+async fn clients(emulator: &Emulator) -> (aws_sdk_sfn::Client, aws_sdk_dynamodb::Client) {
+    let config =
+        countersign_server::aws::embedded_config(emulator.addr, &emulator.credential).await;
     (
         aws_sdk_sfn::Client::new(&config),
         aws_sdk_dynamodb::Client::new(&config),
@@ -159,7 +166,7 @@ async fn executions_survive_kill_9_without_losing_or_repeating_work() {
     let _ = std::fs::remove_dir_all(&data);
 
     let mut first = launch(&data).await;
-    let (sfn, ddb) = clients(&first.url).await;
+    let (sfn, ddb) = clients(&first).await;
     table(&ddb, "counters", "pk").await;
     table(&ddb, "tokens", "id").await;
 
@@ -228,7 +235,7 @@ async fn executions_survive_kill_9_without_losing_or_repeating_work() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
 
     let mut second = launch(&data).await;
-    let (sfn, ddb) = clients(&second.url).await;
+    let (sfn, ddb) = clients(&second).await;
     assert_eq!(status(&sfn, &a).await, ExecutionStatus::Running);
     sfn.send_task_success()
         .task_token(&token)

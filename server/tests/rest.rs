@@ -49,6 +49,14 @@ fn free_port() -> u16 {
         .expect("port")
 }
 
+/// How a test reaches the tables behind a `serve` child.
+#[derive(Clone)]
+enum Reach {
+    /// The child's embedded services' socket, with its credential.
+    Embedded(SocketAddr, countersign_server::embedded::Credential),
+    Moto,
+}
+
 impl Instance {
     /// Embedded mode in a fresh data directory.
     async fn embedded() -> Instance {
@@ -62,12 +70,23 @@ impl Instance {
         let store = vec!["--data-dir".to_owned(), data.0.display().to_string()];
         // The embedded services on a known port, to read their tables.
         let services: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-        let mut serve_args = vec!["--services-listen".to_owned(), services.to_string()];
+        let credential = countersign_server::embedded::Credential {
+            access_key_id: "rest-test".into(),
+            secret_access_key: countersign_domain::users::generate_password(),
+        };
+        let mut serve_args = vec![
+            "--services-listen".to_owned(),
+            services.to_string(),
+            "--access-key-id".to_owned(),
+            credential.access_key_id.clone(),
+            "--secret-access-key".to_owned(),
+            credential.secret_access_key.clone(),
+        ];
         serve_args.extend(extra.iter().map(|a| (*a).to_owned()));
         Self::start(
             store,
             serve_args,
-            format!("http://{services}"),
+            Reach::Embedded(services, credential),
             countersign_domain::tables::Tables::default(),
             vec![],
             Some(data),
@@ -104,7 +123,7 @@ impl Instance {
         Self::start(
             store,
             extra.iter().map(|a| (*a).to_owned()).collect(),
-            backends::moto_url().to_owned(),
+            Reach::Moto,
             tables,
             env,
             None,
@@ -115,7 +134,7 @@ impl Instance {
     async fn start(
         store: Vec<String>,
         serve_args: Vec<String>,
-        dynamodb_url: String,
+        reach: Reach,
         tables: countersign_domain::tables::Tables,
         env: Vec<(&'static str, &'static str)>,
         data: Option<backends::TempDir>,
@@ -148,7 +167,12 @@ impl Instance {
             assert!(Instant::now() < deadline, "serve never became ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let config = countersign_server::aws::local_config(&dynamodb_url).await;
+        let config = match &reach {
+            Reach::Embedded(addr, credential) => {
+                countersign_server::aws::embedded_config(*addr, credential).await
+            }
+            Reach::Moto => countersign_server::aws::local_config(backends::moto_url()).await,
+        };
         Instance {
             child,
             addr,
@@ -1044,9 +1068,13 @@ async fn webhooks_must_be_signed_recent_and_new() {
         .expect("clock")
         .as_secs();
     let body = br#"{"status":"SUCCESS"}"#.to_vec();
-    let signed = |t: u64, key: &str, body: &[u8]| {
-        format!("t={t},k={key_id},v1={}", webhook_signature(key, t, body))
+    let signed_for = |path: &str, t: u64, key: &str, body: &[u8]| {
+        format!(
+            "t={t},k={key_id},v1={}",
+            webhook_signature(key, t, "POST", path, body)
+        )
     };
+    let signed = |t: u64, key: &str, body: &[u8]| signed_for(&hook, t, key, body);
     let anyone = instance.anonymous();
     let call = |header: String, body: Vec<u8>| {
         let anyone = anyone.clone();
@@ -1120,12 +1148,24 @@ async fn webhooks_must_be_signed_recent_and_new() {
         .expect("hook")
         .to_owned();
     let failure = br#"{"status":"FAILURE","error":"CarrierLost","cause":"parcel lost"}"#.to_vec();
+    // The signature names the task: one made for this hook does not
+    // work at another's.
+    let for_next = signed_for(&next_hook, now, &secret, &failure);
+    let misdirected = anyone
+        .raw(
+            "POST",
+            &hook,
+            failure.clone(),
+            &[("countersign-signature", &for_next)],
+        )
+        .await;
+    assert_error(&misdirected, 401, "bad_signature");
     let failed = anyone
         .raw(
             "POST",
             &next_hook,
             failure.clone(),
-            &[("countersign-signature", &signed(now, &secret, &failure))],
+            &[("countersign-signature", &for_next)],
         )
         .await;
     assert_eq!(failed.status, 200, "{}", failed.body);
@@ -1144,7 +1184,10 @@ async fn webhooks_must_be_signed_recent_and_new() {
             "POST",
             &next_hook,
             body.clone(),
-            &[("countersign-signature", &signed(now + 2, &secret, &body))],
+            &[(
+                "countersign-signature",
+                &signed_for(&next_hook, now + 2, &secret, &body),
+            )],
         )
         .await;
     assert_error(&revoked, 401, "bad_signature");

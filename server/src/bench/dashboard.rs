@@ -95,6 +95,7 @@ struct Server {
     process: std::process::Child,
     base: String,
     services: SocketAddr,
+    credential: crate::embedded::Credential,
 }
 
 impl Drop for Server {
@@ -120,11 +121,20 @@ impl Server {
     ) -> Result<(Server, Duration), BenchError> {
         let listen = free_addr()?;
         let services = free_addr()?;
+        let credential = crate::embedded::Credential {
+            access_key_id: "bench".into(),
+            secret_access_key: countersign_domain::users::generate_password(),
+        };
         let exe = std::env::current_exe().map_err(|e| fail("own executable", e))?;
         let started = Instant::now();
         let process = std::process::Command::new(exe)
             .args(["serve", "--listen", &listen.to_string()])
             .args(["--services-listen", &services.to_string()])
+            .args(["--access-key-id", &credential.access_key_id])
+            .env(
+                "COUNTERSIGN_SERVICES_SECRET_ACCESS_KEY",
+                &credential.secret_access_key,
+            )
             .arg("--data-dir")
             .arg(data)
             .arg("--site-dir")
@@ -138,6 +148,7 @@ impl Server {
             process,
             base: format!("http://{listen}"),
             services,
+            credential,
         };
         let deadline = started + Duration::from_secs(60);
         loop {
@@ -163,7 +174,7 @@ impl Server {
     }
 
     async fn sdk(&self) -> aws_config::SdkConfig {
-        crate::aws::embedded_config(self.services).await
+        crate::aws::embedded_config(self.services, &self.credential).await
     }
 }
 

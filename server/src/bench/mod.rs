@@ -68,17 +68,16 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// Starts `executions` executions of Pass → putItem → putItem.waitForTaskToken
-/// against the services at `url`, `concurrency` StartExecution calls at a
+/// against the services `config` reaches, `concurrency` StartExecution calls at a
 /// time. Throughput: executions over the time until every token row is
 /// readable. Latency: each execution's ExecutionStarted → TaskSubmitted, by
 /// the service's own history timestamps.
 pub async fn engine_run(
     backend: &str,
-    url: &str,
+    config: aws_config::SdkConfig,
     executions: usize,
     concurrency: usize,
 ) -> Result<Figures, BenchError> {
-    let config = crate::aws::local_config(url).await;
     let sfn = aws_sdk_sfn::Client::new(&config);
     let ddb = aws_sdk_dynamodb::Client::new(&config);
     let suffix = std::process::id();
@@ -232,14 +231,22 @@ pub async fn engine(
     concurrency: usize,
 ) -> Result<(), BenchError> {
     let dir = std::env::temp_dir().join(format!("countersign-bench-{}", std::process::id()));
-    let services = EmbeddedServices::start(&dir, (std::net::Ipv4Addr::LOCALHOST, 0).into()).await?;
-    let ours = engine_run(
-        "embedded",
-        &format!("http://{}", services.endpoint()),
-        executions,
-        concurrency,
-    )
-    .await;
+    // Over a socket, as moto is measured.
+    let credential = crate::embedded::Credential {
+        access_key_id: "bench".into(),
+        secret_access_key: countersign_domain::users::generate_password(),
+    };
+    let socket = crate::embedded::Socket {
+        listen: (std::net::Ipv4Addr::LOCALHOST, 0).into(),
+        credential: crate::embedded::CredentialSource::Given(credential.clone()),
+    };
+    let services = EmbeddedServices::start(&dir, Some(socket)).await?;
+    let endpoint = services
+        .endpoint()
+        .map(|(addr, _)| addr)
+        .ok_or_else(|| call_error("embedded", "the services opened no socket"))?;
+    let config = crate::aws::embedded_config(endpoint, &credential).await;
+    let ours = engine_run("embedded", config, executions, concurrency).await;
     services.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
     let ours = ours?;
@@ -248,7 +255,13 @@ pub async fn engine(
         return Ok(());
     }
     let moto_url = crate::moto::start()?;
-    let theirs = engine_run("moto", &moto_url, moto_executions, concurrency).await?;
+    let theirs = engine_run(
+        "moto",
+        crate::aws::local_config(&moto_url).await,
+        moto_executions,
+        concurrency,
+    )
+    .await?;
     println!("{theirs}");
     println!(
         "engine  ratio     {:.1}x executions/s (embedded vs moto)",

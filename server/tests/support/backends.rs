@@ -50,15 +50,10 @@ pub fn unique(prefix: &str) -> String {
 /// `serve` reaches them: in-process, without a socket.
 pub async fn embedded() -> Backend {
     let dir = std::env::temp_dir().join(unique("countersign-conformance"));
-    let services = EmbeddedServices::start(&dir, "127.0.0.1:0".parse().expect("addr"))
+    let services = EmbeddedServices::start(&dir, None)
         .await
         .expect("embedded services start");
-    let config = match services.in_process_client() {
-        Some(client) => {
-            countersign_server::aws::in_process_config(services.endpoint(), client).await
-        }
-        None => countersign_server::aws::embedded_config(services.endpoint()).await,
-    };
+    let config = countersign_server::aws::in_process_config(services.in_process_client()).await;
     Backend {
         name: "embedded",
         sfn: aws_sdk_sfn::Client::new(&config),

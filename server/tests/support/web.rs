@@ -35,7 +35,7 @@ pub fn config(data_dir: PathBuf) -> ServeConfig {
         aws: None,
         tables: Default::default(),
         demo: false,
-        services_listen: "127.0.0.1:0".parse().expect("addr"),
+        services_socket: None,
         decisions: Default::default(),
         web: countersign_server::web::WebSettings {
             idle_secs: 3600,
@@ -115,13 +115,10 @@ impl Server {
         Accounts,
         Option<countersign_server::embedded::EmbeddedServices>,
     ) {
-        let embedded = countersign_server::embedded::EmbeddedServices::start_dynamodb(
-            &self.data_dir,
-            "127.0.0.1:0".parse().expect("addr"),
-        )
-        .await
-        .expect("dynamodb");
-        let sdk = countersign_server::aws::embedded_config(embedded.endpoint()).await;
+        let embedded =
+            countersign_server::embedded::EmbeddedServices::start_dynamodb(&self.data_dir)
+                .expect("dynamodb");
+        let sdk = countersign_server::aws::in_process_config(embedded.in_process_client()).await;
         let accounts = Accounts {
             ddb: aws_sdk_dynamodb::Client::new(&sdk),
             tables: Default::default(),
