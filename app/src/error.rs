@@ -35,12 +35,20 @@ pub enum AppError {
     /// Too many failed sign-ins. 429.
     #[error("too many failed sign-ins; try again in {} minute(s)", retry_after_secs.div_ceil(60))]
     TooManyAttempts { retry_after_secs: u64 },
+    /// Too many sign-ins being checked at once; try again in a second. 429.
+    #[error("too many sign-ins at once; try again in a moment")]
+    Busy,
     /// A backing service did not answer; safe to retry. 503.
     #[error("the service is not answering right now; try again in a moment")]
     Unavailable,
-    /// The call itself failed (network, malformed arguments).
-    #[error("{0}")]
-    Call(String),
+    /// The server could not be reached (seen in the browser only).
+    #[error("the server could not be reached; check the connection and try again")]
+    Unreachable,
+    /// The call failed inside the server framework. What happened is
+    /// logged on the server under `reference`; the caller sees only the
+    /// reference, never the internal text. 500.
+    #[error("something went wrong on our side (reference {reference})")]
+    Internal { reference: String },
 }
 
 impl FromServerFnError for AppError {
@@ -48,13 +56,47 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => {
-                AppError::Invalid(format!("malformed request: {m}"))
+            // The arguments are the caller's own; the parser's words about
+            // them are logged, not repeated.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                let reference = reference();
+                log(&reference, &value);
+                AppError::Invalid(format!(
+                    "malformed request: the arguments do not fit this call (reference {reference})"
+                ))
             }
-            other => AppError::Call(other.to_string()),
+            ServerFnErrorErr::Request(_) if cfg!(not(feature = "ssr")) => AppError::Unreachable,
+            other => {
+                let reference = reference();
+                log(&reference, &other);
+                AppError::Internal { reference }
+            }
         }
     }
 }
+
+/// A short random reference that ties a message to its log line.
+#[cfg(feature = "ssr")]
+fn reference() -> String {
+    countersign_domain::users::generate_password()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(10)
+        .collect()
+}
+
+#[cfg(not(feature = "ssr"))]
+fn reference() -> String {
+    "browser".into()
+}
+
+#[cfg(feature = "ssr")]
+fn log(reference: &str, error: &ServerFnErrorErr) {
+    tracing::warn!(reference, %error, "a server function call failed");
+}
+
+#[cfg(not(feature = "ssr"))]
+fn log(_: &str, _: &ServerFnErrorErr) {}
 
 #[cfg(feature = "ssr")]
 mod server {
@@ -73,9 +115,9 @@ mod server {
                     StatusCode::CONFLICT
                 }
                 AppError::Expired => StatusCode::GONE,
-                AppError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-                AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-                AppError::Call(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                AppError::TooManyAttempts { .. } | AppError::Busy => StatusCode::TOO_MANY_REQUESTS,
+                AppError::Unavailable | AppError::Unreachable => StatusCode::SERVICE_UNAVAILABLE,
+                AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             }
         }
     }
@@ -93,6 +135,7 @@ mod server {
                 DomainError::TooManyAttempts { retry_after_secs } => {
                     AppError::TooManyAttempts { retry_after_secs }
                 }
+                DomainError::Busy => AppError::Busy,
                 _ => AppError::Unavailable,
             }
         }

@@ -30,6 +30,10 @@ pub enum DomainError {
     /// Too many failed sign-ins for this account or from this address.
     #[error("too many failed sign-ins; try again in {} minute(s)", retry_after_secs.div_ceil(60))]
     TooManyAttempts { retry_after_secs: u64 },
+    /// Too many sign-ins are being checked at once (each costs a core and
+    /// 19 MiB for a moment); try again in a second.
+    #[error("too many sign-ins at once; try again in a moment")]
+    Busy,
     /// AWS did not answer as it should; safe to retry.
     #[error("the service is not answering right now; try again in a moment")]
     Unavailable,

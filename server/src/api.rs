@@ -130,9 +130,9 @@ impl From<AppError> for ApiError {
             AppError::AlreadyDecided { .. } => "already_decided",
             AppError::NotWaiting { .. } => "not_waiting",
             AppError::Expired => "expired",
-            AppError::TooManyAttempts { .. } => "too_many_requests",
-            AppError::Unavailable => "unavailable",
-            AppError::Call(_) => "internal",
+            AppError::TooManyAttempts { .. } | AppError::Busy => "too_many_requests",
+            AppError::Unavailable | AppError::Unreachable => "unavailable",
+            AppError::Internal { .. } => "internal",
         };
         Self::new(error.status(), code, error.to_string())
     }

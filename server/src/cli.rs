@@ -293,9 +293,20 @@ pub struct ServeArgs {
     #[arg(long, env = "COUNTERSIGN_SESSION_MAX_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..))]
     pub session_max_hours: u64,
 
-    /// Failed sign-ins per account per 15 minutes before more are refused.
+    /// Failed sign-ins per account from one address per 15 minutes before
+    /// more from there are refused.
     #[arg(long, env = "COUNTERSIGN_SIGN_IN_LIMIT_ACCOUNT", default_value_t = 5)]
     pub sign_in_limit_account: u32,
+
+    /// Failed sign-ins per account per 15 minutes, from all addresses it
+    /// never signed in from, before more from such addresses are refused
+    /// (the owner at a known address still gets in).
+    #[arg(
+        long,
+        env = "COUNTERSIGN_SIGN_IN_LIMIT_ACCOUNT_ANYWHERE",
+        default_value_t = 50
+    )]
+    pub sign_in_limit_account_anywhere: u32,
 
     /// Failed sign-ins per client address per 15 minutes before more are
     /// refused.

@@ -81,6 +81,7 @@ async fn main() -> ExitCode {
                     limits: countersign_domain::users::SignInLimits {
                         per_account: args.sign_in_limit_account,
                         per_address: args.sign_in_limit_address,
+                        per_account_anywhere: args.sign_in_limit_account_anywhere,
                         ..Default::default()
                     },
                 },

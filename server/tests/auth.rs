@@ -465,7 +465,7 @@ async fn sessions_end_when_idle_too_long_when_too_old_and_when_the_user_goes() {
 }
 
 #[tokio::test]
-async fn failed_sign_ins_are_limited_per_account_and_per_address() {
+async fn failed_sign_ins_are_limited_per_account_and_address_and_per_address() {
     let server = Server::start_with(|c| {
         c.policy.limits.per_account = 3;
         c.policy.limits.per_address = 5;
@@ -478,7 +478,8 @@ async fn failed_sign_ins_are_limited_per_account_and_per_address() {
         assert_eq!(r.status, 401, "{}", r.body);
         assert!(r.body.contains("BadCredentials"), "{}", r.body);
     }
-    // Even the right password is refused now, with a clear message.
+    // From this address even the right password is refused now, with a
+    // clear message.
     let r = browser.sign_in("sam", PASSWORD).await;
     assert_eq!(r.status, 429, "{}", r.body);
     assert!(r.body.contains("TooManyAttempts"), "{}", r.body);
@@ -873,5 +874,143 @@ async fn a_webhook_call_is_spent_once_unless_its_failure_gives_it_back() {
     if let Some(e) = embedded {
         e.stop().await;
     }
+    server.stop().await;
+}
+
+/// A sign-in attempt from `address` (the server trusts X-Forwarded-For).
+async fn sign_in_from(server: &Server, name: &str, password: &str, address: &str) -> Response {
+    let mut browser = server.anonymous();
+    browser
+        .post_with(
+            "/api/auth/sign_in",
+            &[("name", name), ("password", password)],
+            &[("x-forwarded-for", address)],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn parallel_guesses_cannot_overrun_the_limit() {
+    let server = Server::start_with(|c| {
+        c.web.trust_forwarded_for = true;
+        c.policy.limits.per_account = 3;
+    })
+    .await;
+    people(&server).await;
+    let guesses = (0..16).map(|_| sign_in_from(&server, "sam", "wrong-password", "198.51.100.7"));
+    let answers = futures_util::future::join_all(guesses).await;
+    let checked = answers
+        .iter()
+        .filter(|r| r.body.contains("BadCredentials"))
+        .count();
+    for r in &answers {
+        assert!(
+            r.status == 401 || r.status == 429,
+            "{} {}",
+            r.status,
+            r.body
+        );
+    }
+    assert!(
+        checked <= 3,
+        "{checked} guesses were checked, the limit is 3"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn argon2_work_is_capped_and_the_excess_is_told_to_retry_at_once() {
+    let server = Server::start_with(|c| c.web.trust_forwarded_for = true).await;
+    people(&server).await;
+    let attempts = (0..16).map(|i| {
+        let address = format!("198.51.100.{i}");
+        let server = &server;
+        async move { sign_in_from(server, "sam", PASSWORD, &address).await }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let busy = answers
+        .iter()
+        .filter(|r| r.status == 429 && r.body.contains("Busy"))
+        .count();
+    for r in &answers {
+        assert!(
+            r.status == 200 || r.status == 429,
+            "{} {}",
+            r.status,
+            r.body
+        );
+    }
+    assert!(
+        busy > 0,
+        "16 sign-ins at once on a capped pool: none was told to retry"
+    );
+    // Told to retry, they get in when they do.
+    for (i, r) in answers.iter().enumerate() {
+        if r.status == 429 {
+            let again = sign_in_from(&server, "sam", PASSWORD, &format!("198.51.100.{i}")).await;
+            assert_eq!(again.status, 200, "{}", again.body);
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn nobody_can_lock_a_person_out_of_their_account() {
+    let server = Server::start_with(|c| {
+        c.web.trust_forwarded_for = true;
+        c.policy.limits.per_account = 3;
+        c.policy.limits.per_account_anywhere = 4;
+    })
+    .await;
+    people(&server).await;
+    let home = "203.0.113.10";
+    assert_eq!(
+        sign_in_from(&server, "sam", PASSWORD, home).await.status,
+        200
+    );
+
+    // One attacker address: it is stopped; sam, elsewhere, is not.
+    for _ in 0..3 {
+        let r = sign_in_from(&server, "sam", "wrong-password", "198.51.100.1").await;
+        assert_eq!(r.status, 401, "{}", r.body);
+    }
+    let r = sign_in_from(&server, "sam", PASSWORD, "198.51.100.1").await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.body.contains("TooManyAttempts"), "{}", r.body);
+    assert_eq!(
+        sign_in_from(&server, "sam", PASSWORD, home).await.status,
+        200
+    );
+    assert_eq!(
+        sign_in_from(&server, "sam", PASSWORD, "203.0.113.77")
+            .await
+            .status,
+        200,
+        "a new address with the right password"
+    );
+
+    // Many attacker addresses: unknown addresses are stopped for sam's
+    // account, but sam at an address of theirs still gets in.
+    for i in 2..8 {
+        sign_in_from(&server, "sam", "wrong-password", &format!("198.51.100.{i}")).await;
+    }
+    let r = sign_in_from(&server, "sam", PASSWORD, "192.0.2.200").await;
+    assert_eq!(
+        r.status, 429,
+        "an unknown address, after a spread attack: {}",
+        r.body
+    );
+    assert_eq!(
+        sign_in_from(&server, "sam", PASSWORD, home).await.status,
+        200,
+        "sam at home is not locked out"
+    );
+    // Other accounts are untouched.
+    assert_eq!(
+        sign_in_from(&server, "bob", PASSWORD, "192.0.2.200")
+            .await
+            .status,
+        200
+    );
     server.stop().await;
 }
