@@ -261,8 +261,9 @@ pub struct ServeArgs {
 
     /// The address people open the dashboard at, e.g.
     /// https://approvals.example.com. Requests that change something must
-    /// come from exactly this origin (without it: from the Host they were
-    /// sent to), and https makes the session cookie Secure.
+    /// come from exactly this origin (scheme, host and port); without it,
+    /// only from the listening address or a loopback name on its port.
+    /// https makes the session cookie Secure.
     #[arg(long, env = "COUNTERSIGN_PUBLIC_URL")]
     pub public_url: Option<String>,
 

@@ -13,6 +13,7 @@
 //! - `moto`: starts moto, the independent AWS emulator used as a reference.
 //! - `bench`: `countersign bench`, figures printed side by side.
 //! - `idempotency`: `Idempotency-Key` on the REST API's state-changing calls.
+//! - `origin`: which origins may change state through the pages.
 //! - `web`: the axum router: pages, server functions, static files, health.
 //! - [`serve`]: runs the dashboard on a listener until a shutdown signal, so
 //!   tests can bind `127.0.0.1:0` and stop it when they are done.
@@ -27,6 +28,7 @@ pub mod embedded;
 pub mod idempotency;
 pub mod live;
 pub mod moto;
+pub mod origin;
 pub mod sessions;
 pub mod web;
 
@@ -128,12 +130,14 @@ pub async fn serve(
     let sessions = sessions::DynamoDbStore::default();
     let live = live::Live::new();
     let (stop_reconciler, reconciler_stopped) = tokio::sync::watch::channel(false);
+    let mut web = config.web.clone();
+    web.listen = web.listen.or(listener.local_addr().ok());
     let router = web::router(
         &config.site_dir,
         readiness.clone(),
         sessions.clone(),
         live.clone(),
-        &config.web,
+        &web,
     )
     .into_make_service_with_connect_info::<std::net::SocketAddr>();
 

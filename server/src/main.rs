@@ -74,6 +74,7 @@ async fn main() -> ExitCode {
                     secure_cookie,
                     trust_forwarded_for: args.trust_forwarded_for,
                     idle_secs: args.session_idle_minutes * 60,
+                    listen: None,
                 },
                 policy: countersign_app::auth::SessionPolicy {
                     idle_secs: args.session_idle_minutes * 60,

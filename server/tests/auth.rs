@@ -1014,3 +1014,55 @@ async fn nobody_can_lock_a_person_out_of_their_account() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_same_origin_check_trusts_neither_the_host_header_nor_an_authorization_header() {
+    let server = Server::start().await;
+    people(&server).await;
+    let mut carol = server.signed_in("carol", PASSWORD).await;
+    let mut sam = server.signed_in("sam", PASSWORD).await;
+    let order = place_order(&mut carol).await;
+    let task = waiting_task(&mut sam, &order).await;
+    let form = [
+        ("order_id", order.as_str()),
+        ("task_id", task.as_str()),
+        ("action", "advance"),
+    ];
+    let mut forged = sam.clone();
+    // A rebound name: Origin and Host agree, but are not this site.
+    forged.origin = Some("http://evil.example".into());
+    let r = forged
+        .post_with("/api/orders/decide", &form, &[("host", "evil.example")])
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // The right host and port, the wrong scheme.
+    forged.origin = Some(format!("https://{}", server.addr));
+    let r = forged.post("/api/orders/decide", &form).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // A Basic-auth proxy's header (any Authorization) skips nothing, on
+    // sign-in and sign-out either (login and logout CSRF).
+    forged.origin = Some("http://evil.example".into());
+    let basic = [("authorization", "Basic dXNlcjpwYXNz")];
+    let r = forged.post_with("/api/orders/decide", &form, &basic).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = forged.post_with("/api/auth/sign_out", &[], &basic).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let mut stranger = server.anonymous();
+    stranger.origin = Some("http://evil.example".into());
+    let r = stranger
+        .post_with(
+            "/api/auth/sign_in",
+            &[("name", "dave"), ("password", PASSWORD)],
+            &basic,
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(stranger.cookie.is_none());
+    assert_eq!(waiting_task(&mut sam, &order).await, task, "nothing moved");
+    // A loopback name for the same port is this site.
+    let mut local = sam.clone();
+    local.origin = Some(format!("http://localhost:{}", server.addr.port()));
+    let r = local.post("/api/orders/decide", &form).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    server.stop().await;
+}
