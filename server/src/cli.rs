@@ -286,6 +286,28 @@ pub struct ServeArgs {
     #[arg(long, env = "COUNTERSIGN_RECONCILE_EVERY_SECS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub reconcile_every_secs: u64,
 
+    /// Seconds a connection has to send a request's head (slow senders are
+    /// cut off).
+    #[arg(long, env = "COUNTERSIGN_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a request (other than the /live stream) may take before it
+    /// is answered 408.
+    #[arg(long, env = "COUNTERSIGN_REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_secs: u64,
+
+    /// Connections served at once; more wait to be accepted.
+    #[arg(long, env = "COUNTERSIGN_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
+    /// Live-update streams (/live) one session may hold open.
+    #[arg(long, env = "COUNTERSIGN_LIVE_STREAMS_PER_SESSION", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub live_streams_per_session: u64,
+
+    /// Live-update streams open in this process, for everyone.
+    #[arg(long, env = "COUNTERSIGN_LIVE_STREAMS_MAX", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub live_streams_max: u64,
+
     /// Minutes a session may go unused before it ends.
     #[arg(long, env = "COUNTERSIGN_SESSION_IDLE_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub session_idle_minutes: u64,

@@ -7,6 +7,7 @@
 //! - `aws`: builds AWS SDK clients for either mode, so the rest of the code
 //!   has one path to DynamoDB whatever answers on the other side.
 //! - `sessions`: the session store, over DynamoDB (both modes).
+//! - `listener`: the HTTP server loop, with header-read and connection limits.
 //! - `live`: `GET /live`, the event stream that tells open pages to refresh.
 //! - `admin`: `countersign users …`, run beside or without `serve`.
 //! - `demo`: sample data for `serve --demo`.
@@ -26,6 +27,7 @@ pub mod cli;
 pub mod demo;
 pub mod embedded;
 pub mod idempotency;
+pub mod listener;
 pub mod live;
 pub mod moto;
 pub mod origin;
@@ -60,6 +62,28 @@ pub struct ServeConfig {
     pub policy: countersign_app::auth::SessionPolicy,
     /// The decision lease and how often the reconciler runs.
     pub decisions: DecisionSettings,
+    /// What one client, or all of them, may hold of the server.
+    pub limits: ServerLimits,
+}
+
+/// Time and count limits on what clients hold of the server.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerLimits {
+    pub connections: listener::ConnectionLimits,
+    /// Time for a whole request (except `/live`, which stays open) before
+    /// it is answered 408.
+    pub request_timeout: std::time::Duration,
+    pub live: live::LiveLimits,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            connections: Default::default(),
+            request_timeout: std::time::Duration::from_secs(30),
+            live: Default::default(),
+        }
+    }
 }
 
 /// How unfinished decisions are settled.
@@ -128,26 +152,33 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let readiness = web::Readiness::default();
     let sessions = sessions::DynamoDbStore::default();
-    let live = live::Live::new();
+    let live = live::Live::new(config.limits.live);
     let (stop_reconciler, reconciler_stopped) = tokio::sync::watch::channel(false);
     let mut web = config.web.clone();
     web.listen = web.listen.or(listener.local_addr().ok());
+    web.request_timeout = config.limits.request_timeout;
     let router = web::router(
         &config.site_dir,
         readiness.clone(),
         sessions.clone(),
         live.clone(),
         &web,
-    )
-    .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    );
 
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let connections = config.limits.connections;
     let http = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = http_stopped.await;
-            })
-            .await
+        let stopped = async {
+            let _ = http_stopped.await;
+        };
+        listener::serve(
+            listener,
+            router,
+            connections,
+            stopped,
+            std::time::Duration::from_secs(10),
+        )
+        .await
     });
 
     // Shutdown may arrive while the services are still starting; either way

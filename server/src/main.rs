@@ -75,6 +75,22 @@ async fn main() -> ExitCode {
                     trust_forwarded_for: args.trust_forwarded_for,
                     idle_secs: args.session_idle_minutes * 60,
                     listen: None,
+                    request_timeout: std::time::Duration::ZERO,
+                },
+                limits: countersign_server::ServerLimits {
+                    connections: countersign_server::listener::ConnectionLimits {
+                        header_read_timeout: std::time::Duration::from_secs(
+                            args.header_read_timeout_secs,
+                        ),
+                        max_connections: usize::try_from(args.max_connections)
+                            .unwrap_or(usize::MAX),
+                    },
+                    request_timeout: std::time::Duration::from_secs(args.request_timeout_secs),
+                    live: countersign_server::live::LiveLimits {
+                        per_session: usize::try_from(args.live_streams_per_session)
+                            .unwrap_or(usize::MAX),
+                        total: usize::try_from(args.live_streams_max).unwrap_or(usize::MAX),
+                    },
                 },
                 policy: countersign_app::auth::SessionPolicy {
                     idle_secs: args.session_idle_minutes * 60,

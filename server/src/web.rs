@@ -59,6 +59,9 @@ pub struct WebSettings {
     /// The address the dashboard listens on (set by [`crate::serve`]):
     /// without a public URL, the origins this site answers as.
     pub listen: Option<SocketAddr>,
+    /// A request (other than `/live`) not answered in this time gets 408
+    /// (set by [`crate::serve`]; zero: no limit).
+    pub request_timeout: std::time::Duration,
 }
 
 impl WebSettings {
@@ -106,7 +109,7 @@ pub fn router(
         }
     };
 
-    let api = crate::api::router(readiness.clone());
+    let api = crate::api::router(readiness.clone()).layer(timeout(settings.request_timeout));
 
     let pages = Router::new()
         .leptos_routes_with_context(&options, routes, context, {
@@ -119,7 +122,8 @@ pub fn router(
         // for its size (413) before anything reads it.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             crate::api::MAX_BODY,
-        ));
+        ))
+        .layer(timeout(settings.request_timeout));
 
     // Behind the session layer: the stream is for signed-in people.
     let live = Router::new()
@@ -177,6 +181,17 @@ pub fn router(
         ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+}
+
+/// Answers 408 to a request that takes longer than `limit` (slow bodies,
+/// stuck backends); a zero limit is none.
+fn timeout(limit: std::time::Duration) -> tower_http::timeout::TimeoutLayer {
+    let limit = if limit.is_zero() {
+        std::time::Duration::MAX
+    } else {
+        limit
+    };
+    tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limit)
 }
 
 /// Refuses a state-changing request that does not come from this site

@@ -42,6 +42,7 @@ pub fn config(data_dir: PathBuf) -> ServeConfig {
             ..Default::default()
         },
         policy: Default::default(),
+        limits: Default::default(),
     }
 }
 
