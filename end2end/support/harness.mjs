@@ -3,6 +3,7 @@
 // off. Every spec file uses `eachJsMode` so that it runs both ways.
 
 import { spawn } from 'node:child_process';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -47,7 +48,8 @@ async function waitUntilReady(base, child, timeoutMs = 30_000) {
 /**
  * Starts a server with the demo users and data; returns { base, services,
  * users, log, stop }. `users` maps each demo name to the password the
- * server printed; `services` is the embedded AWS endpoint.
+ * server printed; `services` is the embedded AWS endpoint and the
+ * credential its requests must be signed with.
  */
 export async function startServer() {
   const dataDir = await mkdtemp(join(tmpdir(), 'countersign-e2e-'));
@@ -55,13 +57,18 @@ export async function startServer() {
   const servicesPort = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const log = [];
+  const credential = { accessKeyId: 'e2e', secretAccessKey: randomBytes(24).toString('base64url') };
   const args = [
     'serve', '--demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir,
-    '--services-listen', `127.0.0.1:${servicesPort}`,
+    '--services-listen', `127.0.0.1:${servicesPort}`, '--access-key-id', credential.accessKeyId,
   ];
   const child = spawn(BINARY, args, {
     cwd: ROOT,
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+    env: {
+      ...process.env,
+      RUST_LOG: process.env.RUST_LOG ?? 'warn',
+      COUNTERSIGN_SERVICES_SECRET_ACCESS_KEY: credential.secretAccessKey,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.on('data', (d) => log.push(String(d)));
@@ -79,7 +86,7 @@ export async function startServer() {
   }
   return {
     base,
-    services: `http://127.0.0.1:${servicesPort}`,
+    services: { url: `http://127.0.0.1:${servicesPort}`, host: `127.0.0.1:${servicesPort}`, credential },
     users,
     log,
     async stop() {
@@ -99,7 +106,7 @@ export async function startServer() {
 export function eachJsMode(title, body) {
   for (const javaScriptEnabled of [true, false]) {
     describe(`${title} [js ${javaScriptEnabled ? 'on' : 'off'}]`, () => {
-      const ctx = { javaScriptEnabled, base: '', server: null, bodies: [] };
+      const ctx = { javaScriptEnabled, base: '', server: null, bodies: [], cspViolations: [] };
       let browser;
       let browserContext;
       before(async () => {
@@ -113,6 +120,9 @@ export function eachJsMode(title, body) {
         browserContext = await browser.newContext({ javaScriptEnabled });
       });
       after(async () => {
+        // The pages ran under their Content-Security-Policy without
+        // tripping it (the hydration loader carries the nonce).
+        assert.deepEqual(ctx.cspViolations, [], 'CSP violations in the browser');
         // No response any page received may carry a task token.
         const tokens = await taskTokens(ctx.server.services);
         assert.ok(tokens.length > 0, 'the run made task tokens');
@@ -127,7 +137,11 @@ export function eachJsMode(title, body) {
       const watch = (page) => {
         page.on('pageerror', (e) => { throw e; });
         // The browser's own errors (a panic in the wasm, say) go to the log.
-        page.on('console', (m) => { if (m.type() === 'error') console.error(`browser: ${m.text()}`); });
+        page.on('console', (m) => {
+          if (m.type() !== 'error') return;
+          console.error(`browser: ${m.text()}`);
+          if (/Content Security Policy/i.test(m.text())) ctx.cspViolations.push(m.text());
+        });
         page.on('response', async (response) => {
           const type = response.headers()['content-type'] ?? '';
           if (!/text|json|javascript/.test(type)) return;
@@ -186,15 +200,11 @@ export async function taskTokens(services) {
   for (const table of ['orderProcessingActions', 'signatureRequests', 'countersignDecisions']) {
     let start;
     do {
-      const res = await fetch(services, {
+      const body = JSON.stringify({ TableName: table, ExclusiveStartKey: start });
+      const res = await fetch(services.url, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/x-amz-json-1.0',
-          'x-amz-target': 'DynamoDB_20120810.Scan',
-          'x-amz-date': '20260101T000000Z',
-          authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
-        },
-        body: JSON.stringify({ TableName: table, ExclusiveStartKey: start }),
+        headers: signedHeaders(services, 'DynamoDB_20120810.Scan', body),
+        body,
       });
       const page = await res.json();
       if (!res.ok) throw new Error(`scan ${table}: ${JSON.stringify(page)}`);
@@ -205,4 +215,28 @@ export async function taskTokens(services) {
     } while (start);
   }
   return tokens;
+}
+
+/**
+ * Headers for a DynamoDB JSON request to the embedded services, signed
+ * with AWS Signature Version 4 (they answer nothing unsigned).
+ */
+function signedHeaders({ host, credential }, target, body) {
+  const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+  const hmac = (key, text) => createHmac('sha256', key).update(text).digest();
+  const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const day = amzDate.slice(0, 8);
+  const headers = { 'content-type': 'application/x-amz-json-1.0', host, 'x-amz-date': amzDate, 'x-amz-target': target };
+  const names = Object.keys(headers).sort();
+  const canonical = ['POST', '/', '', ...names.map((n) => `${n}:${headers[n]}`), '', names.join(';'), sha256(body)].join('\n');
+  const scope = `${day}/us-east-1/dynamodb/aws4_request`;
+  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
+  let key = hmac(`AWS4${credential.secretAccessKey}`, day);
+  for (const part of ['us-east-1', 'dynamodb', 'aws4_request']) key = hmac(key, part);
+  const signature = createHmac('sha256', key).update(toSign).digest('hex');
+  const { host: _, ...sent } = headers;
+  return {
+    ...sent,
+    authorization: `AWS4-HMAC-SHA256 Credential=${credential.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`,
+  };
 }

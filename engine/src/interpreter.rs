@@ -22,6 +22,25 @@ use crate::asl::{StatesError, error_matches};
 #[cfg(test)]
 mod tests {
     #[test]
+    fn only_calls_that_leave_the_same_state_twice_are_repeated_after_a_restart() {
+        let request = |action: &str, parameters: serde_json::Value| super::TaskRequest {
+            action: action.into(),
+            parameters,
+            error_prefix: "DynamoDB".into(),
+            token: None,
+        };
+        let item = serde_json::json!({"TableName": "t", "Item": {"k": {"S": "1"}}});
+        assert!(super::safe_to_repeat(&request("PutItem", item.clone())));
+        assert!(super::safe_to_repeat(&request("GetItem", item.clone())));
+        let mut conditional = item.clone();
+        conditional["ConditionExpression"] = "attribute_not_exists(k)".into();
+        assert!(!super::safe_to_repeat(&request("PutItem", conditional)));
+        // An update may add to a counter or a list: never repeated.
+        assert!(!super::safe_to_repeat(&request("UpdateItem", item.clone())));
+        assert!(!super::safe_to_repeat(&request("TransactWriteItems", item)));
+    }
+
+    #[test]
     fn context_timestamps_have_three_fraction_digits_and_sort_as_strings() {
         assert_eq!(super::iso(1_700_000_000_120), "2023-11-14T22:13:20.120Z");
         assert_eq!(super::iso(1_700_000_000_000), "2023-11-14T22:13:20.000Z");
@@ -1289,16 +1308,49 @@ impl Run {
     }
 
     /// After a restart: calls that were in flight have an unknown outcome.
-    /// They are not repeated (a task runs at most once unless a Retry says
-    /// otherwise); they fail so that Retry and Catch decide.
+    /// A call that is safe to repeat (a read, or a put or delete of a
+    /// whole item without a condition: made twice, it leaves the same
+    /// item) is made again, as a retry would: AWS's own integrations
+    /// ride out their service's restarts, and a callback task's row put
+    /// this way gets a fresh token (the old one is dropped). Any other
+    /// call is not repeated (a task runs at most once unless a Retry says
+    /// otherwise); it fails so that Retry and Catch decide.
     pub fn recover_in_flight(&mut self, env: &Env<'_>, effects: &mut Effects) {
         for id in self.in_flight() {
-            let error = StatesError::new(
-                "States.TaskFailed",
-                "The engine stopped while this task's call was in flight; it may or may not have taken effect.",
-            );
-            self.task_result(env, effects, id, Err(error));
+            let repeat = match self.threads.get(&id).map(|t| &t.phase) {
+                Some(Phase::Invoking { request, .. }) if safe_to_repeat(request) => {
+                    Some(request.token.clone())
+                }
+                _ => None,
+            };
+            match repeat {
+                Some(token) => {
+                    effects.dropped_tokens.extend(token);
+                    if let Some(t) = self.threads.get_mut(&id) {
+                        t.phase = Phase::Run;
+                    }
+                }
+                None => {
+                    let error = StatesError::new(
+                        "States.TaskFailed",
+                        "The engine stopped while this task's call was in flight; it may or may not have taken effect.",
+                    );
+                    self.task_result(env, effects, id, Err(error));
+                }
+            }
         }
+    }
+}
+
+/// Whether making `request` twice leaves DynamoDB as making it once.
+fn safe_to_repeat(request: &TaskRequest) -> bool {
+    let conditional = ["ConditionExpression", "Expected", "ConditionalOperator"]
+        .iter()
+        .any(|k| request.parameters.get(*k).is_some());
+    match request.action.as_str() {
+        "GetItem" | "Query" | "Scan" | "BatchGetItem" | "TransactGetItems" => true,
+        "PutItem" | "DeleteItem" => !conditional,
+        _ => false,
     }
 }
 

@@ -17,9 +17,10 @@ use std::time::Duration;
 // so that every rejection is our JSON error, not axum's plain text.
 use axum::body::Body;
 use axum::extract::{Path, State};
+use axum::http::Method;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
 use countersign_app::access;
 use countersign_app::error::AppError;
@@ -50,43 +51,56 @@ pub const SIGNATURE_HEADER: &str = "countersign-signature";
 /// How long an update waits for the workflow to reach its next step.
 const SETTLE: Duration = Duration::from_secs(2);
 
-pub fn router(readiness: Readiness) -> Router {
+/// Every REST route: method, path and handler. The router is built from
+/// this one list, and [`routes`] reads it, so that a test can hold every
+/// route to its permission table (a new route cannot go unchecked).
+fn table(readiness: &Readiness) -> Vec<(Method, &'static str, MethodRouter<Readiness>)> {
     // Every state-changing call made with an API key takes an
     // Idempotency-Key (webhooks have their own replay protection).
     let idempotent =
         axum::middleware::from_fn_with_state(readiness.clone(), crate::idempotency::layer);
-    Router::new()
-        .route("/openapi.json", get(openapi))
-        .route(
+    vec![
+        (Method::GET, "/openapi.json", get(openapi)),
+        (
+            Method::POST,
             "/order",
-            post(create_order)
-                .route_layer(idempotent.clone())
-                .fallback(not_allowed),
-        )
-        .route(
+            post(create_order).route_layer(idempotent.clone()),
+        ),
+        (
+            Method::POST,
             "/order/update",
-            post(update_order)
-                .route_layer(idempotent.clone())
-                .fallback(not_allowed),
-        )
-        .route("/order/{id}", get(get_order).fallback(not_allowed))
-        .route(
+            post(update_order).route_layer(idempotent.clone()),
+        ),
+        (Method::GET, "/order/{id}", get(get_order)),
+        (
+            Method::POST,
             "/documents",
-            post(create_document)
-                .route_layer(idempotent.clone())
-                .fallback(not_allowed),
-        )
-        .route(
+            post(create_document).route_layer(idempotent.clone()),
+        ),
+        (
+            Method::POST,
             "/documents/update",
-            post(update_document)
-                .route_layer(idempotent)
-                .fallback(not_allowed),
-        )
-        .route("/documents/{id}", get(get_document).fallback(not_allowed))
-        .route(
-            "/hooks/tasks/{hook_id}",
-            post(webhook).fallback(not_allowed),
-        )
+            post(update_document).route_layer(idempotent),
+        ),
+        (Method::GET, "/documents/{id}", get(get_document)),
+        (Method::POST, "/hooks/tasks/{hook_id}", post(webhook)),
+    ]
+}
+
+/// Every REST route's method and path, as the router serves them.
+pub fn routes() -> Vec<(Method, &'static str)> {
+    table(&Readiness::default())
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect()
+}
+
+pub fn router(readiness: Readiness) -> Router {
+    table(&readiness)
+        .into_iter()
+        .fold(Router::new(), |router, (_, path, handler)| {
+            router.route(path, handler.fallback(not_allowed))
+        })
         .with_state(readiness)
 }
 
@@ -687,6 +701,11 @@ async fn update_document(
     body: Body,
 ) -> Result<Json<Value>> {
     let (s, user, request): (_, _, UpdateRequest) = authorized(&readiness, &headers, body).await?;
+    // Only signers sign: anyone else is refused before the document is
+    // looked at (and told nothing about where it stands).
+    if !user.has(countersign_domain::users::Role::Signer) {
+        return Err(AppError::Forbidden.into());
+    }
     let given = request
         .document_id
         .as_deref()

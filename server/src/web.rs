@@ -106,24 +106,34 @@ pub fn router(
             if let Some(services) = readiness.services() {
                 provide_context(services.clone());
             }
+            // The page's scripts carry the nonce the response's CSP names
+            // (set by `security_headers`), not one of Leptos's own.
+            if let Some(nonce) = use_context::<axum::http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<CspNonce>().cloned())
+            {
+                provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+            }
         }
     };
 
     let api = crate::api::router(readiness.clone()).layer(timeout(settings.request_timeout));
 
     let pages = Router::new()
-        .leptos_routes_with_context(&options, routes, context, {
+        .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            context, shell,
+        ))
         .with_state(options)
         // Server-function bodies are small forms; a bigger one is refused
         // for its size (413) before anything reads it.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             crate::api::MAX_BODY,
         ))
-        .layer(timeout(settings.request_timeout));
+        .layer(timeout(settings.request_timeout))
+        .layer(from_fn(server_fn_status));
 
     // Behind the session layer: the stream is for signed-in people.
     let live = Router::new()
@@ -181,6 +191,30 @@ pub fn router(
         ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+}
+
+/// Gives a server function's refusal its own status. A refusal the
+/// framework makes before the function runs (arguments that do not
+/// parse) leaves with 500 whatever it says; the body is our `AppError`,
+/// whose `status()` is the one source of truth, so it is read back here.
+async fn server_fn_status(request: Request, next: Next) -> Response {
+    let is_server_fn = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, crate::api::MAX_BODY).await else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the answer could not be read",
+        )
+            .into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<countersign_app::error::AppError>(&bytes) {
+        parts.status = error.status();
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Answers 408 to a request that takes longer than `limit` (slow bodies,
@@ -254,17 +288,17 @@ async fn client_address(
 /// overlaid by another site), no response is read as another type than it
 /// says, addresses are not told to other sites, and, when the dashboard is
 /// served over https, browsers are told to use nothing else.
-async fn security_headers(State(https): State<bool>, request: Request, next: Next) -> Response {
+async fn security_headers(State(https): State<bool>, mut request: Request, next: Next) -> Response {
+    let nonce = CspNonce(countersign_domain::users::generate_password().into());
+    request.extensions_mut().insert(nonce.clone());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let set = |headers: &mut HeaderMap, name: &'static str, value: &'static str| {
         headers.insert(name, header::HeaderValue::from_static(value));
     };
-    set(
-        headers,
-        "content-security-policy",
-        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'",
-    );
+    if let Ok(policy) = header::HeaderValue::from_str(&content_security_policy(&nonce)) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
     set(headers, "x-frame-options", "DENY");
     set(headers, "x-content-type-options", "nosniff");
     set(headers, "referrer-policy", "same-origin");
@@ -276,6 +310,23 @@ async fn security_headers(State(https): State<bool>, request: Request, next: Nex
         );
     }
     response
+}
+
+/// This response's CSP nonce: the one script the page itself holds (the
+/// hydration loader) carries it; any other inline script, injected into a
+/// page somehow, does not and is not run.
+#[derive(Debug, Clone)]
+pub struct CspNonce(pub Arc<str>);
+
+/// The policy: our own files only, inline scripts only with this
+/// response's nonce, wasm compiled (the client is wasm), and no framing,
+/// plugins, `<base>` or form posts elsewhere.
+pub fn content_security_policy(nonce: &CspNonce) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{}' 'wasm-unsafe-eval'; \
+         object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        nonce.0
+    )
 }
 
 async fn no_store(request: Request, next: Next) -> Response {

@@ -567,6 +567,31 @@ async fn every_response_carries_the_security_headers() {
         // Served over http here: no HSTS (it would pin a plain address).
         assert_eq!(r.header("strict-transport-security"), None, "{path}");
     }
+    // A page's inline scripts carry the nonce its CSP names, a new one
+    // each time; a script without it would not run.
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let r = browser.try_get("/sign-in").await.expect("get");
+        let csp = r.header("content-security-policy").expect("csp").to_owned();
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .expect("a nonce")
+            .to_owned();
+        assert!(csp.contains("script-src 'self' 'nonce-"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        let scripts = r.body.matches("<script").count();
+        assert!(scripts > 0);
+        assert_eq!(
+            r.body.matches(&format!("nonce=\"{nonce}\"")).count(),
+            r.body.matches("<script").count() - r.body.matches("<script src").count(),
+            "every inline script carries the nonce: {}",
+            r.body
+        );
+        seen.push(nonce);
+    }
+    assert_ne!(seen[0], seen[1]);
     server.stop().await;
 }
 
@@ -1064,5 +1089,31 @@ async fn the_same_origin_check_trusts_neither_the_host_header_nor_an_authorizati
     local.origin = Some(format!("http://localhost:{}", server.addr.port()));
     let r = local.post("/api/orders/decide", &form).await;
     assert_eq!(r.status, 200, "{}", r.body);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn callers_never_see_an_internal_error_text() {
+    let server = Server::start().await;
+    people(&server).await;
+    let mut sam = server.signed_in("sam", PASSWORD).await;
+    // A number the parser cannot read: refused as malformed, with a
+    // reference, not the parser's own words.
+    let r = sam
+        .post(
+            "/api/signatures/request",
+            &[
+                ("title", "NDA"),
+                ("signers", "bob"),
+                ("timeout", "12abc"),
+                ("unit", "hours"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("reference"), "{}", r.body);
+    for internal in ["invalid digit", "ParseIntError", "serde", "Deserializ"] {
+        assert!(!r.body.contains(internal), "{internal} in {}", r.body);
+    }
     server.stop().await;
 }

@@ -11,6 +11,7 @@ mod backends;
 #[path = "support/web.rs"]
 mod web;
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -42,11 +43,22 @@ impl Drop for Instance {
     }
 }
 
+/// A free loopback port, never one this process was given before: the
+/// OS may hand the same free port out twice in a row, and a `serve` given
+/// it for both its listeners exits.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("port");
+        let mut given = GIVEN.lock().expect("ports");
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// How a test reaches the tables behind a `serve` child.
@@ -1496,4 +1508,195 @@ async fn wait_for(api: &Api, path: &str, ready: impl Fn(&Value) -> bool) -> Valu
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn every_rest_route_admits_exactly_its_callers() {
+    let instance = Instance::embedded().await;
+    let people = [
+        ("sam", "staff"),
+        ("bob", "signer"),
+        ("erin", "signer"),
+        ("carol", "customer"),
+        ("dave", "customer"),
+    ];
+    let mut callers: Vec<(&str, Api)> = vec![("anonymous", instance.anonymous())];
+    for (name, role) in people {
+        instance.add_user(name, &[role]);
+        callers.push((name, instance.api(&instance.key(name, "bearer"))));
+    }
+    let caller = |name: &str| {
+        callers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, api)| api.clone())
+            .expect("a caller")
+    };
+    let (sam, bob, carol) = (caller("sam"), caller("bob"), caller("carol"));
+
+    // Fresh things to act on.
+    let new_order = || async {
+        let created = carol.post("/order", &json!({"items": ["Lamp"]})).await;
+        let id = created.json()["orderId"].as_str().expect("id").to_owned();
+        wait_for(&carol, &format!("/order/{id}"), |o| {
+            o["pending"].is_object()
+        })
+        .await;
+        id
+    };
+    let new_document = || async {
+        let created = sam
+            .post(
+                "/documents",
+                &json!({"title": "NDA", "signers": [{"name": "bob"}], "timeoutSeconds": 3600}),
+            )
+            .await;
+        let id = created.json()["documentId"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        wait_for(&bob, &format!("/documents/{id}"), |d| {
+            d["requests"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r["taskId"].is_string()))
+        })
+        .await;
+        id
+    };
+    let carols_order = new_order().await;
+    let bobs_document = new_document().await;
+    let hook = carol.get(&format!("/order/{carols_order}")).await.json()["pending"]["hookPath"]
+        .as_str()
+        .expect("hook")
+        .to_owned();
+
+    // (method, path as routed) → the status each caller gets.
+    let everyone = |status: u16| -> Vec<(&'static str, u16)> {
+        ["anonymous", "sam", "bob", "erin", "carol", "dave"]
+            .into_iter()
+            .map(|n| (n, status))
+            .collect()
+    };
+    type Route<'a> = (&'a str, &'a str);
+    let table: Vec<(Route, Vec<(&str, u16)>)> = vec![
+        (("GET", "/openapi.json"), everyone(200)),
+        (
+            ("POST", "/order"),
+            vec![
+                ("anonymous", 401),
+                ("sam", 201),
+                ("bob", 403),
+                ("erin", 403),
+                ("carol", 201),
+                ("dave", 201),
+            ],
+        ),
+        (
+            ("GET", "/order/{id}"),
+            vec![
+                ("anonymous", 401),
+                ("sam", 200),
+                ("bob", 403),
+                ("erin", 403),
+                ("carol", 200),
+                ("dave", 404),
+            ],
+        ),
+        (
+            ("POST", "/order/update"),
+            vec![
+                ("anonymous", 401),
+                ("sam", 200),
+                ("bob", 403),
+                ("erin", 403),
+                ("carol", 403),
+                // Another customer's order does not exist for them.
+                ("dave", 404),
+            ],
+        ),
+        (
+            ("POST", "/documents"),
+            vec![
+                ("anonymous", 401),
+                ("sam", 201),
+                ("bob", 403),
+                ("erin", 403),
+                ("carol", 403),
+                ("dave", 403),
+            ],
+        ),
+        (
+            ("GET", "/documents/{id}"),
+            vec![
+                ("anonymous", 401),
+                ("sam", 200),
+                ("bob", 200),
+                ("erin", 404),
+                ("carol", 403),
+                ("dave", 403),
+            ],
+        ),
+        (
+            ("POST", "/documents/update"),
+            vec![
+                ("anonymous", 401),
+                ("sam", 403),
+                ("bob", 200),
+                ("erin", 404),
+                ("carol", 403),
+                ("dave", 403),
+            ],
+        ),
+        // A bearer key is no webhook signature, for anyone.
+        (("POST", "/hooks/tasks/{hook_id}"), everyone(401)),
+    ];
+
+    // The table must name every route the router serves.
+    let routed: BTreeSet<(String, String)> = countersign_server::api::routes()
+        .into_iter()
+        .map(|(method, path)| (method.to_string(), path.to_owned()))
+        .collect();
+    let covered: BTreeSet<(String, String)> = table
+        .iter()
+        .map(|((m, p), _)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(routed, covered, "a REST route is missing from the table");
+
+    let mut failures = Vec::new();
+    for ((method, route), expected) in &table {
+        for (who, want) in expected {
+            let api = caller(who);
+            let (path, body) = match *route {
+                "/order" => ("/order".to_owned(), json!({"items": ["Lamp"]})),
+                "/order/{id}" => (format!("/order/{carols_order}"), json!(null)),
+                "/order/update" => (
+                    "/order/update".to_owned(),
+                    json!({"executionId": new_order().await, "success": true}),
+                ),
+                "/documents" => (
+                    "/documents".to_owned(),
+                    json!({"title": "NDA", "signers": [{"name": "bob"}], "timeoutSeconds": 3600}),
+                ),
+                "/documents/{id}" => (format!("/documents/{bobs_document}"), json!(null)),
+                "/documents/update" => (
+                    "/documents/update".to_owned(),
+                    json!({"documentId": new_document().await, "success": true}),
+                ),
+                "/hooks/tasks/{hook_id}" => (hook.clone(), json!({"status": "SUCCESS"})),
+                other => (other.to_owned(), json!(null)),
+            };
+            let r = if *method == "GET" {
+                api.get(&path).await
+            } else {
+                api.post(&path, &body).await
+            };
+            if r.status != *want {
+                failures.push(format!(
+                    "{method} {route} as {who}: {} (wanted {want}): {}",
+                    r.status, r.body
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
