@@ -27,9 +27,7 @@ use tower_sessions::session_store::{Error, Result, SessionStore};
 
 /// The row key for session `id`.
 fn row_key(id: &Id) -> AttributeValue {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(id.to_string().as_bytes());
-    AttributeValue::S(digest.iter().map(|b| format!("{b:02x}")).collect())
+    AttributeValue::S(countersign_domain::api_keys::sha256_hex(id.to_string()))
 }
 
 /// Sessions in one DynamoDB table. The server builds its router before

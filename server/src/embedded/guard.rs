@@ -19,8 +19,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use countersign_domain::api_keys::{same, sha256_hex};
 use http_body_util::BodyExt;
-use sha2::{Digest, Sha256};
 
 use super::credential::Credential;
 
@@ -202,13 +202,6 @@ fn amz_time(text: &str) -> Option<SystemTime> {
     )
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// A header's value as SigV4 canonicalises it: every value of the name,
 /// trimmed, inner runs of spaces made one, joined by commas.
 fn canonical_value(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -239,11 +232,6 @@ fn canonical_query(query: Option<&str>) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// Equal in time independent of where they differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Checks the request's signature against `credential` at `now`.
@@ -302,7 +290,7 @@ pub fn verify(
         "{method}\n{path}\n{}\n{canonical_headers}\n{}\n{}",
         canonical_query(uri.query()),
         auth.signed_headers,
-        hex_sha256(body),
+        sha256_hex(body),
     );
     let scope = format!(
         "{}/{}/{}/aws4_request",
@@ -310,7 +298,7 @@ pub fn verify(
     );
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}",
-        hex_sha256(canonical_request.as_bytes())
+        sha256_hex(canonical_request.as_bytes())
     );
     let key = aws_sigv4::sign::v4::generate_signing_key(
         &credential.secret_access_key,
