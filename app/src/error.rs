@@ -26,6 +26,12 @@ pub enum AppError {
     /// Someone decided first. 409.
     #[error("already decided by {by} at {at}")]
     AlreadyDecided { by: String, at: String },
+    /// Someone else holds this task. 409.
+    #[error("claimed by {by}")]
+    Claimed { by: String },
+    /// A form's values were refused; each problem names its field. 422.
+    #[error("{}", fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "))]
+    Form { fields: Vec<FieldProblem> },
     /// Nothing waits for a decision now; `status` says where it stands. 409.
     #[error("nothing waits for a decision now (the status is {status})")]
     NotWaiting { status: String },
@@ -49,6 +55,13 @@ pub enum AppError {
     /// reference, never the internal text. 500.
     #[error("something went wrong on our side (reference {reference})")]
     Internal { reference: String },
+}
+
+/// One refused form value, worded for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
 }
 
 impl FromServerFnError for AppError {
@@ -111,9 +124,10 @@ mod server {
                 AppError::Forbidden => StatusCode::FORBIDDEN,
                 AppError::NotFound => StatusCode::NOT_FOUND,
                 AppError::Invalid(_) => StatusCode::BAD_REQUEST,
-                AppError::AlreadyDecided { .. } | AppError::NotWaiting { .. } => {
-                    StatusCode::CONFLICT
-                }
+                AppError::AlreadyDecided { .. }
+                | AppError::NotWaiting { .. }
+                | AppError::Claimed { .. } => StatusCode::CONFLICT,
+                AppError::Form { .. } => StatusCode::UNPROCESSABLE_ENTITY,
                 AppError::Expired => StatusCode::GONE,
                 AppError::TooManyAttempts { .. } | AppError::Busy => StatusCode::TOO_MANY_REQUESTS,
                 AppError::Unavailable | AppError::Unreachable => StatusCode::SERVICE_UNAVAILABLE,
@@ -136,6 +150,16 @@ mod server {
                     AppError::TooManyAttempts { retry_after_secs }
                 }
                 DomainError::Busy => AppError::Busy,
+                DomainError::Claimed { by } => AppError::Claimed { by },
+                DomainError::Form(errors) => AppError::Form {
+                    fields: errors
+                        .iter()
+                        .map(|e| super::FieldProblem {
+                            field: e.field.clone(),
+                            message: e.to_string(),
+                        })
+                        .collect(),
+                },
                 _ => AppError::Unavailable,
             }
         }

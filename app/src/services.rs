@@ -12,6 +12,8 @@ pub struct Services {
     /// Orders, documents, users and decisions.
     pub domain: countersign_domain::orders::Services,
     pub policy: SessionPolicy,
+    /// The kinds of task this server runs, deployed.
+    pub kinds: std::sync::Arc<countersign_domain::kinds::Kinds>,
 }
 
 impl Services {

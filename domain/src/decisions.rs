@@ -52,6 +52,12 @@ pub(crate) enum Scope {
     /// A signature request: keyed by document and signer, the history is
     /// the document's.
     Signature { document_id: String, signer: String },
+    /// A task of any kind (`docs/tasks.md`): the row is the task's own,
+    /// keyed by its id, and its history is its ledger rows.
+    Task {
+        task_id: String,
+        execution_arn: String,
+    },
 }
 
 impl Scope {
@@ -59,6 +65,7 @@ impl Scope {
         match self {
             Scope::Order { order_id, .. } => order_id,
             Scope::Signature { document_id, .. } => document_id,
+            Scope::Task { task_id, .. } => task_id,
         }
     }
 }
@@ -92,6 +99,8 @@ impl Outcome {
             (Outcome::Reject { .. }, Scope::Order { .. }) => "reject",
             (Outcome::Advance, Scope::Signature { .. }) => "sign",
             (Outcome::Reject { .. }, Scope::Signature { .. }) => "decline",
+            (Outcome::Advance, Scope::Task { .. }) => "approve",
+            (Outcome::Reject { .. }, Scope::Task { .. }) => "reject",
         }
     }
 }
@@ -217,8 +226,25 @@ impl Services {
         actor: &str,
         comment: Option<&str>,
     ) -> Result<Decided, DomainError> {
+        self.decide_pending_with(pending, outcome, actor, comment, None)
+            .await
+    }
+
+    /// [`Self::decide_pending`] with more for the workflow's output: a
+    /// task's action, form values and approvals (kept on the ledger row,
+    /// so whoever sends it sends the same).
+    pub(crate) async fn decide_pending_with(
+        &self,
+        pending: Pending,
+        outcome: Outcome,
+        actor: &str,
+        comment: Option<&str>,
+        payload: Option<serde_json::Value>,
+    ) -> Result<Decided, DomainError> {
         let execution = match &pending.scope {
-            Scope::Order { execution_arn, .. } => execution_arn.clone(),
+            Scope::Order { execution_arn, .. } | Scope::Task { execution_arn, .. } => {
+                execution_arn.clone()
+            }
             Scope::Signature { document_id, .. } => self.document_execution_arn(document_id),
         };
         let mut entry = Entry::new(
@@ -230,6 +256,7 @@ impl Services {
             self.clock.stamp(),
             lease_end(self),
         );
+        entry.payload = payload;
         if let Claim::Taken(other) = self.claim(&entry).await? {
             return Err(verdict_of(&other));
         }
@@ -365,6 +392,7 @@ impl Services {
                     .map(|_| ())
                     .map_err(|e| (condition_failed(&e), format!("{e:?}")))
             }
+            Scope::Task { task_id, .. } => self.close_task(task_id, entry).await,
         };
         match result {
             // The row moved on (the next wait's row, or closed already):

@@ -14,6 +14,12 @@ pub enum DomainError {
     /// Nothing waits for a decision now (the order is `status`).
     #[error("nothing waits for a decision now (the status is {status})")]
     NotWaiting { status: String },
+    /// Someone else holds this task.
+    #[error("claimed by {by}")]
+    Claimed { by: String },
+    /// A form's values were refused, each problem by field.
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Form(Vec<crate::forms::FieldError>),
     /// This person may not make this decision.
     #[error("you may not decide this")]
     Forbidden,

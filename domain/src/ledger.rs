@@ -106,6 +106,9 @@ pub(crate) struct Entry {
     pub applied: bool,
     /// When it reached RECORDED: until then it is in flight.
     pub finished_at: Option<String>,
+    /// More for the workflow's output (a task's action, values and
+    /// approvals), stored so that a resend sends the same.
+    pub payload: Option<serde_json::Value>,
 }
 
 impl Entry {
@@ -133,19 +136,27 @@ impl Entry {
             due,
             applied: false,
             finished_at: None,
+            payload: None,
         }
     }
 
     /// The output SendTaskSuccess carries: who decided, and which task, so
     /// the workflow's history names the ledger row it came from.
     pub(crate) fn success_output(&self) -> String {
-        serde_json::json!({
+        let mut output = serde_json::json!({
             "decision": self.outcome.name(&self.scope),
             "by": self.actor,
             "comment": self.comment,
             "taskId": self.task_id,
-        })
-        .to_string()
+        });
+        if let (Some(serde_json::Value::Object(more)), Some(out)) =
+            (&self.payload, output.as_object_mut())
+        {
+            for (key, value) in more {
+                out.insert(key.clone(), value.clone());
+            }
+        }
+        output.to_string()
     }
 
     fn item(&self) -> Item {
@@ -185,6 +196,12 @@ impl Entry {
                 item.insert("kind".into(), AttributeValue::S("signature".into()));
                 item.insert("signer".into(), AttributeValue::S(signer.clone()));
             }
+            Scope::Task { .. } => {
+                item.insert("kind".into(), AttributeValue::S("task".into()));
+            }
+        }
+        if let Some(payload) = &self.payload {
+            item.insert("payload".into(), AttributeValue::S(payload.to_string()));
         }
         if let Some(token) = &self.token {
             item.insert("token".into(), AttributeValue::S(token.clone()));
@@ -206,10 +223,18 @@ impl Entry {
 
     fn from_item(item: &Item) -> Option<Self> {
         let subject = s(item, "subject")?;
+        // A task's approvals are records, not decisions to drive.
+        if s(item, "kind").as_deref() == Some("approval") {
+            return None;
+        }
         let scope = match (s(item, "kind").as_deref(), s(item, "signer")) {
             (Some("signature"), Some(signer)) => Scope::Signature {
                 document_id: subject,
                 signer,
+            },
+            (Some("task"), _) => Scope::Task {
+                task_id: subject,
+                execution_arn: s(item, "execution")?,
             },
             (Some("order"), _) => Scope::Order {
                 order_id: subject,
@@ -256,6 +281,7 @@ impl Entry {
             due: s(item, "due").unwrap_or_default(),
             applied: item.get("applied").and_then(|v| v.as_bool().ok()) == Some(&true),
             finished_at: s(item, "finishedAt"),
+            payload: s(item, "payload").and_then(|p| serde_json::from_str(&p).ok()),
         })
     }
 }

@@ -27,20 +27,27 @@
 //!   events for the dashboard.
 //! - `idempotency`: what a retried REST call with an Idempotency-Key
 //!   gets: the first answer again.
+//! - `tasks`: human tasks of any kind (the task contract), their lists,
+//!   assignment, forms, quorum and four eyes.
+//! - `kinds`: the kinds of task, each an ASL file and a descriptor.
+//! - `forms`: forms described by data, checked on the server.
 //! - `error`: what can go wrong, in words a person can act on.
 
 pub mod api_keys;
 pub mod clock;
 pub mod decisions;
 pub mod error;
+pub mod forms;
 pub mod idempotency;
 pub mod inbox;
+pub mod kinds;
 pub mod ledger;
 pub mod live;
 pub mod orders;
 pub mod reconcile;
 pub mod signatures;
 pub mod tables;
+pub mod tasks;
 pub mod users;
 pub mod workflows;
 

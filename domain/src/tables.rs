@@ -32,6 +32,13 @@ pub const STAFF_SIGNATURES_BY_DEADLINE: &str = "staff-signatures-by-deadline";
 pub const DECISIONS_OPEN: &str = "decisions-open";
 /// Decisions on one order or document by claim time.
 pub const DECISIONS_BY_SUBJECT: &str = "decisions-by-subject";
+/// Open tasks (of every kind) oldest first. Sparse: only a task that still
+/// waits carries `open`.
+pub const TASKS_OPEN: &str = "tasks-open";
+/// Open tasks by deadline, soonest first (those that have one).
+pub const TASKS_BY_DEADLINE: &str = "tasks-by-deadline";
+/// Open tasks by the person they are assigned to, oldest first.
+pub const TASKS_BY_ASSIGNEE: &str = "tasks-by-assignee";
 /// The attribute DynamoDB's time-to-live deletes expired rows by (epoch
 /// seconds), on the tables that hold short-lived rows.
 pub const EXPIRES_AT: &str = "expiresAt";
@@ -56,6 +63,9 @@ pub struct Tables {
     pub sessions: String,
     /// API keys and webhook secrets by `keyId`, each belonging to a user.
     pub api_keys: String,
+    /// Human tasks of any kind by `taskId`, written by their workflows
+    /// (the contract in `docs/tasks.md`).
+    pub tasks: String,
     /// Small bookkeeping rows by `key` (counters, failed sign-in counts);
     /// short-lived ones go by time-to-live.
     pub meta: String,
@@ -73,6 +83,7 @@ impl Default for Tables {
             sessions: "countersignSessions".into(),
             meta: "countersign-meta".into(),
             api_keys: "countersignApiKeys".into(),
+            tasks: "countersignTasks".into(),
         }
     }
 }
@@ -124,7 +135,7 @@ impl Tables {
     /// in AWS the deploy template creates them).
     pub async fn ensure(&self, ddb: &Client) -> Result<(), DomainError> {
         // (table, hash key, range key, indexes as (name, partition, sort), TTL)
-        let plans: [TablePlan; 9] = [
+        let plans: [TablePlan; 10] = [
             (
                 &self.orders,
                 "orderId",
@@ -165,6 +176,17 @@ impl Tables {
             (&self.sessions, "id", None, vec![], true),
             (&self.meta, "key", None, vec![], true),
             (&self.api_keys, "keyId", None, vec![], false),
+            (
+                &self.tasks,
+                "taskId",
+                None,
+                vec![
+                    (TASKS_OPEN, "open", "createdAt"),
+                    (TASKS_BY_DEADLINE, "open", "deadline"),
+                    (TASKS_BY_ASSIGNEE, "assignee", "createdAt"),
+                ],
+                false,
+            ),
         ];
         for (table, hash, range, index_plans, ttl) in plans {
             let mut create = ddb

@@ -84,6 +84,10 @@ impl std::str::FromStr for Role {
 pub struct User {
     pub name: String,
     pub roles: Vec<Role>,
+    /// The groups they belong to (`finance`, say): who may decide a task
+    /// can name groups as well as roles and people.
+    #[serde(default)]
+    pub groups: Vec<String>,
     pub created_at: String,
 }
 
@@ -254,6 +258,23 @@ async fn verify_password(password: String, hash: String) -> bool {
     .unwrap_or(false)
 }
 
+/// Group names: like user names (1 to 64 of a-z, 0-9, '.', '_', '-'),
+/// sorted and without repeats.
+fn checked_groups(groups: &[String]) -> Result<Vec<String>, DomainError> {
+    let mut checked = Vec::with_capacity(groups.len());
+    for group in groups {
+        check_name(group).map_err(|_| {
+            DomainError::Invalid(format!(
+                "the group name {group:?} must be 1 to 64 of a-z, 0-9, '.', '_', '-'"
+            ))
+        })?;
+        checked.push(group.clone());
+    }
+    checked.sort();
+    checked.dedup();
+    Ok(checked)
+}
+
 /// A hash no password matches, checked for unknown names so that a wrong
 /// name takes as long as a wrong password and does not reveal who exists.
 async fn decoy_hash() -> &'static str {
@@ -271,9 +292,16 @@ fn user_from(item: &Item) -> Option<User> {
         .and_then(|v| v.as_ss().ok())
         .map(|list| list.iter().filter_map(|r| r.parse().ok()).collect())
         .unwrap_or_default();
+    let mut groups: Vec<String> = item
+        .get("groups")
+        .and_then(|v| v.as_ss().ok())
+        .cloned()
+        .unwrap_or_default();
+    groups.sort();
     Some(User {
         name: s(item, "name")?,
         roles,
+        groups,
         created_at: s(item, "createdAt").unwrap_or_default(),
     })
 }
@@ -294,7 +322,52 @@ impl Accounts {
         roles: &[Role],
         password: &str,
     ) -> Result<User, DomainError> {
-        self.put_user(name, roles, password, false).await
+        self.put_user(name, roles, &[], password, false).await
+    }
+
+    /// Adds a user who belongs to `groups`.
+    pub async fn add_user_in_groups(
+        &self,
+        name: &str,
+        roles: &[Role],
+        groups: &[String],
+        password: &str,
+    ) -> Result<User, DomainError> {
+        self.put_user(name, roles, groups, password, false).await
+    }
+
+    /// Replaces a user's groups (none: in no group).
+    pub async fn set_groups(&self, name: &str, groups: &[String]) -> Result<User, DomainError> {
+        let groups = checked_groups(groups)?;
+        let mut update = self
+            .ddb
+            .update_item()
+            .table_name(&self.tables.users)
+            .key("name", AttributeValue::S(name.into()))
+            .condition_expression("attribute_exists(#name)")
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_names("#groups", "groups")
+            .return_values(ReturnValue::AllNew);
+        update = if groups.is_empty() {
+            update.update_expression("REMOVE #groups")
+        } else {
+            update
+                .update_expression("SET #groups = :groups")
+                .expression_attribute_values(":groups", AttributeValue::Ss(groups))
+        };
+        match update.send().await {
+            Ok(out) => out
+                .attributes()
+                .and_then(user_from)
+                .ok_or(DomainError::Unavailable),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(DomainError::NotFound)
+            }
+            Err(e) => Err(unavailable("setting a user's groups")(format!("{e:?}"))),
+        }
     }
 
     /// Adds or replaces a user (the demo users on every `serve --demo`).
@@ -304,17 +377,19 @@ impl Accounts {
         roles: &[Role],
         password: &str,
     ) -> Result<User, DomainError> {
-        self.put_user(name, roles, password, true).await
+        self.put_user(name, roles, &[], password, true).await
     }
 
     async fn put_user(
         &self,
         name: &str,
         roles: &[Role],
+        groups: &[String],
         password: &str,
         replace: bool,
     ) -> Result<User, DomainError> {
         check_name(name)?;
+        let groups = checked_groups(groups)?;
         check_password(password)?;
         if roles.is_empty() {
             return Err(DomainError::Invalid(
@@ -337,6 +412,9 @@ impl Accounts {
             )
             .item("passwordHash", AttributeValue::S(hash))
             .item("createdAt", AttributeValue::S(created_at.clone()));
+        if !groups.is_empty() {
+            put = put.item("groups", AttributeValue::Ss(groups.clone()));
+        }
         if !replace {
             put = put.condition_expression("attribute_not_exists(#name)");
             put = put.expression_attribute_names("#name", "name");
@@ -345,6 +423,7 @@ impl Accounts {
             Ok(_) => Ok(User {
                 name: name.into(),
                 roles,
+                groups,
                 created_at,
             }),
             Err(e)

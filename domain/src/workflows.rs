@@ -20,6 +20,7 @@ pub fn substitute(definition: &str, tables: &Tables) -> String {
         .replace("${ActionsTable}", &tables.actions)
         .replace("${DocumentsTable}", &tables.documents)
         .replace("${SignatureRequestsTable}", &tables.signature_requests)
+        .replace("${TasksTable}", &tables.tasks)
 }
 
 /// Creates (or updates) the process-order state machine named `name` and
@@ -42,6 +43,40 @@ pub async fn deploy_sign_document(
     deploy(sfn, name, &substitute(SIGN_DOCUMENT, tables)).await
 }
 
+/// Creates (or updates) the state machine `name` with `definition` and
+/// returns its ARN.
+pub async fn deploy_named(
+    sfn: &Client,
+    name: &str,
+    definition: &str,
+) -> Result<String, DomainError> {
+    deploy(sfn, name, definition).await
+}
+
+/// The ARN of the state machine named `name`, looking through every page
+/// of ListStateMachines.
+pub async fn find_named(sfn: &Client, name: &str) -> Result<Option<String>, DomainError> {
+    let mut next = None;
+    loop {
+        let page = sfn
+            .list_state_machines()
+            .set_next_token(next)
+            .send()
+            .await
+            .map_err(|e| {
+                tracing::error!(error = ?e, "listing state machines failed");
+                DomainError::Unavailable
+            })?;
+        if let Some(found) = page.state_machines().iter().find(|m| m.name() == name) {
+            return Ok(Some(found.state_machine_arn().to_owned()));
+        }
+        next = page.next_token().map(str::to_owned);
+        if next.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
 async fn deploy(sfn: &Client, name: &str, definition: &str) -> Result<String, DomainError> {
     let role = "arn:aws:iam::123456789012:role/countersign-workflows";
     match sfn
@@ -58,15 +93,8 @@ async fn deploy(sfn: &Client, name: &str, definition: &str) -> Result<String, Do
                 .is_some_and(|e| e.is_state_machine_already_exists()) =>
         {
             // Same name, other definition: bring it up to date.
-            let listed = sfn.list_state_machines().send().await.map_err(|e| {
-                tracing::error!(error = ?e, "listing state machines failed");
-                DomainError::Unavailable
-            })?;
-            let arn = listed
-                .state_machines()
-                .iter()
-                .find(|m| m.name() == name)
-                .map(|m| m.state_machine_arn().to_owned())
+            let arn = find_named(sfn, name)
+                .await?
                 .ok_or(DomainError::Unavailable)?;
             sfn.update_state_machine()
                 .state_machine_arn(&arn)

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 const TEMPLATE: &str = include_str!("../../deploy/countersign.yaml");
+const EXPENSE: &str = include_str!("../../workflows/expense-approval.asl.json");
 
 fn placeholders(asl: &str) -> BTreeSet<String> {
     asl.split("${")
@@ -25,6 +26,7 @@ fn every_workflow_placeholder_is_substituted_by_the_template() {
             "sign-document.asl.json",
             countersign_domain::workflows::SIGN_DOCUMENT,
         ),
+        ("expense-approval.asl.json", EXPENSE),
     ] {
         assert!(
             TEMPLATE.contains(&format!("../workflows/{file}")),
@@ -57,6 +59,7 @@ fn the_template_creates_every_table_and_index_the_domain_uses() {
         &defaults.sessions,
         &defaults.meta,
         &defaults.api_keys,
+        &defaults.tasks,
     ] {
         assert!(
             TEMPLATE.contains(&format!("\"${{Prefix}}{table}\"")),
@@ -67,6 +70,9 @@ fn the_template_creates_every_table_and_index_the_domain_uses() {
         countersign_domain::tables::INBOX_INDEX,
         countersign_domain::tables::SIGNER_INDEX,
         countersign_domain::tables::CUSTOMER_INDEX,
+        countersign_domain::tables::TASKS_OPEN,
+        countersign_domain::tables::TASKS_BY_DEADLINE,
+        countersign_domain::tables::TASKS_BY_ASSIGNEE,
     ] {
         assert!(
             TEMPLATE.contains(&format!("IndexName: {index}")),
@@ -81,6 +87,7 @@ fn the_substituted_workflows_are_valid_definitions_for_the_engine() {
     for asl in [
         countersign_domain::workflows::PROCESS_ORDER,
         countersign_domain::workflows::SIGN_DOCUMENT,
+        EXPENSE,
     ] {
         let text = countersign_domain::workflows::substitute(asl, &tables);
         assert!(

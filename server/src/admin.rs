@@ -52,6 +52,7 @@ pub async fn connect(
 pub async fn users(command: UsersCommand) -> Result<(), AdminError> {
     let store = match &command {
         UsersCommand::Add { store, .. }
+        | UsersCommand::Groups { store, .. }
         | UsersCommand::List { store }
         | UsersCommand::Remove { store, .. } => store,
     };
@@ -65,7 +66,12 @@ pub async fn users(command: UsersCommand) -> Result<(), AdminError> {
 
 async fn run(accounts: &Accounts, command: &UsersCommand) -> Result<(), AdminError> {
     match command {
-        UsersCommand::Add { name, roles, .. } => {
+        UsersCommand::Add {
+            name,
+            roles,
+            groups,
+            ..
+        } => {
             let roles = roles
                 .iter()
                 .map(|r| r.parse::<Role>())
@@ -73,8 +79,54 @@ async fn run(accounts: &Accounts, command: &UsersCommand) -> Result<(), AdminErr
             // Check the name before asking for a password.
             countersign_domain::users::check_name(name)?;
             let password = read_password(name)?;
-            let user = accounts.add_user(name, &roles, &password).await?;
-            println!("added {} ({})", user.name, roles_text(&user.roles));
+            let user = accounts
+                .add_user_in_groups(name, &roles, groups, &password)
+                .await?;
+            if user.groups.is_empty() {
+                println!("added {} ({})", user.name, roles_text(&user.roles));
+            } else {
+                println!(
+                    "added {} ({}; groups {})",
+                    user.name,
+                    roles_text(&user.roles),
+                    user.groups.join(", ")
+                );
+            }
+        }
+        UsersCommand::Groups {
+            name: None,
+            groups,
+            clear,
+            ..
+        } => {
+            if !groups.is_empty() || *clear {
+                return Err(
+                    DomainError::Invalid("name the user whose groups to set".into()).into(),
+                );
+            }
+            let mut members: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+            let users = accounts.users().await?;
+            for user in &users {
+                for group in &user.groups {
+                    members.entry(group).or_default().push(&user.name);
+                }
+            }
+            for (group, names) in members {
+                println!("{group:<24} {}", names.join(", "));
+            }
+        }
+        UsersCommand::Groups {
+            name: Some(name),
+            groups,
+            clear,
+            ..
+        } => {
+            let user = if groups.is_empty() && !*clear {
+                accounts.user(name).await?.ok_or(DomainError::NotFound)?
+            } else {
+                accounts.set_groups(name, groups).await?
+            };
+            println!("{}: {}", user.name, user.groups.join(", "));
         }
         UsersCommand::List { .. } => {
             for user in accounts.users().await? {

@@ -35,6 +35,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::tasks_api;
 use crate::web::Readiness;
 
 /// The API's contract, kept beside the code that must honour it; the
@@ -80,10 +81,38 @@ fn table(readiness: &Readiness) -> Vec<(Method, &'static str, MethodRouter<Readi
         (
             Method::POST,
             "/documents/update",
-            post(update_document).route_layer(idempotent),
+            post(update_document).route_layer(idempotent.clone()),
         ),
         (Method::GET, "/documents/{id}", get(get_document)),
         (Method::POST, "/hooks/tasks/{hook_id}", post(webhook)),
+        (Method::GET, "/kinds", get(tasks_api::list_kinds)),
+        (
+            Method::POST,
+            "/kinds/{kind}/start",
+            post(tasks_api::start_kind).route_layer(idempotent.clone()),
+        ),
+        (Method::GET, "/tasks", get(tasks_api::list_tasks)),
+        (Method::GET, "/tasks/{id}", get(tasks_api::get_task)),
+        (
+            Method::POST,
+            "/tasks/{id}/answer",
+            post(tasks_api::answer_task).route_layer(idempotent.clone()),
+        ),
+        (
+            Method::POST,
+            "/tasks/{id}/claim",
+            post(tasks_api::claim_task).route_layer(idempotent.clone()),
+        ),
+        (
+            Method::POST,
+            "/tasks/{id}/unclaim",
+            post(tasks_api::unclaim_task).route_layer(idempotent.clone()),
+        ),
+        (
+            Method::POST,
+            "/tasks/{id}/assign",
+            post(tasks_api::assign_task).route_layer(idempotent),
+        ),
     ]
 }
 
@@ -110,6 +139,8 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Each refused form value, for `invalid_form`.
+    fields: Option<Value>,
 }
 
 impl ApiError {
@@ -118,7 +149,13 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            fields: None,
         }
+    }
+
+    pub(crate) fn with_fields(mut self, fields: Value) -> Self {
+        self.fields = Some(fields);
+        self
     }
 
     fn invalid(message: impl Into<String>) -> Self {
@@ -142,6 +179,8 @@ impl From<AppError> for ApiError {
             AppError::NotFound => "not_found",
             AppError::Invalid(_) => "invalid",
             AppError::AlreadyDecided { .. } => "already_decided",
+            AppError::Claimed { .. } => "claimed",
+            AppError::Form { .. } => "invalid_form",
             AppError::NotWaiting { .. } => "not_waiting",
             AppError::Expired => "expired",
             AppError::TooManyAttempts { .. } | AppError::Busy => "too_many_requests",
@@ -160,7 +199,11 @@ impl From<DomainError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(json!({"error": self.code, "message": self.message}));
+        let mut body = json!({"error": self.code, "message": self.message});
+        if let Some(fields) = self.fields {
+            body["fields"] = fields;
+        }
+        let body = Json(body);
         let mut response = (self.status, body).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response
@@ -241,7 +284,7 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes>
 
 /// How every call with a body starts: the services, the key's user, then
 /// the body (so an unauthenticated caller learns nothing from parsing).
-async fn authorized<T: DeserializeOwned>(
+pub(crate) async fn authorized<T: DeserializeOwned>(
     readiness: &Readiness,
     headers: &HeaderMap,
     body: Body,

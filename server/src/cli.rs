@@ -74,6 +74,22 @@ pub enum UsersCommand {
         /// staff, signer or customer; repeat for several.
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
+        /// A group they belong to (e.g. finance); repeat for several.
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Without NAME: every group and its members. With NAME and --group:
+    /// set that user's groups (no --group: none). With NAME alone: print
+    /// their groups.
+    Groups {
+        name: Option<String>,
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// With NAME: take every group away.
+        #[arg(long)]
+        clear: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -117,6 +133,7 @@ impl StoreArgs {
             sessions: t.sessions_table.clone(),
             meta: t.meta_table.clone(),
             api_keys: t.api_keys_table.clone(),
+            tasks: t.tasks_table.clone(),
         }
     }
 
@@ -243,6 +260,16 @@ pub struct ServeArgs {
     /// customers) with new passwords, print them, and place sample orders.
     #[arg(long, env = "COUNTERSIGN_DEMO")]
     pub demo: bool,
+
+    /// A directory of more task kinds (each NAME.kind.json beside its ASL
+    /// file; see docs/tasks.md), besides those built in. Repeat for
+    /// several; in the environment, separate them with ':'.
+    #[arg(
+        long = "workflows-dir",
+        env = "COUNTERSIGN_WORKFLOWS_DIR",
+        value_delimiter = ':'
+    )]
+    pub workflows_dirs: Vec<PathBuf>,
 
     /// Allow `--demo` in AWS mode. Without it `--demo --aws` is refused:
     /// demo users with printed passwords do not belong in a real account
@@ -437,6 +464,14 @@ pub struct TableArgs {
         default_value = "countersignApiKeys"
     )]
     pub api_keys_table: String,
+
+    /// Human tasks of every kind, keyed by `taskId` (docs/tasks.md).
+    #[arg(
+        long,
+        env = "COUNTERSIGN_TASKS_TABLE",
+        default_value = "countersignTasks"
+    )]
+    pub tasks_table: String,
 }
 
 #[cfg(test)]
@@ -475,7 +510,10 @@ mod tests {
         let Command::Users(command) = cli.command else {
             panic!("expected users");
         };
-        let UsersCommand::Add { name, roles, store } = *command else {
+        let UsersCommand::Add {
+            name, roles, store, ..
+        } = *command
+        else {
             panic!("expected users add");
         };
         assert_eq!((name.as_str(), roles), ("sam", vec!["staff".to_owned()]));

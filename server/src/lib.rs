@@ -15,6 +15,8 @@
 //! - `bench`: `countersign bench`, figures printed side by side.
 //! - `idempotency`: `Idempotency-Key` on the REST API's state-changing calls.
 //! - `origin`: which origins may change state through the pages.
+//! - `api`, `tasks_api`: the REST API (orders and documents; tasks and
+//!   kinds).
 //! - `web`: the axum router: pages, server functions, static files, health.
 //! - [`serve`]: runs the dashboard on a listener until a shutdown signal, so
 //!   tests can bind `127.0.0.1:0` and stop it when they are done.
@@ -32,6 +34,7 @@ pub mod live;
 pub mod moto;
 pub mod origin;
 pub mod sessions;
+pub mod tasks_api;
 pub mod web;
 
 use std::future::Future;
@@ -53,6 +56,8 @@ pub struct ServeConfig {
     pub tables: countersign_domain::tables::Tables,
     /// Create the demo users and place sample orders once ready.
     pub demo: bool,
+    /// Directories of task kinds besides the built-in ones.
+    pub workflows_dirs: Vec<PathBuf>,
     /// A socket for the embedded services besides the in-process path
     /// (`None`: no socket).
     pub services_socket: Option<embedded::Socket>,
@@ -130,6 +135,8 @@ pub const SIGN_DOCUMENT_NAME: &str = "countersign-sign-document";
 pub enum ServeError {
     #[error("starting the embedded services failed: {0}")]
     Embedded(#[from] embedded::EmbeddedError),
+    #[error("loading task kinds: {0}")]
+    Kinds(#[from] countersign_domain::kinds::KindError),
     #[error("setting up orders: {0}")]
     Domain(#[from] countersign_domain::DomainError),
     #[error("benchmark: {0}")]
@@ -268,6 +275,15 @@ async fn start_backend(
             .await?
         }
     };
+    // Kinds are read before anything is deployed: a broken file stops the
+    // start with its name, instead of a kind that silently is not there.
+    let mut kinds = countersign_domain::kinds::Kinds::load(&config.workflows_dirs)?;
+    let deploy_kinds = config.aws.as_ref().is_none_or(|a| a.provision);
+    if deploy_kinds {
+        kinds.deploy(&sfn, &config.tables).await?;
+    } else {
+        kinds.find_deployed(&sfn).await?;
+    }
     let mut orders = countersign_domain::orders::Services::new(
         dynamodb.clone(),
         sfn,
@@ -300,6 +316,7 @@ async fn start_backend(
     readiness.set(Services {
         domain: orders,
         policy: config.policy,
+        kinds: std::sync::Arc::new(kinds),
     });
     tracing::info!("ready");
     Ok(embedded)

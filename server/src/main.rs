@@ -57,6 +57,7 @@ async fn main() -> ExitCode {
                 data_dir: args.store.data_dir.clone(),
                 site_dir: args.site_dir,
                 demo: args.demo,
+                workflows_dirs: args.workflows_dirs,
                 aws: args.store.aws_settings(),
                 tables: args.store.tables(),
                 services_socket: args.services_listen.map(|listen| {

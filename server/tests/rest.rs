@@ -8,262 +8,17 @@
 
 #[path = "support/backends.rs"]
 mod backends;
+#[path = "support/serve.rs"]
+mod serve;
 #[path = "support/web.rs"]
 mod web;
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use serve::{Instance, assert_error, wait_for};
 use web::{Api, Response};
-
-/// A running `countersign serve` and the store flags its admin commands
-/// need to reach the same data.
-struct Instance {
-    child: Child,
-    addr: SocketAddr,
-    /// The DynamoDB and Step Functions this instance uses, and its tables
-    /// holding tokens.
-    ddb: aws_sdk_dynamodb::Client,
-    sfn: aws_sdk_sfn::Client,
-    tables: countersign_domain::tables::Tables,
-    token_tables: [String; 2],
-    store: Vec<String>,
-    env: Vec<(&'static str, &'static str)>,
-    _data: Option<backends::TempDir>,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A free loopback port, never one this process was given before: the
-/// OS may hand the same free port out twice in a row, and a `serve` given
-/// it for both its listeners exits.
-fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    loop {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("port");
-        let mut given = GIVEN.lock().expect("ports");
-        if !given.contains(&port) {
-            given.push(port);
-            return port;
-        }
-    }
-}
-
-/// How a test reaches the tables behind a `serve` child.
-#[derive(Clone)]
-enum Reach {
-    /// The child's embedded services' socket, with its credential.
-    Embedded(SocketAddr, countersign_server::embedded::Credential),
-    Moto,
-}
-
-impl Instance {
-    /// Embedded mode in a fresh data directory.
-    async fn embedded() -> Instance {
-        let dir = std::env::temp_dir().join(backends::unique("countersign-rest"));
-        Self::embedded_on(backends::TempDir(dir), &[]).await
-    }
-
-    /// Embedded mode on `data` (a restart: the same data again), with
-    /// `extra` serve flags.
-    async fn embedded_on(data: backends::TempDir, extra: &[&str]) -> Instance {
-        let store = vec!["--data-dir".to_owned(), data.0.display().to_string()];
-        // The embedded services on a known port, to read their tables.
-        let services: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-        let credential = countersign_server::embedded::Credential {
-            access_key_id: "rest-test".into(),
-            secret_access_key: countersign_domain::users::generate_password(),
-        };
-        let mut serve_args = vec![
-            "--services-listen".to_owned(),
-            services.to_string(),
-            "--access-key-id".to_owned(),
-            credential.access_key_id.clone(),
-            "--secret-access-key".to_owned(),
-            credential.secret_access_key.clone(),
-        ];
-        serve_args.extend(extra.iter().map(|a| (*a).to_owned()));
-        Self::start(
-            store,
-            serve_args,
-            Reach::Embedded(services, credential),
-            countersign_domain::tables::Tables::default(),
-            vec![],
-            Some(data),
-        )
-        .await
-    }
-
-    /// AWS mode against the test binary's moto, with tables of its own.
-    async fn moto() -> Instance {
-        Self::moto_on(&backends::unique("rest"), &[]).await
-    }
-
-    /// AWS mode with the tables named by `suffix` (a restart: the same
-    /// again), with `extra` serve flags.
-    async fn moto_on(suffix: &str, extra: &[&str]) -> Instance {
-        let mut store = backends::aws_args(suffix);
-        store.push("--provision".to_owned());
-        let env = vec![
-            ("AWS_ACCESS_KEY_ID", "countersign-test"),
-            ("AWS_SECRET_ACCESS_KEY", "countersign-test"),
-        ];
-        let name = |t: &str| format!("{suffix}-{t}");
-        let tables = countersign_domain::tables::Tables {
-            orders: name("orders"),
-            actions: name("actions"),
-            decisions: name("decisions"),
-            documents: name("documents"),
-            signature_requests: name("signature-requests"),
-            users: name("users"),
-            sessions: name("sessions"),
-            meta: name("meta"),
-            api_keys: name("api-keys"),
-        };
-        Self::start(
-            store,
-            extra.iter().map(|a| (*a).to_owned()).collect(),
-            Reach::Moto,
-            tables,
-            env,
-            None,
-        )
-        .await
-    }
-
-    async fn start(
-        store: Vec<String>,
-        serve_args: Vec<String>,
-        reach: Reach,
-        tables: countersign_domain::tables::Tables,
-        env: Vec<(&'static str, &'static str)>,
-        data: Option<backends::TempDir>,
-    ) -> Instance {
-        let token_tables = [tables.actions.clone(), tables.signature_requests.clone()];
-        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_countersign"))
-            .args(["serve", "--listen", &addr.to_string()])
-            .args(&serve_args)
-            .args(&store)
-            .envs(env.iter().copied())
-            .env_remove("AWS_PROFILE")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve");
-        let probe = Api::new(addr, None);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(Ok(r)) =
-                tokio::time::timeout(Duration::from_secs(2), try_get(&probe, "/readyz")).await
-                && r.status == 200
-            {
-                break;
-            }
-            assert!(
-                child.try_wait().expect("poll").is_none(),
-                "serve exited early"
-            );
-            assert!(Instant::now() < deadline, "serve never became ready");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let config = match &reach {
-            Reach::Embedded(addr, credential) => {
-                countersign_server::aws::embedded_config(*addr, credential).await
-            }
-            Reach::Moto => countersign_server::aws::local_config(backends::moto_url()).await,
-        };
-        Instance {
-            child,
-            addr,
-            ddb: aws_sdk_dynamodb::Client::new(&config),
-            sfn: aws_sdk_sfn::Client::new(&config),
-            tables,
-            token_tables,
-            store,
-            env,
-            _data: data,
-        }
-    }
-
-    /// Adds every task token now stored to `tokens` (a decided task's
-    /// token is deleted, so this is called while tasks wait).
-    async fn harvest(&self, tokens: &mut std::collections::HashSet<String>) {
-        for table in &self.token_tables {
-            let out = self.ddb.scan().table_name(table).send().await;
-            for item in out.iter().flat_map(|o| o.items()) {
-                if let Some(t) = item.get("taskToken").and_then(|v| v.as_s().ok()) {
-                    tokens.insert(t.clone());
-                }
-            }
-        }
-    }
-
-    /// Runs an admin command against this instance's data; its stdout.
-    fn admin(&self, args: &[&str], stdin: &str) -> String {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_countersign"))
-            .args(args)
-            .args(&self.store)
-            .envs(self.env.iter().copied())
-            .env_remove("AWS_PROFILE")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("admin command");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write stdin");
-        let out = child.wait_with_output().expect("admin output");
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn add_user(&self, name: &str, roles: &[&str]) {
-        let mut args = vec!["users", "add", name];
-        for role in roles {
-            args.extend(["--role", role]);
-        }
-        self.admin(&args, "a long enough password\n");
-    }
-
-    /// A new key for `user`: the last line `api-keys create` prints.
-    fn key(&self, user: &str, kind: &str) -> String {
-        let out = self.admin(&["api-keys", "create", "--user", user, "--kind", kind], "");
-        out.lines().last().expect("a key line").to_owned()
-    }
-
-    fn api(&self, key: &str) -> Api {
-        Api::new(self.addr, Some(key))
-    }
-
-    fn anonymous(&self) -> Api {
-        Api::new(self.addr, None)
-    }
-}
-
-async fn try_get(api: &Api, path: &str) -> Result<Response, String> {
-    api.try_raw("GET", path, Vec::new(), &[]).await
-}
 
 #[derive(PartialEq)]
 enum DropsCause {
@@ -1461,15 +1216,15 @@ async fn the_openapi_document_names_every_route() {
     assert_eq!(r.header("content-type"), Some("application/json"));
     let doc: Value = r.json();
     assert_eq!(doc["openapi"], "3.0.3");
-    for (path, method) in [
-        ("/order", "post"),
-        ("/order/{id}", "get"),
-        ("/order/update", "post"),
-        ("/documents", "post"),
-        ("/documents/{id}", "get"),
-        ("/documents/update", "post"),
-        ("/hooks/tasks/{hookId}", "post"),
-    ] {
+    // Every route the router serves, from its one table.
+    for (method, path) in countersign_server::api::routes() {
+        if path == "/openapi.json" {
+            continue;
+        }
+        let path = path.replace("{hook_id}", "{hookId}");
+        let method = method.as_str().to_ascii_lowercase();
+        let path = path.as_str();
+        let method = method.as_str();
         assert!(doc["paths"][path][method].is_object(), "{method} {path}");
     }
 }
@@ -1483,30 +1238,6 @@ fn assert_no_token_leaked(tokens: &std::collections::HashSet<String>) {
             !bodies.iter().any(|b| b.contains(token.as_str())),
             "a task token reached a caller"
         );
-    }
-}
-
-fn assert_error(r: &Response, status: u16, code: &str) {
-    assert_eq!(r.status, status, "{}", r.body);
-    assert_eq!(r.header("content-type"), Some("application/json"));
-    assert_eq!(r.json()["error"], code, "{}", r.body);
-}
-
-/// GETs `path` until `ready` holds (workflows move on their own time).
-async fn wait_for(api: &Api, path: &str, ready: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let r = api.get(path).await;
-        if r.status == 200 {
-            let value = r.json();
-            if ready(&value) {
-                return value;
-            }
-            assert!(Instant::now() < deadline, "{path} never got there: {value}");
-        } else {
-            assert!(Instant::now() < deadline, "{path}: {} {}", r.status, r.body);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -1563,6 +1294,27 @@ async fn every_rest_route_admits_exactly_its_callers() {
         .await;
         id
     };
+    // Erin is finance: she may decide carol's expenses; bob may not see them.
+    instance.admin(&["users", "groups", "erin", "--group", "finance"], "");
+    let new_expense = || async {
+        let started = carol
+            .post(
+                "/kinds/expense-approval/start",
+                &json!({"values": {"amount": "12", "currency": "EUR", "purpose": "lamp"}}),
+            )
+            .await;
+        let id = started.json()["subjectId"].as_str().expect("id").to_owned();
+        wait_for(&carol, &format!("/tasks/{id}"), |t| t["status"] == "OPEN").await;
+        id
+    };
+    let erin = caller("erin");
+    let claimed_expense = || async {
+        let id = new_expense().await;
+        let claimed = erin.post(&format!("/tasks/{id}/claim"), &json!({})).await;
+        assert_eq!(claimed.status, 200, "{}", claimed.body);
+        id
+    };
+    let carols_expense = new_expense().await;
     let carols_order = new_order().await;
     let bobs_document = new_document().await;
     let hook = carol.get(&format!("/order/{carols_order}")).await.json()["pending"]["hookPath"]
@@ -1576,6 +1328,11 @@ async fn every_rest_route_admits_exactly_its_callers() {
             .into_iter()
             .map(|n| (n, status))
             .collect()
+    };
+    let signed_in = |status: u16| -> Vec<(&'static str, u16)> {
+        let mut all = everyone(status);
+        all[0].1 = 401;
+        all
     };
     type Route<'a> = (&'a str, &'a str);
     let table: Vec<(Route, Vec<(&str, u16)>)> = vec![
@@ -1649,6 +1406,68 @@ async fn every_rest_route_admits_exactly_its_callers() {
         ),
         // A bearer key is no webhook signature, for anyone.
         (("POST", "/hooks/tasks/{hook_id}"), everyone(401)),
+        (("GET", "/kinds"), signed_in(200)),
+        // Anyone signed in may ask for an expense.
+        (("POST", "/kinds/{kind}/start"), signed_in(201)),
+        (("GET", "/tasks"), signed_in(200)),
+        (
+            ("GET", "/tasks/{id}"),
+            vec![
+                ("anonymous", 401),
+                ("sam", 200),
+                ("bob", 404),
+                ("erin", 200),
+                ("carol", 200),
+                ("dave", 404),
+            ],
+        ),
+        (
+            ("POST", "/tasks/{id}/answer"),
+            vec![
+                ("anonymous", 401),
+                // Staff outside finance see it but may not decide it.
+                ("sam", 403),
+                ("bob", 404),
+                ("erin", 200),
+                // The requester: excluded.
+                ("carol", 403),
+                ("dave", 404),
+            ],
+        ),
+        (
+            ("POST", "/tasks/{id}/claim"),
+            vec![
+                ("anonymous", 401),
+                ("sam", 403),
+                ("bob", 404),
+                ("erin", 200),
+                ("carol", 403),
+                ("dave", 404),
+            ],
+        ),
+        (
+            ("POST", "/tasks/{id}/unclaim"),
+            vec![
+                ("anonymous", 401),
+                ("sam", 200),
+                ("bob", 404),
+                ("erin", 200),
+                ("carol", 403),
+                ("dave", 404),
+            ],
+        ),
+        (
+            ("POST", "/tasks/{id}/assign"),
+            vec![
+                ("anonymous", 401),
+                ("sam", 200),
+                ("bob", 404),
+                // Erin holds none of these: she may not hand them on.
+                ("erin", 403),
+                ("carol", 403),
+                ("dave", 404),
+            ],
+        ),
     ];
 
     // The table must name every route the router serves.
@@ -1683,6 +1502,24 @@ async fn every_rest_route_admits_exactly_its_callers() {
                     json!({"documentId": new_document().await, "success": true}),
                 ),
                 "/hooks/tasks/{hook_id}" => (hook.clone(), json!({"status": "SUCCESS"})),
+                "/kinds/{kind}/start" => (
+                    "/kinds/expense-approval/start".to_owned(),
+                    json!({"values": {"amount": "3", "currency": "EUR", "purpose": "pens"}}),
+                ),
+                "/tasks/{id}" => (format!("/tasks/{carols_expense}"), json!(null)),
+                "/tasks/{id}/answer" => (
+                    format!("/tasks/{}/answer", new_expense().await),
+                    json!({"action": "approve"}),
+                ),
+                "/tasks/{id}/claim" => (format!("/tasks/{}/claim", new_expense().await), json!({})),
+                "/tasks/{id}/unclaim" => (
+                    format!("/tasks/{}/unclaim", claimed_expense().await),
+                    json!({}),
+                ),
+                "/tasks/{id}/assign" => (
+                    format!("/tasks/{}/assign", new_expense().await),
+                    json!({"to": "erin"}),
+                ),
                 other => (other.to_owned(), json!(null)),
             };
             let r = if *method == "GET" {

@@ -457,6 +457,7 @@ async fn decisions_moto(bench: &DashboardBench) -> Result<Decisions, BenchError>
         sessions: name("sessions"),
         meta: name("meta"),
         api_keys: name("api-keys"),
+        tasks: name("tasks"),
     };
     tables
         .ensure(&ddb)

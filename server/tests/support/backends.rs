@@ -109,6 +109,7 @@ pub fn aws_args(suffix: &str) -> Vec<String> {
         "sessions",
         "meta",
         "api-keys",
+        "tasks",
     ] {
         args.push(format!("--{table}-table"));
         args.push(format!("{suffix}-{table}"));

@@ -22,6 +22,7 @@ pub async fn services(b: &Backend) -> Services {
         sessions: unique("sessions"),
         meta: unique("meta"),
         api_keys: unique("api-keys"),
+        tasks: unique("tasks"),
     };
     tables.ensure(&b.ddb).await.expect("tables");
     let process_order_arn = countersign_domain::workflows::deploy_process_order(

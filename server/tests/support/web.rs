@@ -30,6 +30,7 @@ pub struct Server {
 
 pub fn config(data_dir: PathBuf) -> ServeConfig {
     ServeConfig {
+        workflows_dirs: Vec::new(),
         site_dir: data_dir.join("site"),
         data_dir,
         aws: None,

@@ -1,0 +1,106 @@
+//! Human tasks of any kind: what a workflow asks through the task contract
+//! ([`contract`]), listed, claimed, assigned and decided here. Decisions go
+//! through the one ledger ([`crate::ledger`]), so a task resumes its
+//! workflow exactly once, whatever races for it.
+//!
+//! # Layout
+//! - `contract`: the row a workflow writes, its schema, how it reads back.
+//! - `views`: the lists: open, unassigned, assigned to me, my groups, by
+//!   deadline; queries on sparse indexes, never a Scan.
+//! - `assign`: claim, give back, assign and reassign.
+//! - `decide`: actions, forms, quorum and four eyes.
+//! - `start`: starting a kind's workflow from its start form.
+
+pub mod assign;
+pub mod contract;
+pub mod decide;
+pub mod start;
+pub mod views;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::DomainError;
+use crate::orders::{Services, unavailable, usable_key};
+use crate::users::User;
+pub use contract::{Contract, Spec, Status, Task};
+
+impl Services {
+    /// A task and its token (server side only), read consistently.
+    pub(crate) async fn task_row(
+        &self,
+        task_id: &str,
+    ) -> Result<Option<(Task, Option<String>)>, DomainError> {
+        if !usable_key(task_id) {
+            return Ok(None);
+        }
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.tables.tasks)
+            .key("taskId", AttributeValue::S(task_id.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("reading a task")(format!("{e:?}")))?;
+        Ok(out.item().and_then(contract::from_item))
+    }
+
+    /// A task `user` may see; `NotFound` for one they may not (which is not
+    /// told from one that does not exist).
+    pub async fn task(&self, user: &User, task_id: &str) -> Result<Task, DomainError> {
+        match self.task_row(task_id).await? {
+            Some((task, _)) if task.may_see(user) => Ok(task),
+            _ => Err(DomainError::NotFound),
+        }
+    }
+
+    /// Step 3 of a decision on a task: the row leaves the open indexes,
+    /// with how it ended. Conditional on it still being open, so that a
+    /// late close never rewrites a task that ended otherwise.
+    pub(crate) async fn close_task(
+        &self,
+        task_id: &str,
+        entry: &crate::ledger::Entry,
+    ) -> Result<(), (bool, String)> {
+        use crate::decisions::Outcome;
+        let status = match (&entry.outcome, entry.applied) {
+            (Outcome::Advance, true) => Status::Approved,
+            (Outcome::Reject { .. }, true) => Status::Rejected,
+            (_, false) => Status::Expired,
+        };
+        let mut update = self
+            .ddb
+            .update_item()
+            .table_name(&self.tables.tasks)
+            .key("taskId", AttributeValue::S(task_id.into()))
+            .condition_expression("attribute_exists(#open)")
+            .expression_attribute_names("#open", "open")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":status", AttributeValue::S(status.as_str().into()))
+            .expression_attribute_values(":at", AttributeValue::S(entry.at.clone()));
+        let action = entry
+            .payload
+            .as_ref()
+            .and_then(|p| p.get("action"))
+            .and_then(|a| a.as_str());
+        update = match (entry.applied, action) {
+            (true, Some(action)) => update
+                .update_expression("SET #status = :status, decidedAt = :at, decidedBy = :by, #action = :action REMOVE #open, #token, assignee")
+                .expression_attribute_names("#action", "action")
+                .expression_attribute_values(":by", AttributeValue::S(entry.actor.clone()))
+                .expression_attribute_values(":action", AttributeValue::S(action.into())),
+            (true, None) => update
+                .update_expression("SET #status = :status, decidedAt = :at, decidedBy = :by REMOVE #open, #token, assignee")
+                .expression_attribute_values(":by", AttributeValue::S(entry.actor.clone())),
+            (false, _) => update.update_expression(
+                "SET #status = :status, decidedAt = :at REMOVE #open, #token, assignee",
+            ),
+        };
+        update
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| (crate::ledger::condition_failed(&e), format!("{e:?}")))
+    }
+}
