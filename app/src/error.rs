@@ -216,7 +216,7 @@ mod server {
             })
             .map(str::to_owned)
             .collect();
-        kept.push(format!("{name}={}", crate::pages::inbox::urlencode(value)));
+        kept.push(format!("{name}={}", crate::words::urlencode(value)));
         crate::redirect::to(&format!("{path}?{}", kept.join("&")));
     }
 

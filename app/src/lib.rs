@@ -8,9 +8,9 @@
 //! - `server_fns/`: the `#[server]` functions the pages call. Each one is a
 //!   public HTTP endpoint under `/api/`; its doc comment says who may call it.
 //! - `model`: what a browser may see (no field can carry a task token).
+//! - `redirect`: where the server may send a browser (paths on this site).
+//! - `words`: texts and address encodings pages and server functions share.
 //! - `error`: the one error type of every server function, with its status.
-//! - `access` (server build only): who may do what; the server functions
-//!   and the REST API both call it.
 //! - `auth` and `services` (server build only): who is calling, and what
 //!   the server hands the server functions through Leptos context.
 //!
@@ -18,8 +18,6 @@
 //! with feature `hydrate` into the wasm bundle. Anything that touches AWS
 //! sits behind `ssr` so that it never reaches the browser.
 
-#[cfg(feature = "ssr")]
-pub mod access;
 #[cfg(feature = "ssr")]
 pub mod auth;
 pub mod error;
@@ -29,6 +27,7 @@ pub mod redirect;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod services;
+pub mod words;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -84,6 +83,12 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route path=StaticSegment("desk") view=pages::documents::Desk ssr=SsrMode::Async />
+                    <Route path=StaticSegment("tasks") view=pages::tasks::TasksPage ssr=SsrMode::Async />
+                    <Route
+                        path=(StaticSegment("tasks"), ParamSegment("id"))
+                        view=pages::tasks::TaskPage
+                        ssr=SsrMode::Async
+                    />
                     <Route
                         path=(StaticSegment("signing"), ParamSegment("id"))
                         view=pages::documents::DocumentPage
@@ -116,6 +121,7 @@ fn TopBar() -> impl IntoView {
                                         {me.is("staff").then(|| view! { <a href="/inbox">"Inbox"</a> })}
                                         {me.is("signer").then(|| view! { <a href="/desk">"Desk"</a> })}
                                         {me.is("customer").then(|| view! { <a href="/orders">"Orders"</a> })}
+                                        <a href="/tasks">"Tasks"</a>
                                     </nav>
                                     <span class="who" id="who">{me.name.clone()}</span>
                                     <ActionForm action=sign_out>

@@ -7,3 +7,4 @@ pub mod inbox;
 pub mod not_found;
 pub mod orders;
 pub mod sign_in;
+pub mod tasks;

@@ -5,3 +5,4 @@
 pub mod auth;
 pub mod orders;
 pub mod signatures;
+pub mod tasks;

@@ -44,3 +44,15 @@ pub enum DomainError {
     #[error("the service is not answering right now; try again in a moment")]
     Unavailable,
 }
+
+impl From<countersign_model::people::UnknownRole> for DomainError {
+    fn from(error: countersign_model::people::UnknownRole) -> Self {
+        DomainError::Invalid(error.to_string())
+    }
+}
+
+impl From<Vec<crate::forms::FieldError>> for DomainError {
+    fn from(errors: Vec<crate::forms::FieldError>) -> Self {
+        DomainError::Form(errors)
+    }
+}

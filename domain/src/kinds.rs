@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::forms::{Field, check_fields};
 use crate::tables::Tables;
+use crate::tasks::Task;
 use crate::users::{Role, User};
 
 /// The descriptors and definitions in the repository's `workflows/`:
@@ -166,6 +167,29 @@ impl Kinds {
 
     pub fn get(&self, name: &str) -> Option<&Kind> {
         self.by_name.get(name)
+    }
+
+    /// `task` with its deadline filled in when its row names none: its
+    /// `timeoutSeconds`, or else the `TimeoutSeconds` of the Task state it
+    /// waits in (the row's `state`), counted from when it was written.
+    pub fn with_deadline(&self, mut task: Task) -> Task {
+        if task.deadline.is_some() {
+            return task;
+        }
+        let seconds = task.spec().and_then(|s| s.timeout_seconds).or_else(|| {
+            let kind = self.get(task.kind()?)?;
+            kind.state_timeout(task.state.as_deref()?)
+        });
+        let created = time::OffsetDateTime::parse(
+            &task.created_at,
+            &time::format_description::well_known::Rfc3339,
+        );
+        if let (Some(seconds), Ok(created)) = (seconds, created) {
+            let ms = i64::try_from(created.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+            let later = ms.saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX / 2000) * 1000);
+            task.deadline = Some(crate::clock::stamp(later));
+        }
+        task
     }
 
     pub fn all(&self) -> impl Iterator<Item = &Kind> {

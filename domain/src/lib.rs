@@ -10,11 +10,14 @@
 //! SDK, so the same code runs against the embedded services, moto and AWS.
 //!
 //! # Layout
+//! - `access`: who may do what with orders and documents; the pages and
+//!   the REST API both go through it.
 //! - `tables`: table names and their creation (keys and the inbox index).
 //! - `workflows`: the ASL definitions and their deployment.
 //! - `orders`: placing an order, reading it, the staff inbox.
 //! - `signatures`: documents, signature requests, a signer's desk.
 //! - `users`: people, roles, passwords, failed sign-in counters.
+//! - `api_keys`: keys for the REST API and webhook secrets, stored hashed.
 //! - `decisions`: claim → SendTask* → close → history, for both.
 //! - `ledger`: the decisions table, the one record of every decision and
 //!   how far it has got.
@@ -30,14 +33,15 @@
 //! - `tasks`: human tasks of any kind (the task contract), their lists,
 //!   assignment, forms, quorum and four eyes.
 //! - `kinds`: the kinds of task, each an ASL file and a descriptor.
-//! - `forms`: forms described by data, checked on the server.
+//! - `forms` (from `countersign-model`): forms described by data and the
+//!   checks on their values.
 //! - `error`: what can go wrong, in words a person can act on.
 
+pub mod access;
 pub mod api_keys;
 pub mod clock;
 pub mod decisions;
 pub mod error;
-pub mod forms;
 pub mod idempotency;
 pub mod inbox;
 pub mod kinds;
@@ -51,6 +55,7 @@ pub mod tasks;
 pub mod users;
 pub mod workflows;
 
+pub use countersign_model::forms;
 pub use error::DomainError;
 
 /// Now as an RFC 3339 timestamp (what every record stores).

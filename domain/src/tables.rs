@@ -39,6 +39,9 @@ pub const TASKS_OPEN: &str = "tasks-open";
 pub const TASKS_BY_DEADLINE: &str = "tasks-by-deadline";
 /// Open tasks by the person they are assigned to, oldest first.
 pub const TASKS_BY_ASSIGNEE: &str = "tasks-by-assignee";
+/// Saved views shared with a group, by group and name. Sparse: only a
+/// shared view carries `group`.
+pub const VIEWS_BY_GROUP: &str = "views-by-group";
 /// The attribute DynamoDB's time-to-live deletes expired rows by (epoch
 /// seconds), on the tables that hold short-lived rows.
 pub const EXPIRES_AT: &str = "expiresAt";
@@ -66,6 +69,8 @@ pub struct Tables {
     /// Human tasks of any kind by `taskId`, written by their workflows
     /// (the contract in `docs/tasks.md`).
     pub tasks: String,
+    /// Saved views of the task list by `owner` and `name`.
+    pub views: String,
     /// Small bookkeeping rows by `key` (counters, failed sign-in counts);
     /// short-lived ones go by time-to-live.
     pub meta: String,
@@ -84,6 +89,7 @@ impl Default for Tables {
             meta: "countersign-meta".into(),
             api_keys: "countersignApiKeys".into(),
             tasks: "countersignTasks".into(),
+            views: "countersignViews".into(),
         }
     }
 }
@@ -135,7 +141,7 @@ impl Tables {
     /// in AWS the deploy template creates them).
     pub async fn ensure(&self, ddb: &Client) -> Result<(), DomainError> {
         // (table, hash key, range key, indexes as (name, partition, sort), TTL)
-        let plans: [TablePlan; 10] = [
+        let plans: [TablePlan; 11] = [
             (
                 &self.orders,
                 "orderId",
@@ -185,6 +191,13 @@ impl Tables {
                     (TASKS_BY_DEADLINE, "open", "deadline"),
                     (TASKS_BY_ASSIGNEE, "assignee", "createdAt"),
                 ],
+                false,
+            ),
+            (
+                &self.views,
+                "owner",
+                Some("name"),
+                vec![(VIEWS_BY_GROUP, "group", "name")],
                 false,
             ),
         ];

@@ -60,6 +60,7 @@ fn the_template_creates_every_table_and_index_the_domain_uses() {
         &defaults.meta,
         &defaults.api_keys,
         &defaults.tasks,
+        &defaults.views,
     ] {
         assert!(
             TEMPLATE.contains(&format!("\"${{Prefix}}{table}\"")),
@@ -73,6 +74,7 @@ fn the_template_creates_every_table_and_index_the_domain_uses() {
         countersign_domain::tables::TASKS_OPEN,
         countersign_domain::tables::TASKS_BY_DEADLINE,
         countersign_domain::tables::TASKS_BY_ASSIGNEE,
+        countersign_domain::tables::VIEWS_BY_GROUP,
     ] {
         assert!(
             TEMPLATE.contains(&format!("IndexName: {index}")),

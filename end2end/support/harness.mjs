@@ -197,7 +197,7 @@ export async function hydrated(page) {
  */
 export async function taskTokens(services) {
   const tokens = [];
-  for (const table of ['orderProcessingActions', 'signatureRequests', 'countersignDecisions']) {
+  for (const table of ['orderProcessingActions', 'signatureRequests', 'countersignDecisions', 'countersignTasks']) {
     let start;
     do {
       const body = JSON.stringify({ TableName: table, ExclusiveStartKey: start });
@@ -210,6 +210,7 @@ export async function taskTokens(services) {
       if (!res.ok) throw new Error(`scan ${table}: ${JSON.stringify(page)}`);
       for (const item of page.Items ?? []) {
         if (item.taskToken?.S) tokens.push(item.taskToken.S);
+        if (item.token?.S) tokens.push(item.token.S);
       }
       start = page.LastEvaluatedKey;
     } while (start);

@@ -18,6 +18,7 @@
 //! - `tasks`: what Task states call (DynamoDB), behind a trait.
 //! - `api`: the HTTP face: `X-Amz-Target: AWSStepFunctions.*` dispatch and
 //!   AWS-shaped errors.
+//! - `error`: the engine's errors, with the AWS error codes they map to.
 
 pub mod api;
 pub mod asl;

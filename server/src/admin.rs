@@ -74,7 +74,7 @@ async fn run(accounts: &Accounts, command: &UsersCommand) -> Result<(), AdminErr
         } => {
             let roles = roles
                 .iter()
-                .map(|r| r.parse::<Role>())
+                .map(|r| r.parse::<Role>().map_err(DomainError::from))
                 .collect::<Result<Vec<_>, _>>()?;
             // Check the name before asking for a password.
             countersign_domain::users::check_name(name)?;

@@ -22,10 +22,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
-use countersign_app::access;
 use countersign_app::error::AppError;
 use countersign_app::services::Services;
 use countersign_domain::DomainError;
+use countersign_domain::access;
 use countersign_domain::api_keys::{SignedCall, WebhookRefusal};
 use countersign_domain::decisions::{Decided, Outcome};
 use countersign_domain::orders::{Order, PendingTask};
@@ -85,33 +85,44 @@ fn table(readiness: &Readiness) -> Vec<(Method, &'static str, MethodRouter<Readi
         ),
         (Method::GET, "/documents/{id}", get(get_document)),
         (Method::POST, "/hooks/tasks/{hook_id}", post(webhook)),
-        (Method::GET, "/kinds", get(tasks_api::list_kinds)),
+        (Method::GET, "/v1/kinds", get(tasks_api::list_kinds)),
         (
             Method::POST,
-            "/kinds/{kind}/start",
+            "/v1/kinds/{kind}/start",
             post(tasks_api::start_kind).route_layer(idempotent.clone()),
         ),
-        (Method::GET, "/tasks", get(tasks_api::list_tasks)),
-        (Method::GET, "/tasks/{id}", get(tasks_api::get_task)),
+        (Method::GET, "/v1/tasks", get(tasks_api::list_tasks)),
+        (Method::GET, "/v1/tasks/{id}", get(tasks_api::get_task)),
         (
             Method::POST,
-            "/tasks/{id}/answer",
+            "/v1/tasks/{id}/answer",
             post(tasks_api::answer_task).route_layer(idempotent.clone()),
         ),
         (
             Method::POST,
-            "/tasks/{id}/claim",
+            "/v1/tasks/{id}/claim",
             post(tasks_api::claim_task).route_layer(idempotent.clone()),
         ),
         (
             Method::POST,
-            "/tasks/{id}/unclaim",
+            "/v1/tasks/{id}/unclaim",
             post(tasks_api::unclaim_task).route_layer(idempotent.clone()),
         ),
         (
             Method::POST,
-            "/tasks/{id}/assign",
-            post(tasks_api::assign_task).route_layer(idempotent),
+            "/v1/tasks/{id}/assign",
+            post(tasks_api::assign_task).route_layer(idempotent.clone()),
+        ),
+        (Method::GET, "/v1/views", get(tasks_api::list_views)),
+        (
+            Method::POST,
+            "/v1/views",
+            post(tasks_api::save_view).route_layer(idempotent.clone()),
+        ),
+        (
+            Method::POST,
+            "/v1/views/{name}/delete",
+            post(tasks_api::delete_view).route_layer(idempotent),
         ),
     ]
 }
@@ -125,9 +136,18 @@ pub fn routes() -> Vec<(Method, &'static str)> {
 }
 
 pub fn router(readiness: Readiness) -> Router {
-    table(&readiness)
+    // One method router per path (GET and POST /views, say), each with the
+    // JSON 405 for the methods it does not take.
+    let mut by_path: Vec<(&'static str, MethodRouter<Readiness>)> = Vec::new();
+    for (_, path, handler) in table(&readiness) {
+        match by_path.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, existing)) => *existing = std::mem::take(existing).merge(handler),
+            None => by_path.push((path, handler)),
+        }
+    }
+    by_path
         .into_iter()
-        .fold(Router::new(), |router, (_, path, handler)| {
+        .fold(Router::new(), |router, (path, handler)| {
             router.route(path, handler.fallback(not_allowed))
         })
         .with_state(readiness)
@@ -384,8 +404,13 @@ async fn create_order(
     body: Body,
 ) -> Result<Response> {
     let (s, user, request): (_, _, CreateOrder) = authorized(&readiness, &headers, body).await?;
-    let order_id =
-        access::place_order(&s, &user, &request.items, request.customer.as_deref()).await?;
+    let order_id = access::place_order(
+        &s.domain,
+        &user,
+        &request.items,
+        request.customer.as_deref(),
+    )
+    .await?;
     let created = Created {
         execution_id: s.domain.execution_arn(&order_id),
         order_id: Some(order_id.clone()),
@@ -500,7 +525,7 @@ async fn get_order(
     let s = services(&readiness)?;
     let user = caller(&s, &headers).await?;
     let id = order_id_from(&s, &id)?;
-    let (order, pending) = access::order(&s, &user, &id).await?;
+    let (order, pending) = access::order(&s.domain, &user, &id).await?;
     Ok(Json(order_out(&s, order, pending)))
 }
 
@@ -552,15 +577,17 @@ async fn update_order(
     let comment = request.comment.as_deref();
     let decided = match request.task_id {
         Some(task_id) => {
-            access::decide_order(&s, &user, &order_id, &task_id, outcome, comment).await
+            access::decide_order(&s.domain, &user, &order_id, &task_id, outcome, comment).await
         }
         None => {
-            access::decide_waiting_order(&s, &user, &order_id, outcome, comment, &arrived, SETTLE)
-                .await
+            access::decide_waiting_order(
+                &s.domain, &user, &order_id, outcome, comment, &arrived, SETTLE,
+            )
+            .await
         }
     };
     let decided = decided.map_err(|e| match e {
-        AppError::NotWaiting { status } => ApiError::new(
+        DomainError::NotWaiting { status } => ApiError::new(
             StatusCode::CONFLICT,
             "not_waiting",
             format!("order {order_id} is {status} and waits for no decision now"),
@@ -630,9 +657,14 @@ async fn create_document(
             automatic: s.automatic,
         })
         .collect();
-    let id =
-        access::request_signatures(&s, &user, &request.title, &signers, request.timeout_seconds)
-            .await?;
+    let id = access::request_signatures(
+        &s.domain,
+        &user,
+        &request.title,
+        &signers,
+        request.timeout_seconds,
+    )
+    .await?;
     let created = Created {
         execution_id: s.domain.document_execution_arn(&id),
         order_id: None,
@@ -734,7 +766,7 @@ async fn get_document(
     let s = services(&readiness)?;
     let user = caller(&s, &headers).await?;
     let id = document_id_from(&s, &id)?;
-    let document = access::document(&s, &user, &id).await?;
+    let document = access::document(&s.domain, &user, &id).await?;
     Ok(Json(document_out(document)))
 }
 
@@ -760,7 +792,8 @@ async fn update_document(
         Some(task_id) => task_id,
         None => own_request(&s, &user, &document_id).await?,
     };
-    let decided = access::decide_signature(&s, &user, &document_id, &task_id, outcome).await?;
+    let decided =
+        access::decide_signature(&s.domain, &user, &document_id, &task_id, outcome).await?;
     let status = settled_document(&s, &user, &document_id).await?;
     Ok(Json(decided_json(decided, status, "documentId")))
 }
@@ -768,7 +801,7 @@ async fn update_document(
 /// The task id of the caller's own waiting request on a document; if it
 /// has been decided, who decided it.
 async fn own_request(s: &Services, user: &User, document_id: &str) -> Result<String> {
-    let document = access::document(s, user, document_id).await?;
+    let document = access::document(&s.domain, user, document_id).await?;
     let mine = document
         .requests
         .into_iter()
@@ -798,7 +831,7 @@ fn not_waiting_document(document_id: &str, status: &str) -> ApiError {
 async fn settled_document(s: &Services, user: &User, document_id: &str) -> Result<String> {
     let deadline = tokio::time::Instant::now() + SETTLE;
     loop {
-        let document = access::document(s, user, document_id).await?;
+        let document = access::document(&s.domain, user, document_id).await?;
         if document.status != "WAITING" || tokio::time::Instant::now() >= deadline {
             return Ok(document.status);
         }
@@ -908,12 +941,14 @@ async fn complete_hook(
     }
     match kind {
         "o" => {
-            let decided = access::decide_order(s, user, subject, task_id, outcome, None).await?;
+            let decided =
+                access::decide_order(&s.domain, user, subject, task_id, outcome, None).await?;
             let status = settled_order(s, &decided).await?;
             Ok(Json(decided_json(decided, status, "orderId")))
         }
         "d" => {
-            let decided = access::decide_signature(s, user, subject, task_id, outcome).await?;
+            let decided =
+                access::decide_signature(&s.domain, user, subject, task_id, outcome).await?;
             let status = settled_document(s, user, subject).await?;
             Ok(Json(decided_json(decided, status, "documentId")))
         }

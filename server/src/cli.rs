@@ -134,6 +134,7 @@ impl StoreArgs {
             meta: t.meta_table.clone(),
             api_keys: t.api_keys_table.clone(),
             tasks: t.tasks_table.clone(),
+            views: t.views_table.clone(),
         }
     }
 
@@ -472,6 +473,14 @@ pub struct TableArgs {
         default_value = "countersignTasks"
     )]
     pub tasks_table: String,
+
+    /// Saved views of the task list, keyed by `owner` and `name`.
+    #[arg(
+        long,
+        env = "COUNTERSIGN_VIEWS_TABLE",
+        default_value = "countersignViews"
+    )]
+    pub views_table: String,
 }
 
 #[cfg(test)]

@@ -14,6 +14,9 @@ pub const USERS: [(&str, Role); 5] = [
     ("dave", Role::Customer),
 ];
 
+/// The demo users in the `finance` group (they approve expenses).
+pub const FINANCE: [&str; 2] = ["sam", "pat"];
+
 /// (Re)creates the demo users with new random passwords and prints them:
 /// a demo is for trying things, not for keeping secrets across restarts.
 pub async fn create_users(accounts: &Accounts) -> Result<(), DomainError> {
@@ -23,6 +26,12 @@ pub async fn create_users(accounts: &Accounts) -> Result<(), DomainError> {
         accounts.set_user(name, &[role], &password).await?;
         println!("  {name:<6} {role:<9} {password}");
     }
+    // Two of finance approve the large demo expenses.
+    let finance = ["finance".to_owned()];
+    for name in FINANCE {
+        accounts.set_groups(name, &finance).await?;
+    }
+    println!("Group finance: {}", FINANCE.join(", "));
     Ok(())
 }
 

@@ -136,7 +136,11 @@ pub(crate) async fn list_tasks(
         )
         .await
         .map_err(refused)?;
-    let tasks: Vec<TaskOut> = page.tasks.into_iter().map(|t| task_out(t, &user)).collect();
+    let tasks: Vec<TaskOut> = page
+        .tasks
+        .into_iter()
+        .map(|t| task_out(s.kinds.with_deadline(t), &user))
+        .collect();
     Ok(Json(json!({"tasks": tasks, "next": page.next})))
 }
 
@@ -148,7 +152,7 @@ pub(crate) async fn get_task(
     let s = services(&readiness)?;
     let user = caller(&s, &headers).await?;
     let task = s.domain.task(&user, &id).await.map_err(refused)?;
-    Ok(Json(task_out(task, &user)))
+    Ok(Json(task_out(s.kinds.with_deadline(task), &user)))
 }
 
 #[derive(Deserialize)]
@@ -193,15 +197,35 @@ pub(crate) struct AssignIn {
     reason: Option<String>,
 }
 
+/// Taking a task, or giving it back.
+#[derive(Clone, Copy)]
+enum Hands {
+    Claim,
+    Unclaim,
+}
+
+async fn change_hands(
+    readiness: &Readiness,
+    headers: &HeaderMap,
+    id: &str,
+    hands: Hands,
+) -> Result<Json<TaskOut>> {
+    let s = services(readiness)?;
+    let user = caller(&s, headers).await?;
+    let task = match hands {
+        Hands::Claim => s.domain.claim_task(&user, id).await,
+        Hands::Unclaim => s.domain.unclaim_task(&user, id).await,
+    }
+    .map_err(refused)?;
+    Ok(Json(task_out(task, &user)))
+}
+
 pub(crate) async fn claim_task(
     State(readiness): State<Readiness>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<TaskOut>> {
-    let s = services(&readiness)?;
-    let user = caller(&s, &headers).await?;
-    let task = s.domain.claim_task(&user, &id).await.map_err(refused)?;
-    Ok(Json(task_out(task, &user)))
+    change_hands(&readiness, &headers, &id, Hands::Claim).await
 }
 
 pub(crate) async fn unclaim_task(
@@ -209,10 +233,7 @@ pub(crate) async fn unclaim_task(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<TaskOut>> {
-    let s = services(&readiness)?;
-    let user = caller(&s, &headers).await?;
-    let task = s.domain.unclaim_task(&user, &id).await.map_err(refused)?;
-    Ok(Json(task_out(task, &user)))
+    change_hands(&readiness, &headers, &id, Hands::Unclaim).await
 }
 
 pub(crate) async fn assign_task(
@@ -289,8 +310,97 @@ pub(crate) async fn start_kind(
         .map_err(refused)?;
     Ok((
         StatusCode::CREATED,
-        [(header::LOCATION, format!("/tasks?kind={}", started.kind))],
+        [(header::LOCATION, format!("/v1/tasks?kind={}", started.kind))],
         Json(json!(started)),
     )
         .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct SaveViewIn {
+    name: String,
+    #[serde(default)]
+    view: View,
+    #[serde(default)]
+    sort: Sort,
+    #[serde(default)]
+    kind: Option<String>,
+    /// One of the caller's groups to share it with.
+    #[serde(default)]
+    group: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ViewOut {
+    owner: String,
+    name: String,
+    view: View,
+    sort: Sort,
+    kind: Option<String>,
+    group: Option<String>,
+    created_at: String,
+    /// The task list's address for it.
+    href: String,
+}
+
+fn view_out(view: countersign_domain::tasks::saved::SavedView) -> ViewOut {
+    ViewOut {
+        href: view.href(),
+        owner: view.owner,
+        name: view.name,
+        view: view.filter.view,
+        sort: view.filter.sort,
+        kind: view.filter.kind,
+        group: view.group,
+        created_at: view.created_at,
+    }
+}
+
+pub(crate) async fn list_views(
+    State(readiness): State<Readiness>,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let s = services(&readiness)?;
+    let user = caller(&s, &headers).await?;
+    let views: Vec<ViewOut> = s
+        .domain
+        .saved_views(&user)
+        .await
+        .map_err(refused)?
+        .into_iter()
+        .map(view_out)
+        .collect();
+    Ok(Json(json!({"views": views})))
+}
+
+pub(crate) async fn save_view(
+    State(readiness): State<Readiness>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let (s, user, request): (_, _, SaveViewIn) = authorized(&readiness, &headers, body).await?;
+    let filter = Filter {
+        view: request.view,
+        sort: request.sort,
+        kind: request.kind.filter(|k| !k.is_empty()),
+    };
+    let saved = s
+        .domain
+        .save_view(&user, &request.name, &filter, request.group.as_deref())
+        .await
+        .map_err(refused)?;
+    Ok((StatusCode::CREATED, Json(view_out(saved))).into_response())
+}
+
+pub(crate) async fn delete_view(
+    State(readiness): State<Readiness>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Json<Value>> {
+    let s = services(&readiness)?;
+    let user = caller(&s, &headers).await?;
+    s.domain.delete_view(&user, &name).await.map_err(refused)?;
+    Ok(Json(json!({"deleted": name})))
 }

@@ -85,6 +85,35 @@ async fn place_order(carol: &mut Browser) -> String {
     r.json().as_str().expect("an id").to_owned()
 }
 
+/// The start form of a small expense.
+fn expense_form() -> Vec<(String, String)> {
+    vec![
+        ("kind".into(), "expense-approval".into()),
+        ("values[amount]".into(), "12".into()),
+        ("values[currency]".into(), "EUR".into()),
+        ("values[purpose]".into(), "lamp".into()),
+    ]
+}
+
+/// An expense carol asks for; its task id once its workflow has written it.
+async fn expense(carol: &mut Browser) -> String {
+    let form = expense_form();
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = carol.post("/api/tasks/start", &form).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.json().as_str().expect("an id").to_owned();
+    for _ in 0..200 {
+        let r = carol
+            .post("/api/tasks/get", &[("task_id", id.as_str())])
+            .await;
+        if r.status == 200 {
+            return id;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("expense {id} never waited");
+}
+
 /// The order's waiting task id, once its workflow has written it.
 async fn waiting_task(sam: &mut Browser, order_id: &str) -> String {
     for _ in 0..200 {
@@ -162,6 +191,26 @@ async fn every_server_function_admits_exactly_its_callers() {
     let carols_order = place_order(&mut carol).await;
     waiting_task(&mut sam, &carols_order).await;
     let (bobs_document, _) = document_for_bob(&mut sam).await;
+    // erin is finance: she may decide carol's expenses; bob may not see them.
+    let (accounts, embedded) = server.accounts().await;
+    accounts
+        .set_groups("erin", &["finance".to_owned()])
+        .await
+        .expect("groups");
+    if let Some(e) = embedded {
+        e.stop().await;
+    }
+    let carols_expense = expense(&mut carol).await;
+    let signed_in = [Staff, Signer, OtherSigner, Customer, OtherCustomer];
+    let only_finance = vec![
+        (Anonymous, 401),
+        // Staff outside finance see it but may not decide it; the
+        // requester is excluded.
+        (Staff, 403),
+        (Customer, 403),
+        (Signer, 404),
+        (OtherCustomer, 404),
+    ];
 
     let not_staff = [
         (Anonymous, 401),
@@ -242,6 +291,45 @@ async fn every_server_function_admits_exactly_its_callers() {
             ],
         ),
         ("/api/signatures/request", vec![Staff], not_staff.to_vec()),
+        (
+            "/api/tasks/list",
+            signed_in.to_vec(),
+            vec![(Anonymous, 401)],
+        ),
+        (
+            "/api/tasks/get",
+            vec![Staff, OtherSigner, Customer],
+            vec![(Anonymous, 401), (Signer, 404), (OtherCustomer, 404)],
+        ),
+        ("/api/tasks/answer", vec![OtherSigner], only_finance.clone()),
+        ("/api/tasks/claim", vec![OtherSigner], only_finance),
+        (
+            "/api/tasks/assign",
+            vec![Staff],
+            vec![
+                (Anonymous, 401),
+                // Neither staff nor its holder.
+                (OtherSigner, 403),
+                (Customer, 403),
+                (Signer, 404),
+                (OtherCustomer, 404),
+            ],
+        ),
+        (
+            "/api/tasks/start",
+            signed_in.to_vec(),
+            vec![(Anonymous, 401)],
+        ),
+        (
+            "/api/tasks/save_view",
+            signed_in.to_vec(),
+            vec![(Anonymous, 401)],
+        ),
+        (
+            "/api/tasks/delete_view",
+            signed_in.to_vec(),
+            vec![(Anonymous, 401)],
+        ),
     ];
 
     // The table must name every server function there is.
@@ -321,6 +409,49 @@ async fn every_server_function_admits_exactly_its_callers() {
                     ],
                     None,
                 ),
+                "/api/tasks/get" => (vec![("task_id".into(), carols_expense.clone())], None),
+                "/api/tasks/answer" => (
+                    vec![
+                        ("task_id".into(), expense(&mut carol).await),
+                        ("action".into(), "approve".into()),
+                    ],
+                    None,
+                ),
+                "/api/tasks/claim" => (
+                    vec![
+                        ("task_id".into(), expense(&mut carol).await),
+                        ("what".into(), "claim".into()),
+                    ],
+                    None,
+                ),
+                "/api/tasks/assign" => (
+                    vec![
+                        ("task_id".into(), expense(&mut carol).await),
+                        ("to".into(), "erin".into()),
+                    ],
+                    None,
+                ),
+                "/api/tasks/start" => (expense_form(), None),
+                "/api/tasks/save_view" => (
+                    vec![
+                        ("name".into(), "Open".into()),
+                        ("view".into(), "open".into()),
+                    ],
+                    None,
+                ),
+                "/api/tasks/delete_view" => {
+                    // A view of their own to delete, when they may save one.
+                    if who != Anonymous {
+                        let saved = caller
+                            .post(
+                                "/api/tasks/save_view",
+                                &[("name", "Gone"), ("view", "open")],
+                            )
+                            .await;
+                        assert_eq!(saved.status, 200, "{}", saved.body);
+                    }
+                    (vec![("name".into(), "Gone".into())], None)
+                }
                 _ => (vec![], None),
             };
             let form: Vec<(&str, &str)> =

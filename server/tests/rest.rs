@@ -1299,18 +1299,23 @@ async fn every_rest_route_admits_exactly_its_callers() {
     let new_expense = || async {
         let started = carol
             .post(
-                "/kinds/expense-approval/start",
+                "/v1/kinds/expense-approval/start",
                 &json!({"values": {"amount": "12", "currency": "EUR", "purpose": "lamp"}}),
             )
             .await;
         let id = started.json()["subjectId"].as_str().expect("id").to_owned();
-        wait_for(&carol, &format!("/tasks/{id}"), |t| t["status"] == "OPEN").await;
+        wait_for(&carol, &format!("/v1/tasks/{id}"), |t| {
+            t["status"] == "OPEN"
+        })
+        .await;
         id
     };
     let erin = caller("erin");
     let claimed_expense = || async {
         let id = new_expense().await;
-        let claimed = erin.post(&format!("/tasks/{id}/claim"), &json!({})).await;
+        let claimed = erin
+            .post(&format!("/v1/tasks/{id}/claim"), &json!({}))
+            .await;
         assert_eq!(claimed.status, 200, "{}", claimed.body);
         id
     };
@@ -1406,12 +1411,12 @@ async fn every_rest_route_admits_exactly_its_callers() {
         ),
         // A bearer key is no webhook signature, for anyone.
         (("POST", "/hooks/tasks/{hook_id}"), everyone(401)),
-        (("GET", "/kinds"), signed_in(200)),
+        (("GET", "/v1/kinds"), signed_in(200)),
         // Anyone signed in may ask for an expense.
-        (("POST", "/kinds/{kind}/start"), signed_in(201)),
-        (("GET", "/tasks"), signed_in(200)),
+        (("POST", "/v1/kinds/{kind}/start"), signed_in(201)),
+        (("GET", "/v1/tasks"), signed_in(200)),
         (
-            ("GET", "/tasks/{id}"),
+            ("GET", "/v1/tasks/{id}"),
             vec![
                 ("anonymous", 401),
                 ("sam", 200),
@@ -1422,7 +1427,7 @@ async fn every_rest_route_admits_exactly_its_callers() {
             ],
         ),
         (
-            ("POST", "/tasks/{id}/answer"),
+            ("POST", "/v1/tasks/{id}/answer"),
             vec![
                 ("anonymous", 401),
                 // Staff outside finance see it but may not decide it.
@@ -1435,7 +1440,7 @@ async fn every_rest_route_admits_exactly_its_callers() {
             ],
         ),
         (
-            ("POST", "/tasks/{id}/claim"),
+            ("POST", "/v1/tasks/{id}/claim"),
             vec![
                 ("anonymous", 401),
                 ("sam", 403),
@@ -1446,7 +1451,7 @@ async fn every_rest_route_admits_exactly_its_callers() {
             ],
         ),
         (
-            ("POST", "/tasks/{id}/unclaim"),
+            ("POST", "/v1/tasks/{id}/unclaim"),
             vec![
                 ("anonymous", 401),
                 ("sam", 200),
@@ -1456,8 +1461,22 @@ async fn every_rest_route_admits_exactly_its_callers() {
                 ("dave", 404),
             ],
         ),
+        (("GET", "/v1/views"), signed_in(200)),
+        (("POST", "/v1/views"), signed_in(201)),
         (
-            ("POST", "/tasks/{id}/assign"),
+            ("POST", "/v1/views/{name}/delete"),
+            vec![
+                ("anonymous", 401),
+                // Each deletes their own view of that name.
+                ("sam", 200),
+                ("bob", 200),
+                ("erin", 200),
+                ("carol", 200),
+                ("dave", 200),
+            ],
+        ),
+        (
+            ("POST", "/v1/tasks/{id}/assign"),
             vec![
                 ("anonymous", 401),
                 ("sam", 200),
@@ -1502,22 +1521,37 @@ async fn every_rest_route_admits_exactly_its_callers() {
                     json!({"documentId": new_document().await, "success": true}),
                 ),
                 "/hooks/tasks/{hook_id}" => (hook.clone(), json!({"status": "SUCCESS"})),
-                "/kinds/{kind}/start" => (
-                    "/kinds/expense-approval/start".to_owned(),
+                "/v1/kinds/{kind}/start" => (
+                    "/v1/kinds/expense-approval/start".to_owned(),
                     json!({"values": {"amount": "3", "currency": "EUR", "purpose": "pens"}}),
                 ),
-                "/tasks/{id}" => (format!("/tasks/{carols_expense}"), json!(null)),
-                "/tasks/{id}/answer" => (
-                    format!("/tasks/{}/answer", new_expense().await),
+                "/v1/tasks/{id}" => (format!("/v1/tasks/{carols_expense}"), json!(null)),
+                "/v1/tasks/{id}/answer" => (
+                    format!("/v1/tasks/{}/answer", new_expense().await),
                     json!({"action": "approve"}),
                 ),
-                "/tasks/{id}/claim" => (format!("/tasks/{}/claim", new_expense().await), json!({})),
-                "/tasks/{id}/unclaim" => (
-                    format!("/tasks/{}/unclaim", claimed_expense().await),
+                "/v1/tasks/{id}/claim" => (
+                    format!("/v1/tasks/{}/claim", new_expense().await),
                     json!({}),
                 ),
-                "/tasks/{id}/assign" => (
-                    format!("/tasks/{}/assign", new_expense().await),
+                "/v1/tasks/{id}/unclaim" => (
+                    format!("/v1/tasks/{}/unclaim", claimed_expense().await),
+                    json!({}),
+                ),
+                "/v1/views" => (
+                    "/v1/views".to_owned(),
+                    json!({"name": "Open", "view": "open"}),
+                ),
+                "/v1/views/{name}/delete" => {
+                    // A view of their own to delete, when they may save one.
+                    if *who != "anonymous" {
+                        api.post("/v1/views", &json!({"name": "Gone", "view": "open"}))
+                            .await;
+                    }
+                    ("/v1/views/Gone/delete".to_owned(), json!({}))
+                }
+                "/v1/tasks/{id}/assign" => (
+                    format!("/v1/tasks/{}/assign", new_expense().await),
                     json!({"to": "erin"}),
                 ),
                 other => (other.to_owned(), json!(null)),

@@ -47,7 +47,7 @@ fn people(instance: &Instance) -> People {
 async fn expense(who: &Api, amount: &str, purpose: &str) -> Value {
     let started = who
         .post(
-            "/kinds/expense-approval/start",
+            "/v1/kinds/expense-approval/start",
             &json!({"values": {"amount": amount, "currency": "EUR", "purpose": purpose}}),
         )
         .await;
@@ -56,7 +56,21 @@ async fn expense(who: &Api, amount: &str, purpose: &str) -> Value {
         .as_str()
         .expect("subject id")
         .to_owned();
-    wait_for(who, &format!("/tasks/{id}"), |t| t["status"] == "OPEN").await
+    wait_for(who, &format!("/v1/tasks/{id}"), |t| t["status"] == "OPEN").await
+}
+
+/// Seconds since 1970 of a UTC stamp like `2026-12-01T10:00:00.000Z`.
+fn epoch_secs(stamp: &str) -> i64 {
+    let n = |from: usize, to: usize| stamp[from..to].parse::<i64>().expect("digits");
+    let (y, m, d) = (n(0, 4), n(5, 7), n(8, 10));
+    // Days from 1970-01-01 (Howard Hinnant's days_from_civil).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86_400 + n(11, 13) * 3600 + n(14, 16) * 60 + n(17, 19)
 }
 
 /// Waits until the task's execution has finished; its output.
@@ -93,7 +107,7 @@ async fn expense_flow(instance: &Instance) {
     let refused = p
         .carol
         .post(
-            "/kinds/expense-approval/start",
+            "/v1/kinds/expense-approval/start",
             &json!({"values": {"amount": "12.345", "currency": "XXX"}}),
         )
         .await;
@@ -116,6 +130,13 @@ async fn expense_flow(instance: &Instance) {
     let small = expense(&p.carol, "250", "train tickets").await;
     let id = small["taskId"].as_str().expect("id").to_owned();
     assert_eq!(small["quorum"], 1);
+    // No deadline on the row: the Task state's TimeoutSeconds (7 days).
+    let created = small["createdAt"].as_str().expect("created");
+    let deadline = small["deadline"]
+        .as_str()
+        .expect("a deadline from the state's timeout");
+    assert!(deadline > created, "{deadline} after {created}");
+    assert_eq!(epoch_secs(deadline) - epoch_secs(created), 7 * 24 * 3600);
     assert_eq!(
         small["subject"]["title"],
         "Expense of 250.00 EUR: train tickets"
@@ -126,7 +147,7 @@ async fn expense_flow(instance: &Instance) {
     let own = p
         .carol
         .post(
-            &format!("/tasks/{id}/answer"),
+            &format!("/v1/tasks/{id}/answer"),
             &json!({"action": "approve"}),
         )
         .await;
@@ -134,16 +155,20 @@ async fn expense_flow(instance: &Instance) {
     let staff = p
         .sam
         .post(
-            &format!("/tasks/{id}/answer"),
+            &format!("/v1/tasks/{id}/answer"),
             &json!({"action": "approve"}),
         )
         .await;
     assert_error(&staff, 403, "forbidden");
-    assert_error(&p.dave.get(&format!("/tasks/{id}")).await, 404, "not_found");
+    assert_error(
+        &p.dave.get(&format!("/v1/tasks/{id}")).await,
+        404,
+        "not_found",
+    );
     let approved = p
         .fay
         .post(
-            &format!("/tasks/{id}/answer"),
+            &format!("/v1/tasks/{id}/answer"),
             &json!({"action": "approve", "comment": "fine", "values": {"costCentre": "ops"}}),
         )
         .await;
@@ -160,13 +185,16 @@ async fn expense_flow(instance: &Instance) {
     assert_eq!(decision["approvals"][0]["by"], "fay");
     assert_eq!(decision["approvals"][0]["comment"], "fine");
     assert_eq!(decision["values"]["costCentre"], "ops");
-    let after = wait_for(&p.fay, &format!("/tasks/{id}"), |t| t["status"] != "OPEN").await;
+    let after = wait_for(&p.fay, &format!("/v1/tasks/{id}"), |t| {
+        t["status"] != "OPEN"
+    })
+    .await;
     assert_eq!(after["status"], "APPROVED");
     assert_eq!(after["decidedBy"], "fay");
     let again = p
         .gus
         .post(
-            &format!("/tasks/{id}/answer"),
+            &format!("/v1/tasks/{id}/answer"),
             &json!({"action": "approve"}),
         )
         .await;
@@ -180,7 +208,7 @@ async fn expense_flow(instance: &Instance) {
     let first = p
         .gus
         .post(
-            &format!("/tasks/{id}/answer"),
+            &format!("/v1/tasks/{id}/answer"),
             &json!({"action": "approve"}),
         )
         .await;
@@ -190,18 +218,18 @@ async fn expense_flow(instance: &Instance) {
     let twice = p
         .gus
         .post(
-            &format!("/tasks/{id}/answer"),
+            &format!("/v1/tasks/{id}/answer"),
             &json!({"action": "approve"}),
         )
         .await;
     assert_error(&twice, 409, "already_decided");
-    let open = p.fay.get(&format!("/tasks/{id}")).await.json();
+    let open = p.fay.get(&format!("/v1/tasks/{id}")).await.json();
     assert_eq!(open["status"], "OPEN");
     assert_eq!(open["approvals"][0]["by"], "gus");
     let second = p
         .fay
         .post(
-            &format!("/tasks/{id}/answer"),
+            &format!("/v1/tasks/{id}/answer"),
             &json!({"action": "approve", "comment": "within budget"}),
         )
         .await;
@@ -222,18 +250,24 @@ async fn expense_flow(instance: &Instance) {
     let id = third["taskId"].as_str().expect("id").to_owned();
     let bare = p
         .gus
-        .post(&format!("/tasks/{id}/answer"), &json!({"action": "reject"}))
+        .post(
+            &format!("/v1/tasks/{id}/answer"),
+            &json!({"action": "reject"}),
+        )
         .await;
     assert_error(&bare, 400, "invalid");
     let unknown = p
         .gus
-        .post(&format!("/tasks/{id}/answer"), &json!({"action": "shrug"}))
+        .post(
+            &format!("/v1/tasks/{id}/answer"),
+            &json!({"action": "shrug"}),
+        )
         .await;
     assert_error(&unknown, 400, "invalid");
     let rejected = p
         .gus
         .post(
-            &format!("/tasks/{id}/answer"),
+            &format!("/v1/tasks/{id}/answer"),
             &json!({"action": "reject", "reason": "we have chairs"}),
         )
         .await;
@@ -247,7 +281,10 @@ async fn expense_flow(instance: &Instance) {
     if !output["error"]["Cause"].is_null() {
         assert_eq!(output["error"]["Cause"], "we have chairs");
     }
-    let after = wait_for(&p.gus, &format!("/tasks/{id}"), |t| t["status"] != "OPEN").await;
+    let after = wait_for(&p.gus, &format!("/v1/tasks/{id}"), |t| {
+        t["status"] != "OPEN"
+    })
+    .await;
     assert_eq!(after["status"], "REJECTED");
     assert_eq!(after["action"], "reject");
 
@@ -263,11 +300,18 @@ async fn expense_flow(instance: &Instance) {
             .filter_map(|t| t["taskId"].as_str().map(str::to_owned))
             .collect()
     };
-    assert_eq!(ids(p.gus.get("/tasks?view=my-groups").await.json()), [id]);
-    assert_eq!(ids(p.carol.get("/tasks").await.json()), [id]);
-    assert!(ids(p.dave.get("/tasks").await.json()).is_empty());
-    assert_error(&p.gus.get("/tasks?view=everything").await, 400, "invalid");
-    assert_error(&p.gus.get("/tasks?cursor=zz").await, 400, "invalid");
+    assert_eq!(
+        ids(p.gus.get("/v1/tasks?view=my-groups").await.json()),
+        [id]
+    );
+    assert_eq!(ids(p.carol.get("/v1/tasks").await.json()), [id]);
+    assert!(ids(p.dave.get("/v1/tasks").await.json()).is_empty());
+    assert_error(
+        &p.gus.get("/v1/tasks?view=everything").await,
+        400,
+        "invalid",
+    );
+    assert_error(&p.gus.get("/v1/tasks?cursor=zz").await, 400, "invalid");
 }
 
 #[tokio::test]
@@ -288,7 +332,7 @@ async fn claims_race_to_one_winner_and_assignment_follows_the_rules() {
     let p = people(&instance);
     let task = expense(&p.carol, "40", "cables").await;
     let id = task["taskId"].as_str().expect("id").to_owned();
-    let path = format!("/tasks/{id}/claim");
+    let path = format!("/v1/tasks/{id}/claim");
     let empty = json!({});
     let (a, b) = tokio::join!(p.fay.post(&path, &empty), p.gus.post(&path, &empty));
     let (winner, loser) = if a.status == 200 { (a, b) } else { (b, a) };
@@ -313,13 +357,13 @@ async fn claims_race_to_one_winner_and_assignment_follows_the_rules() {
     // Assigned to one, a single decision is theirs.
     let other_decides = other_api
         .post(
-            &format!("/tasks/{id}/answer"),
+            &format!("/v1/tasks/{id}/answer"),
             &json!({"action": "approve"}),
         )
         .await;
     assert_error(&other_decides, 409, "claimed");
     assert_eq!(
-        p.gus.get("/tasks?view=mine").await.json()["tasks"]
+        p.gus.get("/v1/tasks?view=mine").await.json()["tasks"]
             .as_array()
             .map(Vec::len),
         Some(usize::from(holder == "gus"))
@@ -327,19 +371,19 @@ async fn claims_race_to_one_winner_and_assignment_follows_the_rules() {
     // Nobody outside finance can be given it, nor can the requester.
     for to in ["sam", "carol", "nobody"] {
         let r = holder_api
-            .post(&format!("/tasks/{id}/assign"), &json!({"to": to}))
+            .post(&format!("/v1/tasks/{id}/assign"), &json!({"to": to}))
             .await;
         assert_error(&r, 400, "invalid");
     }
     // The holder delegates, with a reason; the history says so.
     let delegated = holder_api
         .post(
-            &format!("/tasks/{id}/assign"),
+            &format!("/v1/tasks/{id}/assign"),
             &json!({"to": other, "reason": "on leave"}),
         )
         .await;
     assert_eq!(delegated.status, 200, "{}", delegated.body);
-    let now = other_api.get(&format!("/tasks/{id}")).await.json();
+    let now = other_api.get(&format!("/v1/tasks/{id}")).await.json();
     assert_eq!(now["assignee"], other);
     let last = &now["assignments"][1];
     assert_eq!(last["from"], holder.as_str());
@@ -348,18 +392,18 @@ async fn claims_race_to_one_winner_and_assignment_follows_the_rules() {
     // A requester cannot take it back; staff can give it back.
     assert_error(
         &p.carol
-            .post(&format!("/tasks/{id}/unclaim"), &json!({}))
+            .post(&format!("/v1/tasks/{id}/unclaim"), &json!({}))
             .await,
         403,
         "forbidden",
     );
     let back = p
         .sam
-        .post(&format!("/tasks/{id}/unclaim"), &json!({}))
+        .post(&format!("/v1/tasks/{id}/unclaim"), &json!({}))
         .await;
     assert_eq!(back.status, 200, "{}", back.body);
     assert!(back.json()["assignee"].is_null());
-    let unassigned = p.fay.get("/tasks?view=unassigned").await.json();
+    let unassigned = p.fay.get("/v1/tasks?view=unassigned").await.json();
     assert_eq!(unassigned["tasks"][0]["taskId"], id.as_str());
 }
 
@@ -439,7 +483,7 @@ async fn a_new_kind_in_a_workflows_dir_runs_without_code() {
     instance.add_member("lee", &["signer"], &["leads"]);
     let dave = instance.api(&instance.key("dave", "bearer"));
     let lee = instance.api(&instance.key("lee", "bearer"));
-    let kinds = dave.get("/kinds").await.json();
+    let kinds = dave.get("/v1/kinds").await.json();
     let leave = kinds["kinds"]
         .as_array()
         .expect("kinds")
@@ -451,25 +495,28 @@ async fn a_new_kind_in_a_workflows_dir_runs_without_code() {
     assert_eq!(leave["deployed"], true);
     let bad = dave
         .post(
-            "/kinds/leave-request/start",
+            "/v1/kinds/leave-request/start",
             &json!({"values": {"from": "2026-02-30", "days": 31}}),
         )
         .await;
     assert_error(&bad, 422, "invalid_form");
     let started = dave
         .post(
-            "/kinds/leave-request/start",
+            "/v1/kinds/leave-request/start",
             &json!({"values": {"from": "2026-12-24", "days": "3"}}),
         )
         .await;
     assert_eq!(started.status, 201, "{}", started.body);
     let started = started.json();
     let id = started["subjectId"].as_str().expect("id");
-    let task = wait_for(&lee, &format!("/tasks/{id}"), |t| t["status"] == "OPEN").await;
+    let task = wait_for(&lee, &format!("/v1/tasks/{id}"), |t| t["status"] == "OPEN").await;
     assert_eq!(task["subject"]["title"], "Leave for dave");
     assert_eq!(task["context"][0]["value"], 3);
     let granted = lee
-        .post(&format!("/tasks/{id}/answer"), &json!({"action": "grant"}))
+        .post(
+            &format!("/v1/tasks/{id}/answer"),
+            &json!({"action": "grant"}),
+        )
         .await;
     assert_eq!(granted.status, 200, "{}", granted.body);
     let (status, output) =
@@ -509,7 +556,7 @@ async fn a_row_that_breaks_the_contract_shows_as_malformed_and_staff_can_end_it(
         .send()
         .await
         .expect("overwrite");
-    let listed = p.sam.get("/tasks").await;
+    let listed = p.sam.get("/v1/tasks").await;
     assert_eq!(listed.status, 200, "{}", listed.body);
     let row = listed.json()["tasks"][0].clone();
     assert_eq!(row["taskId"], id.as_str());
@@ -521,14 +568,14 @@ async fn a_row_that_breaks_the_contract_shows_as_malformed_and_staff_can_end_it(
     // Not listed for finance (nobody can tell they are eligible), and
     // nobody can approve it.
     assert!(
-        p.gus.get("/tasks").await.json()["tasks"]
+        p.gus.get("/v1/tasks").await.json()["tasks"]
             .as_array()
             .is_some_and(Vec::is_empty)
     );
     let approve = p
         .sam
         .post(
-            &format!("/tasks/{id}/answer"),
+            &format!("/v1/tasks/{id}/answer"),
             &json!({"action": "approve"}),
         )
         .await;
@@ -536,7 +583,7 @@ async fn a_row_that_breaks_the_contract_shows_as_malformed_and_staff_can_end_it(
     let ended = p
         .sam
         .post(
-            &format!("/tasks/{id}/answer"),
+            &format!("/v1/tasks/{id}/answer"),
             &json!({"action": "fail-malformed", "reason": "the workflow wrote a bad row"}),
         )
         .await;
@@ -555,4 +602,81 @@ async fn a_row_that_breaks_the_contract_shows_as_malformed_and_staff_can_end_it(
         .find_map(|e| e.task_failed_event_details())
         .expect("the task failed");
     assert_eq!(failed.error(), Some("Countersign.MalformedTask"));
+}
+
+/// Saved views live on the server: a person's own, and those shared with
+/// a group they are in; nobody else sees them, and only one's own group
+/// can be named.
+#[tokio::test]
+async fn saved_views_are_kept_per_person_and_shared_with_a_group() {
+    let instance = Instance::embedded().await;
+    let p = people(&instance);
+    let saved = p
+        .fay
+        .post(
+            "/v1/views",
+            &json!({"name": "Big expenses", "view": "my-groups", "sort": "deadline", "kind": "expense-approval", "group": "finance"}),
+        )
+        .await;
+    assert_eq!(saved.status, 201, "{}", saved.body);
+    assert_eq!(
+        saved.json()["href"],
+        "/tasks?view=my-groups&sort=deadline&kind=expense-approval"
+    );
+    let private = p
+        .fay
+        .post("/v1/views", &json!({"name": "Mine", "view": "mine"}))
+        .await;
+    assert_eq!(private.status, 201, "{}", private.body);
+    let names = |api_views: Value| -> Vec<(String, String)> {
+        api_views["views"]
+            .as_array()
+            .expect("views")
+            .iter()
+            .map(|v| {
+                (
+                    v["name"].as_str().unwrap_or_default().to_owned(),
+                    v["owner"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        names(p.fay.get("/v1/views").await.json()),
+        [
+            ("Big expenses".into(), "fay".into()),
+            ("Mine".into(), "fay".into())
+        ]
+    );
+    // Gus is in finance: he sees the shared one, not fay's private one.
+    assert_eq!(
+        names(p.gus.get("/v1/views").await.json()),
+        [("Big expenses".to_owned(), "fay".to_owned())]
+    );
+    assert!(names(p.sam.get("/v1/views").await.json()).is_empty());
+    // A group one is not in cannot be named; a bad view is refused.
+    let foreign = p
+        .sam
+        .post("/v1/views", &json!({"name": "x", "group": "finance"}))
+        .await;
+    assert_error(&foreign, 400, "invalid");
+    let bad = p
+        .sam
+        .post("/v1/views", &json!({"name": "x", "view": "everything"}))
+        .await;
+    assert_error(&bad, 400, "invalid");
+    // Only the owner deletes.
+    assert_error(
+        &p.gus
+            .post("/v1/views/Big%20expenses/delete", &json!({}))
+            .await,
+        404,
+        "not_found",
+    );
+    let deleted = p
+        .fay
+        .post("/v1/views/Big%20expenses/delete", &json!({}))
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert!(names(p.gus.get("/v1/views").await.json()).is_empty());
 }

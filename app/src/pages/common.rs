@@ -57,6 +57,35 @@ where
     })
 }
 
+/// The outcome of whichever of a page's actions ran last, for one
+/// [`Outcome`]: several toasts reading the same `done` message after a
+/// plain form post would say it several times.
+pub fn one_outcome(
+    outcomes: Vec<Signal<Option<Result<String, AppError>>>>,
+) -> Signal<Option<Result<String, AppError>>> {
+    let query = leptos_router::hooks::use_query_map();
+    Signal::derive(move || {
+        outcomes
+            .iter()
+            .find_map(|o| o.get())
+            .or_else(|| query.read().get("done").map(Ok))
+    })
+}
+
+/// What an action came to, without the address's `done` message (see
+/// [`one_outcome`]).
+pub fn value_of<S, T>(
+    action: ServerAction<S>,
+    text: impl Fn(&T) -> String + Send + Sync + 'static,
+) -> Signal<Option<Result<String, AppError>>>
+where
+    S: leptos::server_fn::ServerFn<Output = T, Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + Clone + 'static,
+    T: Send + Sync + Clone + 'static,
+{
+    Signal::derive(move || action.value().get().map(|result| result.map(|v| text(&v))))
+}
+
 /// Whether `action` is running for an input `matches` picks out: the one
 /// button of many (one per row) that should say "Advancing…".
 pub fn in_flight<S>(
@@ -287,10 +316,7 @@ pub fn connect_live() {
     std::mem::forget(source);
 }
 
-/// A short id for reading (the first 8 characters of a UUID).
-pub fn short(id: &str) -> String {
-    id.get(..8).unwrap_or(id).to_owned()
-}
+pub use crate::words::short;
 
 #[cfg(test)]
 mod tests {

@@ -6,9 +6,9 @@ use leptos_router::hooks::use_params_map;
 
 use crate::model::{Document, SignatureRequest};
 use crate::pages::common::{Failure, Left, Outcome, Status, When, in_flight, live, short};
-use crate::pages::inbox::decided_text;
 use crate::pages::orders::{EventsPanel, Timeline, events_resource};
 use crate::server_fns::signatures::DecideSignature;
+use crate::words::decided_text;
 
 /// A signer's desk: the requests waiting for them, to sign or decline.
 #[component]

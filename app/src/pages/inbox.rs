@@ -6,50 +6,12 @@ use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use crate::model::{BulkResult, Decision, InboxItem};
+use crate::model::InboxItem;
 use crate::pages::common::{Failure, Left, Outcome, Status, When, in_flight, live, short};
 use crate::server_fns::orders::{DecideOrder, DecideOrders};
 use crate::server_fns::signatures::RequestSignatures;
-
-/// What a decision did, in words.
-pub fn decided_text(d: &Decision) -> String {
-    let what = match d.outcome.as_str() {
-        "advance" => "advanced",
-        "reject" => "rejected",
-        "sign" => "signed",
-        "decline" => "declined",
-        other => other,
-    };
-    format!("{} {what} by {}", short(&d.subject), d.by)
-}
-
-/// Bulk results travel in the address after a form post without
-/// JavaScript: one line a result, `1|0 <tab> order <tab> message`.
-pub fn encode_bulk(results: &[BulkResult]) -> String {
-    results
-        .iter()
-        .map(|r| {
-            let message = r.message.replace(['\t', '\n'], " ");
-            format!("{}\t{}\t{message}", u8::from(r.ok), r.order_id)
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn decode_bulk(text: &str) -> Vec<BulkResult> {
-    text.lines()
-        .filter_map(|line| {
-            let mut parts = line.splitn(3, '\t');
-            let ok = parts.next()? == "1";
-            Some(BulkResult {
-                ok,
-                order_id: parts.next()?.to_owned(),
-                message: parts.next()?.to_owned(),
-            })
-        })
-        .take(crate::server_fns::orders::MAX_BULK)
-        .collect()
-}
+use crate::words::decode_bulk;
+use crate::words::{decided_text, urlencode};
 
 /// The staff inbox.
 #[component]
@@ -384,18 +346,6 @@ fn Row(
     }
 }
 
-/// Percent-encodes a query value (cursors and results).
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Advance and Reject for one waiting step: two plain forms, so they work
 /// without JavaScript too. The button of the step being decided says so.
 #[component]
@@ -514,30 +464,4 @@ fn keyboard() {
         }
     });
     on_cleanup(move || handle.remove());
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bulk_results_survive_the_address() {
-        let results = vec![
-            BulkResult {
-                order_id: "a".into(),
-                message: "a advanced by sam".into(),
-                ok: true,
-            },
-            BulkResult {
-                order_id: "b".into(),
-                message: "already decided by\tpat\n at noon".into(),
-                ok: false,
-            },
-        ];
-        let back = decode_bulk(&encode_bulk(&results));
-        assert_eq!(back.len(), 2);
-        assert_eq!(back[0], results[0]);
-        assert!(!back[1].ok);
-        assert_eq!(back[1].message, "already decided by pat  at noon");
-    }
 }

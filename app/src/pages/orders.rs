@@ -5,8 +5,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::model::{EventsPage, HistoryEntry, Notification};
 use crate::pages::common::{Failure, Outcome, Status, When, live, short};
-use crate::pages::inbox::{DecideForms, decided_text, urlencode};
+use crate::pages::inbox::DecideForms;
 use crate::server_fns::orders::{DecideOrder, PlaceOrder};
+use crate::words::{decided_text, urlencode};
 
 /// A customer's orders, and the form to place one.
 #[component]

@@ -21,7 +21,8 @@ pub async fn place_order(items: String) -> Result<String, AppError> {
                 .filter(|l| !l.is_empty())
                 .map(str::to_owned)
                 .collect();
-            let id = crate::access::place_order(&services, &user, &items, None).await?;
+            let id = countersign_domain::access::place_order(&services.domain, &user, &items, None)
+                .await?;
             crate::redirect::to(&format!("/orders/{id}"));
             Ok(id)
         }
@@ -38,8 +39,13 @@ pub async fn my_orders(cursor: Option<String>) -> Result<Page<OrderSummary>, App
         async move {
             let user = crate::auth::signed_in().await?;
             let services = crate::services::Services::from_context()?;
-            let (items, next) =
-                crate::access::my_orders(&services, &user, 25, cursor.as_deref()).await?;
+            let (items, next) = countersign_domain::access::my_orders(
+                &services.domain,
+                &user,
+                25,
+                cursor.as_deref(),
+            )
+            .await?;
             Ok(Page {
                 items: items.into_iter().map(Into::into).collect(),
                 next,
@@ -59,7 +65,8 @@ pub async fn get_order(order_id: String) -> Result<Order, AppError> {
         async move {
             let user = crate::auth::signed_in().await?;
             let services = crate::services::Services::from_context()?;
-            let (order, pending) = crate::access::order(&services, &user, &order_id).await?;
+            let (order, pending) =
+                countersign_domain::access::order(&services.domain, &user, &order_id).await?;
             Ok(Order::new(order, pending))
         }
         .await,
@@ -93,7 +100,8 @@ pub async fn staff_inbox(
                 limit: 25,
                 cursor,
             };
-            let page = crate::access::staff_inbox(&services, &user, &query).await?;
+            let page =
+                countersign_domain::access::staff_inbox(&services.domain, &user, &query).await?;
             Ok(page.into())
         }
         .await,
@@ -110,9 +118,14 @@ pub async fn order_events(order_id: String, page: Option<String>) -> Result<Even
         async move {
             let user = crate::auth::signed_in().await?;
             let services = crate::services::Services::from_context()?;
-            let subject = crate::access::Subject::Order(&order_id);
-            let events =
-                crate::access::execution_events(&services, &user, subject, page.as_deref()).await?;
+            let subject = countersign_domain::access::Subject::Order(&order_id);
+            let events = countersign_domain::access::execution_events(
+                &services.domain,
+                &user,
+                subject,
+                page.as_deref(),
+            )
+            .await?;
             Ok(events.into())
         }
         .await,
@@ -163,19 +176,20 @@ pub async fn decide_orders(
                         "not an order and task: {pick:?}"
                     )));
                 };
-                let decided = crate::access::decide_order(
-                    &services,
+                let decided = countersign_domain::access::decide_order(
+                    &services.domain,
                     &user,
                     order_id,
                     task_id,
                     outcome.clone(),
                     None,
                 )
-                .await;
+                .await
+                .map_err(AppError::from);
                 results.push(match decided {
                     Ok(d) => BulkResult {
                         order_id: order_id.to_owned(),
-                        message: crate::pages::inbox::decided_text(&d.into()),
+                        message: crate::words::decided_text(&d.into()),
                         ok: true,
                     },
                     Err(e) => {
@@ -197,7 +211,7 @@ pub async fn decide_orders(
             }
             // Without JavaScript the results go back to the inbox in its
             // address (the page shows them from there).
-            crate::error::back_with("bulk", &crate::pages::inbox::encode_bulk(&results));
+            crate::error::back_with("bulk", &crate::words::encode_bulk(&results));
             Ok(results)
         }
         .await,
@@ -232,12 +246,17 @@ pub async fn decide_order(
                 }
             };
             let comment = comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
-            let decided = crate::access::decide_order(
-                &services, &user, &order_id, &task_id, outcome, comment,
+            let decided = countersign_domain::access::decide_order(
+                &services.domain,
+                &user,
+                &order_id,
+                &task_id,
+                outcome,
+                comment,
             )
             .await?;
             let decided: Decision = decided.into();
-            crate::error::back_with("done", &crate::pages::inbox::decided_text(&decided));
+            crate::error::back_with("done", &crate::words::decided_text(&decided));
             Ok(decided)
         }
         .await,

@@ -14,12 +14,16 @@ pub async fn signer_desk() -> Result<Vec<DeskCard>, AppError> {
         async move {
             let user = crate::auth::signed_in().await?;
             let services = crate::services::Services::from_context()?;
-            let requests = crate::access::signer_desk(&services, &user).await?;
+            let requests = countersign_domain::access::signer_desk(&services.domain, &user).await?;
             let mut cards = Vec::with_capacity(requests.len());
             for request in requests {
                 // Named on it, so the signer may read it.
-                let document =
-                    crate::access::document(&services, &user, &request.document_id).await?;
+                let document = countersign_domain::access::document(
+                    &services.domain,
+                    &user,
+                    &request.document_id,
+                )
+                .await?;
                 cards.push(DeskCard {
                     request: request.into(),
                     document: document.into(),
@@ -41,7 +45,8 @@ pub async fn get_document(document_id: String) -> Result<Document, AppError> {
         async move {
             let user = crate::auth::signed_in().await?;
             let services = crate::services::Services::from_context()?;
-            let document = crate::access::document(&services, &user, &document_id).await?;
+            let document =
+                countersign_domain::access::document(&services.domain, &user, &document_id).await?;
             Ok(document.into())
         }
         .await,
@@ -60,9 +65,14 @@ pub async fn document_events(
         async move {
             let user = crate::auth::signed_in().await?;
             let services = crate::services::Services::from_context()?;
-            let subject = crate::access::Subject::Document(&document_id);
-            let events =
-                crate::access::execution_events(&services, &user, subject, page.as_deref()).await?;
+            let subject = countersign_domain::access::Subject::Document(&document_id);
+            let events = countersign_domain::access::execution_events(
+                &services.domain,
+                &user,
+                subject,
+                page.as_deref(),
+            )
+            .await?;
             Ok(events.into())
         }
         .await,
@@ -94,11 +104,16 @@ pub async fn decide_signature(
                     )));
                 }
             };
-            let decided =
-                crate::access::decide_signature(&services, &user, &document_id, &task_id, outcome)
-                    .await?;
+            let decided = countersign_domain::access::decide_signature(
+                &services.domain,
+                &user,
+                &document_id,
+                &task_id,
+                outcome,
+            )
+            .await?;
             let decided: Decision = decided.into();
-            crate::error::back_with("done", &crate::pages::inbox::decided_text(&decided));
+            crate::error::back_with("done", &crate::words::decided_text(&decided));
             Ok(decided)
         }
         .await,
@@ -150,8 +165,8 @@ pub async fn request_signatures(
                     },
                 })
                 .collect();
-            let id = crate::access::request_signatures(
-                &services,
+            let id = countersign_domain::access::request_signatures(
+                &services.domain,
                 &user,
                 &title,
                 &signers,

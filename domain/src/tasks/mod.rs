@@ -10,10 +10,13 @@
 //! - `assign`: claim, give back, assign and reassign.
 //! - `decide`: actions, forms, quorum and four eyes.
 //! - `start`: starting a kind's workflow from its start form.
+//! - `saved`: named views of the list, kept on the server and shareable
+//!   with a group.
 
 pub mod assign;
 pub mod contract;
 pub mod decide;
+pub mod saved;
 pub mod start;
 pub mod views;
 

@@ -6,49 +6,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde::{Deserialize, Serialize};
+pub use countersign_model::tasks::{Filter, Sort, View};
 
 use super::contract::{self, OPEN, Task};
 use crate::DomainError;
 use crate::orders::{Services, unavailable};
 use crate::tables::{TASKS_BY_ASSIGNEE, TASKS_BY_DEADLINE, TASKS_OPEN};
 use crate::users::User;
-
-/// Which tasks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum View {
-    /// Every open task the reader may see.
-    #[default]
-    Open,
-    /// Open tasks nobody has claimed.
-    Unassigned,
-    /// Open tasks assigned to the reader.
-    Mine,
-    /// Open tasks that name one of the reader's groups as eligible.
-    MyGroups,
-}
-
-/// In which order.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Sort {
-    #[default]
-    Oldest,
-    /// Soonest deadline first; tasks without one are left out.
-    Deadline,
-}
-
-/// A view, a sort and an optional kind: what a saved view stores.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Filter {
-    #[serde(default)]
-    pub view: View,
-    #[serde(default)]
-    pub sort: Sort,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-}
 
 /// One page of a list, and where the next starts.
 #[derive(Debug, Clone, PartialEq)]

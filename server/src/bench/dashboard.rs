@@ -458,6 +458,7 @@ async fn decisions_moto(bench: &DashboardBench) -> Result<Decisions, BenchError>
         meta: name("meta"),
         api_keys: name("api-keys"),
         tasks: name("tasks"),
+        views: name("views"),
     };
     tables
         .ensure(&ddb)
@@ -671,7 +672,7 @@ async fn inbox(
     let cookie = sign_in(http, server, password).await?;
     let page = |cursor: Option<String>| {
         let body = cursor
-            .map(|c| format!("cursor={}", countersign_app::pages::inbox::urlencode(&c)))
+            .map(|c| format!("cursor={}", countersign_app::words::urlencode(&c)))
             .unwrap_or_default();
         let cookie = cookie.clone();
         async move {

@@ -110,6 +110,7 @@ pub fn aws_args(suffix: &str) -> Vec<String> {
         "meta",
         "api-keys",
         "tasks",
+        "views",
     ] {
         args.push(format!("--{table}-table"));
         args.push(format!("{suffix}-{table}"));

@@ -23,6 +23,7 @@ pub async fn services(b: &Backend) -> Services {
         meta: unique("meta"),
         api_keys: unique("api-keys"),
         tasks: unique("tasks"),
+        views: unique("views"),
     };
     tables.ensure(&b.ddb).await.expect("tables");
     let process_order_arn = countersign_domain::workflows::deploy_process_order(

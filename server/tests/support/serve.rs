@@ -126,6 +126,7 @@ impl Instance {
             meta: name("meta"),
             api_keys: name("api-keys"),
             tasks: name("tasks"),
+            views: name("views"),
         };
         Self::start(
             store,

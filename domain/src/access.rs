@@ -1,27 +1,25 @@
 //! Who may do what: every operation a caller can ask for, with its
 //! permission check first. Server functions (the dashboard) and the REST
 //! API both come through here, so the two cannot disagree about who sees or
-//! decides what. Server build only.
+//! decides what. (Tasks of any kind check their own rules, in `tasks`.)
 //!
 //! Someone who may not know a thing exists (another customer's order, a
 //! document not addressed to you) is told "not found", so ids cannot be
 //! probed.
 
-use countersign_domain::decisions::{Decided, Outcome};
-use countersign_domain::inbox::{InboxPage, InboxQuery};
-use countersign_domain::live::EventsPage;
-use countersign_domain::orders::{Order, OrderSummary, PendingTask};
-use countersign_domain::signatures::{Document, SignatureRequest, SignerSpec};
-use countersign_domain::users::{Role, User};
+use crate::DomainError;
+use crate::decisions::{Decided, Outcome};
+use crate::inbox::{InboxPage, InboxQuery};
+use crate::live::EventsPage;
+use crate::orders::{Order, OrderSummary, PendingTask, Services};
+use crate::signatures::{Document, SignatureRequest, SignerSpec};
+use crate::users::{Role, User};
 
-use crate::error::AppError;
-use crate::services::Services;
-
-fn require(user: &User, role: Role) -> Result<(), AppError> {
+fn require(user: &User, role: Role) -> Result<(), DomainError> {
     if user.has(role) {
         Ok(())
     } else {
-        Err(AppError::Forbidden)
+        Err(DomainError::Forbidden)
     }
 }
 
@@ -32,17 +30,17 @@ pub async fn place_order(
     user: &User,
     items: &[String],
     for_customer: Option<&str>,
-) -> Result<String, AppError> {
+) -> Result<String, DomainError> {
     let customer = match for_customer {
         None if user.has(Role::Customer) || user.has(Role::Staff) => user.name.as_str(),
         Some(name) if user.has(Role::Staff) => {
-            countersign_domain::users::check_name(name)?;
+            crate::users::check_name(name)?;
             name
         }
         Some(name) if user.has(Role::Customer) && name == user.name => name,
-        _ => return Err(AppError::Forbidden),
+        _ => return Err(DomainError::Forbidden),
     };
-    Ok(s.domain.place_order(customer, items).await?)
+    s.place_order(customer, items).await
 }
 
 /// A customer's own orders, newest first.
@@ -51,9 +49,9 @@ pub async fn my_orders(
     user: &User,
     limit: i32,
     cursor: Option<&str>,
-) -> Result<(Vec<OrderSummary>, Option<String>), AppError> {
+) -> Result<(Vec<OrderSummary>, Option<String>), DomainError> {
     require(user, Role::Customer)?;
-    Ok(s.domain.orders_of(&user.name, limit, cursor).await?)
+    s.orders_of(&user.name, limit, cursor).await
 }
 
 /// An order and its waiting step: staff see any, a customer their own.
@@ -61,15 +59,15 @@ pub async fn order(
     s: &Services,
     user: &User,
     order_id: &str,
-) -> Result<(Order, Option<PendingTask>), AppError> {
+) -> Result<(Order, Option<PendingTask>), DomainError> {
     if !user.has(Role::Staff) && !user.has(Role::Customer) {
-        return Err(AppError::Forbidden);
+        return Err(DomainError::Forbidden);
     }
-    let order = s.domain.order(order_id).await?;
+    let order = s.order(order_id).await?;
     if !user.has(Role::Staff) && order.customer != user.name {
-        return Err(AppError::NotFound);
+        return Err(DomainError::NotFound);
     }
-    let pending = s.domain.pending_task(order_id).await?;
+    let pending = s.pending_task(order_id).await?;
     Ok((order, pending))
 }
 
@@ -79,9 +77,9 @@ pub async fn inbox(
     user: &User,
     limit: i32,
     cursor: Option<&str>,
-) -> Result<(Vec<PendingTask>, Option<String>), AppError> {
+) -> Result<(Vec<PendingTask>, Option<String>), DomainError> {
     require(user, Role::Staff)?;
-    Ok(s.domain.inbox(limit, cursor).await?)
+    s.inbox(limit, cursor).await
 }
 
 /// The staff inbox: orders and signature requests, filtered and paged.
@@ -89,9 +87,9 @@ pub async fn staff_inbox(
     s: &Services,
     user: &User,
     query: &InboxQuery,
-) -> Result<InboxPage, AppError> {
+) -> Result<InboxPage, DomainError> {
     require(user, Role::Staff)?;
-    Ok(s.domain.staff_inbox(query).await?)
+    s.staff_inbox(query).await
 }
 
 /// An order's or a document's Step Functions events: staff only (the
@@ -101,19 +99,19 @@ pub async fn execution_events(
     user: &User,
     subject: Subject<'_>,
     page: Option<&str>,
-) -> Result<EventsPage, AppError> {
+) -> Result<EventsPage, DomainError> {
     require(user, Role::Staff)?;
     let arn = match subject {
         Subject::Order(id) => {
-            s.domain.order(id).await?;
-            s.domain.execution_arn(id)
+            s.order(id).await?;
+            s.execution_arn(id)
         }
         Subject::Document(id) => {
-            s.domain.document(id).await?;
-            s.domain.document_execution_arn(id)
+            s.document(id).await?;
+            s.document_execution_arn(id)
         }
     };
-    Ok(s.domain.execution_events(&arn, 25, page).await?)
+    s.execution_events(&arn, 25, page).await
 }
 
 /// What an execution belongs to.
@@ -131,11 +129,10 @@ pub async fn decide_order(
     task_id: &str,
     outcome: Outcome,
     comment: Option<&str>,
-) -> Result<Decided, AppError> {
+) -> Result<Decided, DomainError> {
     require(user, Role::Staff)?;
-    Ok(s.domain
-        .decide(order_id, task_id, outcome, &user.name, comment)
-        .await?)
+    s.decide(order_id, task_id, outcome, &user.name, comment)
+        .await
 }
 
 /// Staff decide whatever step of the order was waiting when the request
@@ -148,30 +145,33 @@ pub async fn decide_waiting_order(
     comment: Option<&str>,
     arrived: &str,
     settle: std::time::Duration,
-) -> Result<Decided, AppError> {
+) -> Result<Decided, DomainError> {
     // Who may not see the order is told "not found", as when reading it.
     order(s, user, order_id).await?;
     require(user, Role::Staff)?;
-    Ok(s.domain
-        .decide_waiting(order_id, outcome, &user.name, comment, arrived, settle)
-        .await?)
+    s.decide_waiting(order_id, outcome, &user.name, comment, arrived, settle)
+        .await
 }
 
 /// Requests waiting for the caller's own signature.
-pub async fn signer_desk(s: &Services, user: &User) -> Result<Vec<SignatureRequest>, AppError> {
+pub async fn signer_desk(s: &Services, user: &User) -> Result<Vec<SignatureRequest>, DomainError> {
     require(user, Role::Signer)?;
-    Ok(s.domain.signer_desk(&user.name).await?)
+    s.signer_desk(&user.name).await
 }
 
 /// A document: staff see any, a signer those naming them.
-pub async fn document(s: &Services, user: &User, document_id: &str) -> Result<Document, AppError> {
+pub async fn document(
+    s: &Services,
+    user: &User,
+    document_id: &str,
+) -> Result<Document, DomainError> {
     if !user.has(Role::Staff) && !user.has(Role::Signer) {
-        return Err(AppError::Forbidden);
+        return Err(DomainError::Forbidden);
     }
-    let document = s.domain.document(document_id).await?;
+    let document = s.document(document_id).await?;
     let named = document.signers.iter().any(|s| s.name == user.name);
     if !user.has(Role::Staff) && !named {
-        return Err(AppError::NotFound);
+        return Err(DomainError::NotFound);
     }
     Ok(document)
 }
@@ -184,11 +184,10 @@ pub async fn decide_signature(
     document_id: &str,
     task_id: &str,
     outcome: Outcome,
-) -> Result<Decided, AppError> {
+) -> Result<Decided, DomainError> {
     require(user, Role::Signer)?;
-    Ok(s.domain
-        .decide_signature(document_id, &user.name, task_id, outcome, &user.name)
-        .await?)
+    s.decide_signature(document_id, &user.name, task_id, outcome, &user.name)
+        .await
 }
 
 /// Longest signing timeout: a year, as long as a task token lives.
@@ -201,14 +200,13 @@ pub async fn request_signatures(
     title: &str,
     signers: &[SignerSpec],
     timeout_secs: u64,
-) -> Result<String, AppError> {
+) -> Result<String, DomainError> {
     require(user, Role::Staff)?;
     if timeout_secs == 0 || timeout_secs > MAX_SIGNING_TIMEOUT_SECS {
-        return Err(AppError::Invalid(
+        return Err(DomainError::Invalid(
             "the timeout is 1 second to 365 days".into(),
         ));
     }
-    Ok(s.domain
-        .request_signatures(title.trim(), signers, timeout_secs)
-        .await?)
+    s.request_signatures(title.trim(), signers, timeout_secs)
+        .await
 }

@@ -326,10 +326,27 @@ fn format_cents(cents: i64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
 }
 
-/// `YYYY-MM-DD` naming a real day.
+/// `YYYY-MM-DD` naming a real day (proleptic Gregorian, years 0001-9999).
 fn is_date(text: &str) -> bool {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    text.len() == 10 && time::Date::parse(text, &format).is_ok()
+    let bytes = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| bytes[range].iter().all(u8::is_ascii_digit);
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return false;
+    }
+    if !digits(0..4) || !digits(5..7) || !digits(8..10) {
+        return false;
+    }
+    let number = |range: std::ops::Range<usize>| text[range].parse::<u32>().unwrap_or(0);
+    let (year, month, day) = (number(0..4), number(5..7), number(8..10));
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    year >= 1 && (1..=days).contains(&day)
 }
 
 /// Checks that a form's own description makes sense (for descriptors and
@@ -447,5 +464,24 @@ mod tests {
             assert_eq!(cents(bad), None, "{bad:?}");
         }
         assert_eq!(format_cents(120050), "1200.50");
+    }
+
+    #[test]
+    fn dates_name_real_days() {
+        for good in ["2026-12-31", "2024-02-29", "2000-02-29", "0001-01-01"] {
+            assert!(is_date(good), "{good}");
+        }
+        for bad in [
+            "2026-02-29",
+            "1900-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-1-01",
+            "0000-01-01",
+            "2026-04-31",
+            "２０２６-01-01",
+        ] {
+            assert!(!is_date(bad), "{bad}");
+        }
     }
 }
