@@ -673,6 +673,9 @@ async fn saved_views_are_kept_per_person_and_shared_with_a_group() {
         404,
         "not_found",
     );
+    // A name no view could have is simply not there.
+    let long = format!("/v1/views/{}/delete", "x".repeat(1500));
+    assert_error(&p.fay.post(&long, &json!({})).await, 404, "not_found");
     let deleted = p
         .fay
         .post("/v1/views/Big%20expenses/delete", &json!({}))

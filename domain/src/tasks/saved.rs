@@ -86,6 +86,11 @@ impl Services {
 
     /// Deletes `user`'s own view `name`.
     pub async fn delete_view(&self, user: &User, name: &str) -> Result<(), DomainError> {
+        // No view has a name it could not have been saved under; such a
+        // name is not sent to DynamoDB (a key over 1 KiB is its error).
+        if name.is_empty() || name.chars().count() > MAX_NAME {
+            return Err(DomainError::NotFound);
+        }
         let out = self
             .ddb
             .delete_item()
