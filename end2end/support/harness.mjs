@@ -1,11 +1,10 @@
-// Starts the real countersign binary on a free loopback port with a fresh
+// Starts the real countersign binary on a loopback port of its choosing with a fresh
 // data directory, and opens Chromium pages against it with JavaScript on or
 // off. Every spec file uses `eachJsMode` so that it runs both ways.
 
 import { spawn } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, before, after } from 'node:test';
@@ -21,15 +20,22 @@ const CHROMIUM_ARGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const probe = createServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => ok(port));
-    });
-  });
+/**
+ * Resolves with the address after `http://` on the first line of `log`
+ * (the child's output so far, growing) that holds each announcement.
+ * Port 0 and the server's own word rather than a port picked here: a port
+ * free when picked may be taken by a parallel test before the server binds it.
+ */
+async function announced(log, child, announcements, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const text = log.join('');
+    const found = announcements.map((a) => text.match(new RegExp(`${a} http://([0-9.:]+)`))?.[1]);
+    if (found.every(Boolean)) return found;
+    if (child.exitCode !== null) throw new Error(`countersign exited with ${child.exitCode}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`countersign did not announce ${announcements.join(', ')} in ${timeoutMs} ms`);
 }
 
 async function waitUntilReady(base, child, timeoutMs = 30_000) {
@@ -53,14 +59,11 @@ async function waitUntilReady(base, child, timeoutMs = 30_000) {
  */
 export async function startServer() {
   const dataDir = await mkdtemp(join(tmpdir(), 'countersign-e2e-'));
-  const port = await freePort();
-  const servicesPort = await freePort();
-  const base = `http://127.0.0.1:${port}`;
   const log = [];
   const credential = { accessKeyId: 'e2e', secretAccessKey: randomBytes(24).toString('base64url') };
   const args = [
-    'serve', '--demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir,
-    '--services-listen', `127.0.0.1:${servicesPort}`, '--access-key-id', credential.accessKeyId,
+    'serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir,
+    '--services-listen', '127.0.0.1:0', '--access-key-id', credential.accessKeyId,
   ];
   const child = spawn(BINARY, args, {
     cwd: ROOT,
@@ -73,7 +76,11 @@ export async function startServer() {
   });
   child.stdout.on('data', (d) => log.push(String(d)));
   child.stderr.on('data', (d) => log.push(String(d)));
+  let base, services;
   try {
+    const [dashboard, endpoint] = await announced(log, child, ['dashboard on', 'embedded services on']);
+    base = `http://${dashboard}`;
+    services = endpoint;
     await waitUntilReady(base, child);
   } catch (error) {
     child.kill('SIGKILL');
@@ -86,7 +93,7 @@ export async function startServer() {
   }
   return {
     base,
-    services: { url: `http://127.0.0.1:${servicesPort}`, host: `127.0.0.1:${servicesPort}`, credential },
+    services: { url: `http://${services}`, host: services, credential },
     users,
     log,
     async stop() {

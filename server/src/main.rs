@@ -45,7 +45,9 @@ async fn main() -> ExitCode {
                 }
             };
             match listener.local_addr() {
-                Ok(addr) => tracing::info!("dashboard on http://{addr}"),
+                // On stdout whatever the log level, for people and for
+                // callers that asked for port 0.
+                Ok(addr) => println!("dashboard on http://{addr}"),
                 Err(error) => tracing::warn!(%error, "listening, address unknown"),
             }
             let secure_cookie = match args.secure_cookie.as_str() {

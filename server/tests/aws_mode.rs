@@ -14,19 +14,10 @@ use std::time::{Duration, Instant};
 async fn serve_in_aws_mode_provisions_and_runs_orders_on_the_endpoint() {
     let moto = backends::moto().await;
     let url = backends::moto_url();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
     let suffix = backends::unique("aws");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_countersign"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--aws",
-            "--provision",
-        ])
+    let mut command = Command::new(env!("CARGO_BIN_EXE_countersign"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--aws", "--provision"])
         .args(["--aws-region", "us-east-1", "--aws-endpoint-url", url])
         .args(["--orders-table", &format!("{suffix}-orders")])
         .args(["--actions-table", &format!("{suffix}-actions")])
@@ -38,10 +29,9 @@ async fn serve_in_aws_mode_provisions_and_runs_orders_on_the_endpoint() {
         .env("AWS_ACCESS_KEY_ID", "countersign-test")
         .env("AWS_SECRET_ACCESS_KEY", "countersign-test")
         .env_remove("AWS_PROFILE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve");
+        .stderr(Stdio::null());
+    let (mut child, addrs) = backends::spawn_announced(&mut command, &["dashboard on "]);
+    let port = addrs[0].port();
 
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

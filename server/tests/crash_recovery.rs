@@ -5,7 +5,9 @@
 //! while the process was down fires (late, never lost), and the write that
 //! happened before the crash is not made again.
 
-use std::net::TcpListener;
+#[path = "support/backends.rs"]
+mod backends;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,39 +25,21 @@ struct Emulator {
     credential: countersign_server::embedded::Credential,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 async fn launch(data: &Path) -> Emulator {
-    let port = free_port();
     // The credential the emulator makes for (or finds in) the data
     // directory; made here first, the emulator must take the same one.
     let credential =
         countersign_server::embedded::Credential::for_data_dir(data).expect("credential");
-    let child = Command::new(env!("CARGO_BIN_EXE_countersign"))
-        .args([
-            "emulator",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start emulator");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "emulator did not listen");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (child, addrs) = backends::spawn_announced(
+        Command::new(env!("CARGO_BIN_EXE_countersign"))
+            .args(["emulator", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .stderr(Stdio::null()),
+        &["DynamoDB and Step Functions on "],
+    );
     Emulator {
         child,
-        addr: ([127, 0, 0, 1], port).into(),
+        addr: addrs[0],
         credential,
     }
 }

@@ -18,13 +18,6 @@ use web::Browser;
 
 const PASSWORD: &str = "a long enough password";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
-
 fn countersign(args: &[String]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_countersign"));
     command
@@ -48,19 +41,16 @@ impl Drop for Replica {
 }
 
 async fn replica(suffix: &str) -> Replica {
-    let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
     let mut args = vec![
         "serve".to_owned(),
         "--listen".to_owned(),
-        addr.to_string(),
+        "127.0.0.1:0".to_owned(),
         "--provision".to_owned(),
     ];
     args.extend(backends::aws_args(suffix));
-    let child = countersign(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve");
+    let (child, addrs) =
+        backends::spawn_announced(countersign(&args).stderr(Stdio::null()), &["dashboard on "]);
+    let addr = addrs[0];
     let replica = Replica { addr, child };
     let probe = Browser::at(addr);
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -182,7 +182,9 @@ impl EmbeddedServices {
                 })
                 .await
         });
-        tracing::debug!(endpoint = %bound, "embedded services listening");
+        // On stdout beside the credential line, whatever the log level:
+        // a caller who asked for port 0 learns the port.
+        println!("embedded services on http://{bound}");
         self.endpoint = Some((bound, credential));
         self.stop = Some(stop);
         self.task = Some(task);

@@ -117,3 +117,58 @@ pub fn aws_args(suffix: &str) -> Vec<String> {
     }
     args
 }
+
+/// Spawns `command` (a `countersign` process told to listen on port 0)
+/// with its stdout piped, and returns it with the address that follows
+/// `http://` in the first line holding each of `announcements`, in order.
+///
+/// Port 0 and the child's own word, rather than a port picked here: a
+/// port free when picked may be taken by a parallel test binary before the
+/// child binds it.
+pub fn spawn_announced(
+    command: &mut std::process::Command,
+    announcements: &[&'static str],
+) -> (std::process::Child, Vec<std::net::SocketAddr>) {
+    use std::io::BufRead;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let output = child.stdout.take().expect("piped stdout");
+    let wanted: Vec<&'static str> = announcements.to_vec();
+    let (found, heard) = std::sync::mpsc::channel();
+    // Reads to the end of the child's life after the announcements too: a
+    // full pipe would stall its logging.
+    std::thread::spawn(move || {
+        let mut addrs = vec![None; wanted.len()];
+        let mut found = Some(found);
+        for line in std::io::BufReader::new(output).lines() {
+            let Ok(line) = line else { break };
+            for (slot, announcement) in addrs.iter_mut().zip(&wanted) {
+                if slot.is_none()
+                    && let Some((_, rest)) = line.split_once(announcement)
+                    && let Some((_, addr)) = rest.split_once("http://")
+                {
+                    let addr: String = addr
+                        .chars()
+                        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ':' | '[' | ']'))
+                        .collect();
+                    *slot = addr.parse::<std::net::SocketAddr>().ok();
+                }
+            }
+            if addrs.iter().all(Option::is_some)
+                && let Some(found) = found.take()
+            {
+                let _ = found.send(addrs.iter().flatten().copied().collect::<Vec<_>>());
+            }
+        }
+    });
+    match heard.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(addrs) => (child, addrs),
+        Err(_) => {
+            let status = child.try_wait().ok().flatten();
+            let _ = child.kill();
+            panic!("the child never announced {announcements:?} (exit: {status:?})");
+        }
+    }
+}

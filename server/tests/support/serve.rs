@@ -37,29 +37,12 @@ impl Drop for Instance {
     }
 }
 
-/// A free loopback port, never one this process was given before: the
-/// OS may hand the same free port out twice in a row, and a `serve` given
-/// it for both its listeners exits.
-pub fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    loop {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("port");
-        let mut given = GIVEN.lock().expect("ports");
-        if !given.contains(&port) {
-            given.push(port);
-            return port;
-        }
-    }
-}
-
 /// How a test reaches the tables behind a `serve` child.
 #[derive(Clone)]
 pub enum Reach {
-    /// The child's embedded services' socket, with its credential.
-    Embedded(SocketAddr, countersign_server::embedded::Credential),
+    /// The child's embedded services' socket (on a port it announces),
+    /// with this credential.
+    Embedded(countersign_server::embedded::Credential),
     Moto,
 }
 
@@ -74,15 +57,11 @@ impl Instance {
     /// `extra` serve flags.
     pub async fn embedded_on(data: backends::TempDir, extra: &[&str]) -> Instance {
         let store = vec!["--data-dir".to_owned(), data.0.display().to_string()];
-        // The embedded services on a known port, to read their tables.
-        let services: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let credential = countersign_server::embedded::Credential {
             access_key_id: "rest-test".into(),
             secret_access_key: countersign_domain::users::generate_password(),
         };
         let mut serve_args = vec![
-            "--services-listen".to_owned(),
-            services.to_string(),
             "--access-key-id".to_owned(),
             credential.access_key_id.clone(),
             "--secret-access-key".to_owned(),
@@ -92,7 +71,7 @@ impl Instance {
         Self::start(
             store,
             serve_args,
-            Reach::Embedded(services, credential),
+            Reach::Embedded(credential),
             countersign_domain::tables::Tables::default(),
             vec![],
             Some(data),
@@ -148,17 +127,22 @@ impl Instance {
         data: Option<backends::TempDir>,
     ) -> Instance {
         let token_tables = [tables.actions.clone(), tables.signature_requests.clone()];
-        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_countersign"))
-            .args(["serve", "--listen", &addr.to_string()])
+        let mut command = Command::new(env!("CARGO_BIN_EXE_countersign"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
             .args(&serve_args)
             .args(&store)
             .envs(env.iter().copied())
             .env_remove("AWS_PROFILE")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve");
+            .stderr(Stdio::null());
+        let mut announcements = vec!["dashboard on "];
+        if let Reach::Embedded(_) = reach {
+            // The embedded services on a socket too, to read their tables.
+            command.args(["--services-listen", "127.0.0.1:0"]);
+            announcements.push("embedded services on ");
+        }
+        let (mut child, addrs) = backends::spawn_announced(&mut command, &announcements);
+        let addr = addrs[0];
         let probe = Api::new(addr, None);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -176,8 +160,8 @@ impl Instance {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let config = match &reach {
-            Reach::Embedded(addr, credential) => {
-                countersign_server::aws::embedded_config(*addr, credential).await
+            Reach::Embedded(credential) => {
+                countersign_server::aws::embedded_config(addrs[1], credential).await
             }
             Reach::Moto => countersign_server::aws::local_config(backends::moto_url()).await,
         };
