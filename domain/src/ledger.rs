@@ -26,6 +26,7 @@ use crate::DomainError;
 use crate::decisions::{Outcome, Pending, Scope};
 use crate::orders::{Item, Services, s, unavailable};
 use crate::tables::{DECISIONS_BY_SUBJECT, DECISIONS_OPEN};
+use crate::tasks::quorum::{APPROVAL, Unfinished};
 
 /// The value of `open` on every unfinished row (the index's one partition).
 const OPEN: &str = "open";
@@ -76,6 +77,14 @@ impl State {
     fn finished(self) -> bool {
         matches!(self, State::Failed | State::Recorded)
     }
+}
+
+/// An unfinished row in the open index.
+#[derive(Debug)]
+pub(crate) enum Overdue {
+    Decision(Entry),
+    /// An approval towards a quorum, not yet counted or not yet resumed.
+    Approval(Unfinished),
 }
 
 /// One ledger row.
@@ -224,7 +233,7 @@ impl Entry {
     fn from_item(item: &Item) -> Option<Self> {
         let subject = s(item, "subject")?;
         // A task's approvals are records, not decisions to drive.
-        if s(item, "kind").as_deref() == Some("approval") {
+        if s(item, "kind").as_deref() == Some(APPROVAL) {
             return None;
         }
         let scope = match (s(item, "kind").as_deref(), s(item, "signer")) {
@@ -459,7 +468,7 @@ impl Services {
 
     /// Up to `limit` unfinished rows whose lease has run out, the longest
     /// overdue first: one Query on the sparse open index.
-    pub(crate) async fn overdue(&self, limit: i32) -> Result<Vec<Entry>, DomainError> {
+    pub(crate) async fn overdue(&self, limit: i32) -> Result<Vec<Overdue>, DomainError> {
         let out = self
             .ddb
             .query()
@@ -474,7 +483,17 @@ impl Services {
             .send()
             .await
             .map_err(|e| unavailable("reading unfinished decisions")(format!("{e:?}")))?;
-        Ok(out.items().iter().filter_map(Entry::from_item).collect())
+        Ok(out
+            .items()
+            .iter()
+            .filter_map(|item| {
+                if s(item, "kind").as_deref() == Some(APPROVAL) {
+                    Unfinished::from_item(item).map(Overdue::Approval)
+                } else {
+                    Entry::from_item(item).map(Overdue::Decision)
+                }
+            })
+            .collect())
     }
 
     /// The latest decision on an order or document (by claim time), FAILED

@@ -13,13 +13,17 @@
 //!   now.
 //! - SENT / EXPIRED / CLOSED: the waiting row is closed and the change
 //!   counter bumped.
+//! - An approval towards a quorum whose request stopped half-way: counted,
+//!   and the task resumed if the count reaches the quorum
+//!   ([`crate::tasks::quorum`]).
 
 use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType};
 
 use crate::DomainError;
 use crate::decisions::{Outcome, Sent};
-use crate::ledger::{Entry, State};
+use crate::ledger::{Entry, Overdue, State};
 use crate::orders::{Services, unavailable};
+use crate::tasks::quorum::Settled;
 
 /// What one reconciler pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -56,7 +60,21 @@ impl Services {
             found: rows.len(),
             ..Pass::default()
         };
-        for mut entry in rows {
+        for row in rows {
+            let mut entry = match row {
+                Overdue::Decision(entry) => entry,
+                Overdue::Approval(approval) => {
+                    match self.settle_approval(&approval).await? {
+                        Settled::Busy => {}
+                        Settled::Finished => {
+                            pass.leased += 1;
+                            pass.finished += 1;
+                        }
+                        Settled::Later => pass.leased += 1,
+                    }
+                    continue;
+                }
+            };
             if !self.lease(&mut entry).await? {
                 continue;
             }

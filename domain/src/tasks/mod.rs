@@ -8,7 +8,9 @@
 //! - `views`: the lists: open, unassigned, assigned to me, my groups, by
 //!   deadline; queries on sparse indexes, never a Scan.
 //! - `assign`: claim, give back, assign and reassign.
-//! - `decide`: actions, forms, quorum and four eyes.
+//! - `decide`: actions, forms and four eyes.
+//! - `quorum`: approvals counted exactly, and the one resume at the
+//!   quorum, finished by the reconciler when a request stops half-way.
 //! - `start`: starting a kind's workflow from its start form.
 //! - `saved`: named views of the list, kept on the server and shareable
 //!   with a group.
@@ -16,6 +18,7 @@
 pub mod assign;
 pub mod contract;
 pub mod decide;
+pub mod quorum;
 pub mod saved;
 pub mod start;
 pub mod views;
