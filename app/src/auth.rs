@@ -28,26 +28,6 @@ const SEEN_AT: &str = "seenAt";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientAddress(pub String);
 
-/// How long sessions last.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionPolicy {
-    /// Ends a session nobody used for this long.
-    pub idle_secs: u64,
-    /// Ends a session this long after sign-in, used or not.
-    pub absolute_secs: u64,
-    pub limits: countersign_domain::users::SignInLimits,
-}
-
-impl Default for SessionPolicy {
-    fn default() -> Self {
-        Self {
-            idle_secs: 60 * 60,
-            absolute_secs: 12 * 60 * 60,
-            limits: Default::default(),
-        }
-    }
-}
-
 fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -72,21 +52,6 @@ pub async fn client_address() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-/// What an `Authorization` header says: `Some(Some(key))` for a bearer
-/// key, `Some(None)` for anything else (refused, not ignored), `None` when
-/// the request has no such header.
-pub fn bearer_key(headers: &http::HeaderMap) -> Option<Option<&str>> {
-    let value = headers.get(http::header::AUTHORIZATION)?;
-    Some(
-        value
-            .to_str()
-            .ok()
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, key)| key.trim()),
-    )
-}
-
 /// The signed-in user, or `None`.
 ///
 /// A request with an `Authorization` header is a machine caller: it is
@@ -94,8 +59,10 @@ pub fn bearer_key(headers: &http::HeaderMap) -> Option<Option<&str>> {
 pub async fn current_user() -> Result<Option<User>, AppError> {
     let services = Services::from_context()?;
     if let Some(parts) = leptos::prelude::use_context::<http::request::Parts>()
-        && let Some(key) = bearer_key(&parts.headers)
+        && let Some(authorization) = parts.headers.get(http::header::AUTHORIZATION)
     {
+        let key =
+            countersign_domain::api_keys::bearer_key(authorization.to_str().unwrap_or_default());
         return match key {
             Some(key) => Ok(services.domain.accounts().bearer_user(key).await?),
             None => Ok(None),

@@ -3,14 +3,14 @@
 
 use leptos::prelude::*;
 
-use crate::auth::SessionPolicy;
 use crate::error::AppError;
+use countersign_domain::users::SessionPolicy;
 
 /// Shared handles, cheap to clone (the SDK clients are reference-counted).
 #[derive(Clone, Debug)]
 pub struct Services {
     /// Orders, documents, users and decisions.
-    pub domain: countersign_domain::orders::Services,
+    pub domain: countersign_domain::services::Services,
     pub policy: SessionPolicy,
     /// The kinds of task this server runs, deployed.
     pub kinds: std::sync::Arc<countersign_domain::kinds::Kinds>,

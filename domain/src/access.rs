@@ -11,7 +11,8 @@ use crate::DomainError;
 use crate::decisions::{Decided, Outcome};
 use crate::inbox::{InboxPage, InboxQuery};
 use crate::live::EventsPage;
-use crate::orders::{Order, OrderSummary, PendingTask, Services};
+use crate::orders::{Order, OrderSummary, PendingTask};
+use crate::services::Services;
 use crate::signatures::{Document, SignatureRequest, SignerSpec};
 use crate::users::{Role, User};
 

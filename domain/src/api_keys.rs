@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::DomainError;
-use crate::orders::{Item, s, unavailable};
+use crate::items::{Item, s, unavailable};
 use crate::tables::EXPIRES_AT;
 use crate::users::{Accounts, User, base64url};
 
@@ -396,6 +396,16 @@ impl Accounts {
         }
         Ok(mine.len())
     }
+}
+
+/// The key in an `Authorization` header's value: `Some(key)` for
+/// `Bearer <key>` (any case), `None` for anything else, which is refused,
+/// not ignored.
+pub fn bearer_key(authorization: &str) -> Option<&str> {
+    authorization
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, key)| key.trim())
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::DomainError;
 use crate::ledger::{Claim, Entry, State, condition_failed, lease_end};
-use crate::orders::Services;
+use crate::services::Services;
 
 /// A step waiting for a person, with its token: server side only.
 #[derive(Debug, Clone)]
@@ -398,7 +398,7 @@ impl Services {
             // The row moved on (the next wait's row, or closed already):
             // exactly what must survive.
             Ok(()) | Err((true, _)) => Ok(()),
-            Err((false, e)) => Err(crate::orders::unavailable("closing a waiting row")(e)),
+            Err((false, e)) => Err(crate::items::unavailable("closing a waiting row")(e)),
         }
     }
 

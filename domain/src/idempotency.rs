@@ -12,8 +12,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use sha2::{Digest, Sha256};
 
 use crate::DomainError;
+use crate::items::{s, unavailable};
 use crate::ledger::condition_failed;
-use crate::orders::{Services, s, unavailable};
+use crate::services::Services;
 use crate::tables::EXPIRES_AT;
 
 /// How long a key is remembered.

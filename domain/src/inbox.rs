@@ -16,7 +16,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
-use crate::orders::{Item, Services, s, unavailable};
+use crate::items::{Item, s, unavailable};
+use crate::services::Services;
 use crate::tables::{INBOX_INDEX, STAFF_SIGNATURES_BY_AGE, STAFF_SIGNATURES_BY_DEADLINE};
 
 /// Rows one page may examine before it stops looking for matches.

@@ -24,7 +24,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::DomainError;
 use crate::decisions::{Outcome, Pending, Scope};
-use crate::orders::{Item, Services, s, unavailable};
+use crate::items::{Item, s, unavailable};
+use crate::services::Services;
 use crate::tables::{DECISIONS_BY_SUBJECT, DECISIONS_OPEN};
 use crate::tasks::quorum::{APPROVAL, Unfinished};
 
@@ -350,7 +351,7 @@ impl Services {
 
     /// A ledger row, read consistently.
     pub(crate) async fn entry(&self, task_id: &str) -> Result<Option<Entry>, DomainError> {
-        if !crate::orders::usable_key(task_id) {
+        if !crate::items::usable_key(task_id) {
             return Ok(None);
         }
         let out = self
@@ -502,7 +503,7 @@ impl Services {
         &self,
         subject: &str,
     ) -> Result<Option<Entry>, DomainError> {
-        if !crate::orders::usable_key(subject) {
+        if !crate::items::usable_key(subject) {
             return Ok(None);
         }
         let out = self
@@ -535,7 +536,7 @@ impl Services {
         &self,
         subject: &str,
     ) -> Result<Vec<crate::orders::HistoryEntry>, DomainError> {
-        if !crate::orders::usable_key(subject) {
+        if !crate::items::usable_key(subject) {
             return Ok(Vec::new());
         }
         let mut lines = Vec::new();

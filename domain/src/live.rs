@@ -18,7 +18,8 @@ use aws_sdk_sfn::types::HistoryEvent;
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
-use crate::orders::{Services, unavailable};
+use crate::items::unavailable;
+use crate::services::Services;
 
 /// The meta row that counts changes.
 pub const CHANGES_KEY: &str = "changes";

@@ -8,50 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
 use crate::decisions::{Pending, Scope};
-use crate::tables::{CUSTOMER_INDEX, INBOX_INDEX, Tables};
-
-/// Everything the domain needs to reach AWS. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct Services {
-    pub ddb: aws_sdk_dynamodb::Client,
-    pub sfn: aws_sdk_sfn::Client,
-    pub tables: Tables,
-    /// The process-order state machine.
-    pub process_order_arn: String,
-    /// The sign-document state machine.
-    pub sign_document_arn: String,
-    /// The time decisions and the reconciler go by.
-    pub clock: crate::clock::Clock,
-    /// How long whoever holds an unfinished decision may work on it before
-    /// the reconciler may take it over.
-    pub lease: std::time::Duration,
-}
-
-/// The lease on an unfinished decision, unless configured otherwise: long
-/// enough for one SendTask* call with its retries.
-pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(15);
-
-impl Services {
-    /// Services on these clients and tables, with the system clock and the
-    /// default lease.
-    pub fn new(
-        ddb: aws_sdk_dynamodb::Client,
-        sfn: aws_sdk_sfn::Client,
-        tables: Tables,
-        process_order_arn: String,
-        sign_document_arn: String,
-    ) -> Self {
-        Self {
-            ddb,
-            sfn,
-            tables,
-            process_order_arn,
-            sign_document_arn,
-            clock: crate::clock::Clock::system(),
-            lease: DEFAULT_LEASE,
-        }
-    }
-}
+use crate::items::{Item, list_of_maps, s, time_key, unavailable, usable_key};
+use crate::services::Services;
+use crate::tables::{CUSTOMER_INDEX, INBOX_INDEX};
+use crate::workflows::start_workflow;
 
 /// One line of an order's status history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,35 +71,6 @@ pub struct PendingTask {
     pub created_at: String,
 }
 
-pub(crate) type Item = HashMap<String, AttributeValue>;
-
-pub(crate) fn s(item: &Item, key: &str) -> Option<String> {
-    item.get(key).and_then(|v| v.as_s().ok()).cloned()
-}
-
-pub(crate) fn unavailable(what: &str) -> impl FnOnce(String) -> DomainError + '_ {
-    move |error| {
-        tracing::error!(%error, "{what} failed");
-        DomainError::Unavailable
-    }
-}
-
-/// A UTC timestamp as something that sorts in time order, whatever its
-/// number of fraction digits (the workflow's and ours differ): the date
-/// and time to the second, then the fraction as nanoseconds.
-pub(crate) fn time_key(at: &str) -> (&str, u32) {
-    let (whole, rest) = at.split_at(at.len().min(19));
-    let digits: String = rest
-        .strip_prefix('.')
-        .unwrap_or_default()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .take(9)
-        .collect();
-    let nanos = format!("{digits:0<9}").parse().unwrap_or(0);
-    (whole, nanos)
-}
-
 /// The `history` list of an order or document item.
 pub(crate) fn history_of(item: &Item) -> Vec<HistoryEntry> {
     list_of_maps(item, "history")
@@ -156,30 +87,6 @@ pub(crate) fn history_of(item: &Item) -> Vec<HistoryEntry> {
         .collect()
 }
 
-/// Starts `machine` with a given execution name (the order or document id).
-pub(crate) async fn start_workflow(
-    sfn: &aws_sdk_sfn::Client,
-    machine: &str,
-    name: &str,
-    input: &serde_json::Value,
-) -> Result<(), DomainError> {
-    sfn.start_execution()
-        .state_machine_arn(machine)
-        .name(name)
-        .input(input.to_string())
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| unavailable("starting a workflow")(format!("{e:?}")))
-}
-
-fn list_of_maps(item: &Item, key: &str) -> Vec<Item> {
-    item.get(key)
-        .and_then(|v| v.as_l().ok())
-        .map(|l| l.iter().filter_map(|v| v.as_m().ok().cloned()).collect())
-        .unwrap_or_default()
-}
-
 fn pending_task(item: &Item) -> Option<PendingTask> {
     Some(PendingTask {
         task_id: s(item, "taskId")?,
@@ -190,39 +97,12 @@ fn pending_task(item: &Item) -> Option<PendingTask> {
     })
 }
 
-/// Whether `key` can name a row at all. DynamoDB refuses empty keys and
-/// keys over 2 KB with an error; such an id names nothing, and must be
-/// "not found", not a failure of the service.
-pub(crate) fn usable_key(key: &str) -> bool {
-    !key.is_empty() && key.len() <= 1024
-}
-
-/// An execution's ARN: its machine's ARN with `execution` for
-/// `stateMachine`, then its name.
-fn execution_of(machine_arn: &str, name: &str) -> String {
-    format!(
-        "{}:{name}",
-        machine_arn.replacen(":stateMachine:", ":execution:", 1)
-    )
-}
-
 /// Most items an order may have.
 pub const MAX_ITEMS: usize = 100;
 /// Longest item name.
 pub const MAX_ITEM_LEN: usize = 200;
 
 impl Services {
-    /// The execution ARN of an order's workflow (its name is the order id).
-    pub fn execution_arn(&self, order_id: &str) -> String {
-        execution_of(&self.process_order_arn, order_id)
-    }
-
-    /// The execution ARN of a document's workflow (its name is the
-    /// document id).
-    pub fn document_execution_arn(&self, document_id: &str) -> String {
-        execution_of(&self.sign_document_arn, document_id)
-    }
-
     /// Starts an order for `customer`; returns its id.
     pub async fn place_order(
         &self,

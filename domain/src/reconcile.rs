@@ -21,8 +21,9 @@ use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType};
 
 use crate::DomainError;
 use crate::decisions::{Outcome, Sent};
+use crate::items::unavailable;
 use crate::ledger::{Entry, Overdue, State};
-use crate::orders::{Services, unavailable};
+use crate::services::Services;
 use crate::tasks::quorum::Settled;
 
 /// What one reconciler pass did.

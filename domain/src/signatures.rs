@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
 use crate::decisions::{Decided, Outcome, Pending, Scope, check_input};
-use crate::orders::{HistoryEntry, Item, Services, s, unavailable};
+use crate::items::{Item, s, unavailable};
+use crate::orders::HistoryEntry;
+use crate::services::Services;
 use crate::tables::SIGNER_INDEX;
 
 /// Who signs, and whether a person has to.
@@ -120,7 +122,7 @@ impl Services {
             "documentId": document_id, "title": title, "signers": signers,
             "timeoutSeconds": timeout_seconds, "deadline": deadline,
         });
-        crate::orders::start_workflow(&self.sfn, &self.sign_document_arn, &document_id, &input)
+        crate::workflows::start_workflow(&self.sfn, &self.sign_document_arn, &document_id, &input)
             .await?;
         self.announce().await;
         Ok(document_id)
@@ -129,7 +131,7 @@ impl Services {
     /// A document with each signature and each request's state. A request
     /// still marked waiting on a document that has ended shows as EXPIRED.
     pub async fn document(&self, document_id: &str) -> Result<Document, DomainError> {
-        if !crate::orders::usable_key(document_id) {
+        if !crate::items::usable_key(document_id) {
             return Err(DomainError::NotFound);
         }
         let out = self
@@ -185,7 +187,7 @@ impl Services {
             .collect();
         let mut history = crate::orders::history_of(item);
         history.extend(self.decision_lines(document_id).await?);
-        history.sort_by(|a, b| crate::orders::time_key(&a.at).cmp(&crate::orders::time_key(&b.at)));
+        history.sort_by(|a, b| crate::items::time_key(&a.at).cmp(&crate::items::time_key(&b.at)));
         Ok(Document {
             document_id: document_id.into(),
             title: s(item, "title").unwrap_or_default(),
@@ -278,7 +280,7 @@ impl Services {
         document_id: &str,
         signer: &str,
     ) -> Result<Option<Item>, DomainError> {
-        if !crate::orders::usable_key(document_id) || !crate::orders::usable_key(signer) {
+        if !crate::items::usable_key(document_id) || !crate::items::usable_key(signer) {
             return Ok(None);
         }
         let out = self

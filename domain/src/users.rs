@@ -12,7 +12,8 @@ use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use crate::DomainError;
-use crate::orders::{Item, Services, s, unavailable};
+use crate::items::{Item, s, unavailable};
+use crate::services::Services;
 use crate::tables::{EXPIRES_AT, Tables};
 
 /// The users and sign-in bookkeeping: DynamoDB only, no workflows, so the
@@ -34,6 +35,26 @@ impl Services {
 }
 
 pub use countersign_model::people::{Role, UnknownRole, User};
+
+/// How long sessions last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// Ends a session nobody used for this long.
+    pub idle_secs: u64,
+    /// Ends a session this long after sign-in, used or not.
+    pub absolute_secs: u64,
+    pub limits: SignInLimits,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            idle_secs: 60 * 60,
+            absolute_secs: 12 * 60 * 60,
+            limits: Default::default(),
+        }
+    }
+}
 
 /// How many failed sign-ins are tolerated before further attempts are
 /// refused until the window ends.

@@ -113,3 +113,20 @@ async fn deploy(sfn: &Client, name: &str, definition: &str) -> Result<String, Do
         }
     }
 }
+
+/// Starts `machine` with a given execution name (the order or document id).
+pub(crate) async fn start_workflow(
+    sfn: &aws_sdk_sfn::Client,
+    machine: &str,
+    name: &str,
+    input: &serde_json::Value,
+) -> Result<(), DomainError> {
+    sfn.start_execution()
+        .state_machine_arn(machine)
+        .name(name)
+        .input(input.to_string())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| crate::items::unavailable("starting a workflow")(format!("{e:?}")))
+}

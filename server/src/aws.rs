@@ -28,7 +28,7 @@ pub fn retries() -> RetryConfig {
 /// Every SDK call's time limits: an attempt gives up after 5 s and the
 /// whole call, retries included, after 12 s, so no request waits on a
 /// silent service forever, and a decision settles well within its lease
-/// (`countersign_domain::orders::DEFAULT_LEASE`, 15 s).
+/// (`countersign_domain::services::DEFAULT_LEASE`, 15 s).
 pub fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(3))

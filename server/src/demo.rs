@@ -2,7 +2,7 @@
 //! the demo customers so the inbox has something in it on first look.
 
 use countersign_domain::DomainError;
-use countersign_domain::orders::Services;
+use countersign_domain::services::Services;
 use countersign_domain::users::{Accounts, Role, generate_password};
 
 /// The demo people and what they may do.

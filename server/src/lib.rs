@@ -13,10 +13,10 @@
 //! - `demo`: sample data for `serve --demo`.
 //! - `moto`: starts moto, the independent AWS emulator used as a reference.
 //! - `bench`: `countersign bench`, figures printed side by side.
-//! - `idempotency`: `Idempotency-Key` on the REST API's state-changing calls.
 //! - `origin`: which origins may change state through the pages.
-//! - `api`, `tasks_api`: the REST API (orders and documents; tasks and
-//!   kinds).
+//! - `api`: the REST API (orders, documents, webhooks; tasks and kinds
+//!   under `/v1`), on domain types only.
+//! - `readiness`: the backend every front serves from, set once it answers.
 //! - `web`: the axum router: pages, server functions, static files, health.
 //! - [`serve`]: runs the dashboard on a listener until a shutdown signal, so
 //!   tests can bind `127.0.0.1:0` and stop it when they are done.
@@ -28,19 +28,17 @@ pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod embedded;
-pub mod idempotency;
 pub mod listener;
 pub mod live;
 pub mod moto;
 pub mod origin;
+pub mod readiness;
 pub mod sessions;
-pub mod tasks_api;
 pub mod web;
 
 use std::future::Future;
 use std::path::PathBuf;
 
-use countersign_app::services::Services;
 use tokio::net::TcpListener;
 
 /// What `serve` needs to know, resolved from the command line.
@@ -64,7 +62,7 @@ pub struct ServeConfig {
     /// Cookies, origins, client addresses.
     pub web: web::WebSettings,
     /// Session lifetimes and sign-in limits.
-    pub policy: countersign_app::auth::SessionPolicy,
+    pub policy: countersign_domain::users::SessionPolicy,
     /// The decision lease and how often the reconciler runs.
     pub decisions: DecisionSettings,
     /// What one client, or all of them, may hold of the server.
@@ -104,7 +102,7 @@ pub struct DecisionSettings {
 impl Default for DecisionSettings {
     fn default() -> Self {
         Self {
-            lease: countersign_domain::orders::DEFAULT_LEASE,
+            lease: countersign_domain::services::DEFAULT_LEASE,
             reconcile_every: std::time::Duration::from_secs(2),
         }
     }
@@ -157,7 +155,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let readiness = web::Readiness::default();
+    let readiness = readiness::Readiness::default();
     let sessions = sessions::DynamoDbStore::default();
     let live = live::Live::new(config.limits.live);
     let (stop_reconciler, reconciler_stopped) = tokio::sync::watch::channel(false);
@@ -219,7 +217,7 @@ pub async fn serve(
 /// and marks the server ready.
 async fn start_backend(
     config: &ServeConfig,
-    readiness: &web::Readiness,
+    readiness: &readiness::Readiness,
     sessions: &sessions::DynamoDbStore,
     live: &live::Live,
     mut reconciler_stopped: tokio::sync::watch::Receiver<bool>,
@@ -284,7 +282,7 @@ async fn start_backend(
     } else {
         kinds.find_deployed(&sfn).await?;
     }
-    let mut orders = countersign_domain::orders::Services::new(
+    let mut orders = countersign_domain::services::Services::new(
         dynamodb.clone(),
         sfn,
         config.tables.clone(),
@@ -313,7 +311,7 @@ async fn start_backend(
         demo::place_sample_orders(&orders).await?;
     }
     live.watch(orders.clone());
-    readiness.set(Services {
+    readiness.set(readiness::Backend {
         domain: orders,
         policy: config.policy,
         kinds: std::sync::Arc::new(kinds),

@@ -129,7 +129,7 @@ impl Live {
     }
 
     /// Starts watching the counter; runs as long as the process.
-    pub fn watch(&self, domain: countersign_domain::orders::Services) {
+    pub fn watch(&self, domain: countersign_domain::services::Services) {
         let Some(changes) = self.changes.lock().ok().and_then(|c| c.clone()) else {
             return;
         };

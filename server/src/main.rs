@@ -95,7 +95,7 @@ async fn main() -> ExitCode {
                         total: usize::try_from(args.live_streams_max).unwrap_or(usize::MAX),
                     },
                 },
-                policy: countersign_app::auth::SessionPolicy {
+                policy: countersign_domain::users::SessionPolicy {
                     idle_secs: args.session_idle_minutes * 60,
                     absolute_secs: args.session_max_hours * 3600,
                     limits: countersign_domain::users::SignInLimits {

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
@@ -24,23 +24,8 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::origin::SiteOrigins;
+use crate::readiness::Readiness;
 use crate::sessions::DynamoDbStore;
-
-/// Set once the backing services answer; until then `/readyz` says 503 and
-/// server functions say the service is not answering.
-#[derive(Debug, Clone, Default)]
-pub struct Readiness(Arc<OnceLock<Services>>);
-
-impl Readiness {
-    pub fn set(&self, services: Services) {
-        // A second call would mean two backends; the first one stays.
-        let _ = self.0.set(services);
-    }
-
-    pub fn services(&self) -> Option<&Services> {
-        self.0.get()
-    }
-}
 
 /// How the web front behaves towards browsers.
 #[derive(Debug, Clone, Default)]
@@ -103,8 +88,13 @@ pub fn router(
     let context = {
         let readiness = readiness.clone();
         move || {
-            if let Some(services) = readiness.services() {
-                provide_context(services.clone());
+            // Server functions get the backend as the UI crate's context.
+            if let Some(backend) = readiness.backend() {
+                provide_context(Services {
+                    domain: backend.domain.clone(),
+                    policy: backend.policy,
+                    kinds: backend.kinds.clone(),
+                });
             }
             // The page's scripts carry the nonce the response's CSP names
             // (set by `security_headers`), not one of Leptos's own.
@@ -145,7 +135,7 @@ pub fn router(
         .route(
             "/readyz",
             get(move || {
-                let ready = readiness.services().is_some();
+                let ready = readiness.backend().is_some();
                 async move {
                     if ready {
                         (StatusCode::OK, "ready")

@@ -17,7 +17,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use countersign_domain::DomainError;
 use countersign_domain::decisions::Outcome;
-use countersign_domain::orders::Services;
+use countersign_domain::services::Services;
 use countersign_domain::signatures::SignerSpec;
 use domain::{both, status_becomes, waiting_on};
 use faults::{Fault, Faults, When};

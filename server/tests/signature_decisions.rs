@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use countersign_domain::DomainError;
 use countersign_domain::decisions::Outcome;
-use countersign_domain::orders::Services;
+use countersign_domain::services::Services;
 use countersign_domain::signatures::{Document, SignatureRequest, SignerSpec};
 use domain::both;
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use countersign_domain::DomainError;
 use countersign_domain::kinds::Kinds;
-use countersign_domain::orders::Services;
+use countersign_domain::services::Services;
 use countersign_domain::tasks::Status;
 use countersign_domain::tasks::decide::{Answer, Answered};
 use countersign_domain::users::{Role, User};

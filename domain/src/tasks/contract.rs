@@ -11,7 +11,7 @@ use serde_json::Value;
 pub use countersign_model::tasks::*;
 
 use crate::forms::check_fields;
-use crate::orders::{Item, s};
+use crate::items::{Item, s};
 
 /// The contract's JSON Schema, as published in `docs/`.
 pub const SCHEMA: &str = include_str!("../../../docs/task.schema.json");

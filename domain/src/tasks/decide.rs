@@ -15,7 +15,7 @@ use super::contract::{ActionOutcome, Approval, Contract, ReasonRule, Status, Tas
 use super::quorum::pending;
 use crate::DomainError;
 use crate::decisions::{MAX_TEXT, Outcome};
-use crate::orders::Services;
+use crate::services::Services;
 use crate::users::{Role, User};
 
 /// The action staff take on a task whose row breaks the contract: it fails

@@ -26,7 +26,8 @@ pub mod views;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::DomainError;
-use crate::orders::{Services, unavailable, usable_key};
+use crate::items::{unavailable, usable_key};
+use crate::services::Services;
 use crate::users::User;
 pub use contract::{Contract, Spec, Status, Task};
 

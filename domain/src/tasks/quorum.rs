@@ -19,8 +19,9 @@ use serde_json::{Value, json};
 use super::contract::{Action, Approval, Contract, Status, Task};
 use crate::DomainError;
 use crate::decisions::{Outcome, Pending, Scope};
+use crate::items::{Item, s, unavailable};
 use crate::ledger::{condition_failed, lease_end};
-use crate::orders::{Item, Services, s, unavailable};
+use crate::services::Services;
 
 /// The `kind` of an approval record in the decisions table.
 pub(crate) const APPROVAL: &str = "approval";

@@ -12,7 +12,8 @@ pub use countersign_model::tasks::SavedView;
 
 use super::views::Filter;
 use crate::DomainError;
-use crate::orders::{Item, Services, s, unavailable};
+use crate::items::{Item, s, unavailable};
+use crate::services::Services;
 use crate::tables::VIEWS_BY_GROUP;
 use crate::users::User;
 

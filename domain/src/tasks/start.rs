@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::DomainError;
 use crate::kinds::Kind;
-use crate::orders::Services;
+use crate::services::Services;
 use crate::users::User;
 
 /// A started workflow.
@@ -53,7 +53,7 @@ impl Services {
             .input(input.to_string())
             .send()
             .await
-            .map_err(|e| crate::orders::unavailable("starting a workflow")(format!("{e:?}")))?;
+            .map_err(|e| crate::items::unavailable("starting a workflow")(format!("{e:?}")))?;
         tracing::info!(kind = kind.name(), by = user.name, "started a workflow");
         Ok(Started {
             kind: kind.name().to_owned(),

@@ -10,7 +10,8 @@ pub use countersign_model::tasks::{Filter, Sort, View};
 
 use super::contract::{self, OPEN, Task};
 use crate::DomainError;
-use crate::orders::{Services, unavailable};
+use crate::items::unavailable;
+use crate::services::Services;
 use crate::tables::{TASKS_BY_ASSIGNEE, TASKS_BY_DEADLINE, TASKS_OPEN};
 use crate::users::User;
 

@@ -472,7 +472,7 @@ async fn decisions_moto(bench: &DashboardBench) -> Result<Decisions, BenchError>
         countersign_domain::workflows::deploy_sign_document(&sfn, &name("sign-document"), &tables)
             .await
             .map_err(|e| fail("moto workflow", e))?;
-    let domain = countersign_domain::orders::Services::new(
+    let domain = countersign_domain::services::Services::new(
         ddb,
         sfn,
         tables,

@@ -6,7 +6,7 @@
 //! The domain deployed on a backend: its own tables and workflows under
 //! unique names, so tests can share one moto.
 
-use countersign_domain::orders::Services;
+use countersign_domain::services::Services;
 use countersign_domain::tables::Tables;
 
 use super::backends::{self, Backend, unique};

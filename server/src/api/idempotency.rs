@@ -13,8 +13,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use countersign_domain::idempotency::{Begin, request_hash, valid_key};
 
-use crate::api::{ApiError, MAX_BODY, caller, services};
-use crate::web::Readiness;
+use super::MAX_BODY;
+use super::error::ApiError;
+use super::request::{caller, services};
+use crate::readiness::Readiness;
 
 /// The request header.
 pub const HEADER: &str = "idempotency-key";

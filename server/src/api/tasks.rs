@@ -21,10 +21,11 @@ use countersign_domain::users::User;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::api::{ApiError, authorized, caller, services};
-use crate::web::Readiness;
+use super::error::ApiError;
+use super::request::{authorized, caller, services};
+use crate::readiness::Readiness;
 
-type Result<T> = std::result::Result<T, ApiError>;
+use super::error::Result;
 
 /// A domain refusal as the caller sees it; a form's refusal keeps each
 /// field's problem, machine-readable.

@@ -1,0 +1,70 @@
+//! What the domain needs to reach AWS: the SDK clients, the tables, the
+//! built-in workflows' state machines, the clock and the decision lease.
+//! Each module adds the operations it owns to [`Services`] in its own
+//! `impl` block (orders, documents, decisions, the ledger, tasks, users,
+//! keys), so this one holds no behaviour of theirs.
+
+use crate::tables::Tables;
+
+/// Everything the domain needs to reach AWS. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub sfn: aws_sdk_sfn::Client,
+    pub tables: Tables,
+    /// The process-order state machine.
+    pub process_order_arn: String,
+    /// The sign-document state machine.
+    pub sign_document_arn: String,
+    /// The time decisions and the reconciler go by.
+    pub clock: crate::clock::Clock,
+    /// How long whoever holds an unfinished decision may work on it before
+    /// the reconciler may take it over.
+    pub lease: std::time::Duration,
+}
+
+/// The lease on an unfinished decision, unless configured otherwise: long
+/// enough for one SendTask* call with its retries.
+pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(15);
+
+impl Services {
+    /// Services on these clients and tables, with the system clock and the
+    /// default lease.
+    pub fn new(
+        ddb: aws_sdk_dynamodb::Client,
+        sfn: aws_sdk_sfn::Client,
+        tables: Tables,
+        process_order_arn: String,
+        sign_document_arn: String,
+    ) -> Self {
+        Self {
+            ddb,
+            sfn,
+            tables,
+            process_order_arn,
+            sign_document_arn,
+            clock: crate::clock::Clock::system(),
+            lease: DEFAULT_LEASE,
+        }
+    }
+
+    /// The execution ARN of an order's workflow (its name is the order id).
+    pub fn execution_arn(&self, order_id: &str) -> String {
+        execution_of(&self.process_order_arn, order_id)
+    }
+
+    /// The execution ARN of a document's workflow (its name is the
+    /// document id).
+    pub fn document_execution_arn(&self, document_id: &str) -> String {
+        execution_of(&self.sign_document_arn, document_id)
+    }
+}
+
+/// An execution's ARN: its machine's ARN with `execution` for
+/// `stateMachine`, then its name.
+fn execution_of(machine_arn: &str, name: &str) -> String {
+    format!(
+        "{}:{name}",
+        machine_arn.replacen(":stateMachine:", ":execution:", 1)
+    )
+}
