@@ -10,6 +10,9 @@
 //! SDK, so the same code runs against the embedded services, moto and AWS.
 //!
 //! # Layout
+//! - `services`: the clients, tables, clock and lease every operation
+//!   needs; each module below adds its own operations to it.
+//! - `items`: reading DynamoDB items, and which keys can name a row.
 //! - `access`: who may do what with orders and documents; the pages and
 //!   the REST API both go through it.
 //! - `tables`: table names and their creation (keys and the inbox index).
