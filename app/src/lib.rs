@@ -86,7 +86,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("tasks") view=pages::tasks::TasksPage ssr=SsrMode::Async />
                     <Route
                         path=(StaticSegment("tasks"), ParamSegment("id"))
-                        view=pages::tasks::TaskPage
+                        view=pages::task::TaskPage
                         ssr=SsrMode::Async
                     />
                     <Route

@@ -5,6 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Most orders one bulk action decides.
+pub const MAX_BULK: usize = 100;
+
 /// The signed-in person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Me {
@@ -198,7 +201,7 @@ pub struct Document {
 #[cfg(feature = "ssr")]
 mod from_domain {
     use super::*;
-    use countersign_domain::{decisions, inbox, live, orders, signatures, users};
+    use countersign_domain::{inbox, live, orders, outcome, signatures, users};
 
     impl From<inbox::InboxItem> for InboxItem {
         fn from(i: inbox::InboxItem) -> Self {
@@ -321,8 +324,8 @@ mod from_domain {
         }
     }
 
-    impl From<decisions::Decided> for Decision {
-        fn from(d: decisions::Decided) -> Self {
+    impl From<outcome::Decided> for Decision {
+        fn from(d: outcome::Decided) -> Self {
             Decision {
                 subject: d.subject,
                 task_id: d.task_id,

@@ -2,9 +2,11 @@
 
 pub mod common;
 pub mod documents;
+pub mod forms;
 pub mod home;
 pub mod inbox;
 pub mod not_found;
 pub mod orders;
 pub mod sign_in;
+pub mod task;
 pub mod tasks;

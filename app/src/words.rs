@@ -45,7 +45,7 @@ pub fn decode_bulk(text: &str) -> Vec<BulkResult> {
                 message: parts.next()?.to_owned(),
             })
         })
-        .take(crate::server_fns::orders::MAX_BULK)
+        .take(crate::model::MAX_BULK)
         .collect()
 }
 

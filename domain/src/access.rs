@@ -8,10 +8,10 @@
 //! probed.
 
 use crate::DomainError;
-use crate::decisions::{Decided, Outcome};
 use crate::inbox::{InboxPage, InboxQuery};
 use crate::live::EventsPage;
 use crate::orders::{Order, OrderSummary, PendingTask};
+use crate::outcome::{Decided, Outcome};
 use crate::services::Services;
 use crate::signatures::{Document, SignatureRequest, SignerSpec};
 use crate::users::{Role, User};

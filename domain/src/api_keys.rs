@@ -15,12 +15,14 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use hmac::{Hmac, KeyInit, Mac};
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::DomainError;
 use crate::items::{Item, s, unavailable};
+pub use crate::secrets::sha256_hex;
+use crate::secrets::{base64url, hex};
 use crate::tables::EXPIRES_AT;
-use crate::users::{Accounts, User, base64url};
+use crate::users::{Accounts, User};
 
 /// What a key is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,15 +80,6 @@ pub struct ApiKey {
 
 /// How far a webhook's timestamp may be from now, either way.
 pub const WEBHOOK_WINDOW_SECS: u64 = 5 * 60;
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Lowercase hex SHA-256, for keys, ids and signatures.
-pub fn sha256_hex(data: impl AsRef<[u8]>) -> String {
-    hex(&Sha256::digest(data.as_ref()))
-}
 
 /// Equal without saying where the first difference is.
 pub fn same(a: &[u8], b: &[u8]) -> bool {

@@ -12,8 +12,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use sha2::{Digest, Sha256};
 
 use crate::DomainError;
+use crate::items::condition_failed;
 use crate::items::{s, unavailable};
-use crate::ledger::condition_failed;
 use crate::services::Services;
 use crate::tables::EXPIRES_AT;
 
@@ -51,11 +51,7 @@ pub fn request_hash(method: &str, path: &str, body: &[u8]) -> String {
     h.update(path.as_bytes());
     h.update(b"\n");
     h.update(body);
-    hex(&h.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::secrets::hex(&h.finalize())
 }
 
 fn row_key(owner: &str, key: &str) -> String {
@@ -63,7 +59,7 @@ fn row_key(owner: &str, key: &str) -> String {
     h.update(owner.as_bytes());
     h.update(b"\n");
     h.update(key.as_bytes());
-    format!("idempotency#{}", hex(&h.finalize()))
+    format!("idempotency#{}", crate::secrets::hex(&h.finalize()))
 }
 
 impl Services {

@@ -260,12 +260,12 @@ const SIGNATURE_KEYS_BY_DEADLINE: &[&str] = &["documentId", "signer", "inbox", "
 
 fn encode(cursor: &Cursor) -> String {
     let json = serde_json::to_vec(cursor).unwrap_or_default();
-    crate::users::base64url(&json)
+    crate::secrets::base64url(&json)
 }
 
 fn decode(text: &str) -> Result<Cursor, DomainError> {
     let malformed = || DomainError::Invalid("malformed cursor".into());
-    let bytes = crate::users::base64url_decode(text).ok_or_else(malformed)?;
+    let bytes = crate::secrets::base64url_decode(text).ok_or_else(malformed)?;
     serde_json::from_slice(&bytes).map_err(|_| malformed())
 }
 

@@ -51,3 +51,11 @@ pub(crate) fn list_of_maps(item: &Item, key: &str) -> Vec<Item> {
 pub(crate) fn usable_key(key: &str) -> bool {
     !key.is_empty() && key.len() <= 1024
 }
+
+/// Whether a DynamoDB call failed on its condition (rather than failing).
+pub(crate) fn condition_failed<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    error.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}

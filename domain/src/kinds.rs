@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::forms::{Field, check_fields};
 use crate::tables::Tables;
-use crate::tasks::Task;
 use crate::users::{Role, User};
+use countersign_model::tasks::Task;
 
 /// The descriptors and definitions in the repository's `workflows/`:
 /// (descriptor file name, descriptor, definition file name, definition).

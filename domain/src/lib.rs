@@ -13,6 +13,7 @@
 //! - `services`: the clients, tables, clock and lease every operation
 //!   needs; each module below adds its own operations to it.
 //! - `items`: reading DynamoDB items, and which keys can name a row.
+//! - `secrets`: base64url and SHA-256 hex for keys, passwords and ids.
 //! - `access`: who may do what with orders and documents; the pages and
 //!   the REST API both go through it.
 //! - `tables`: table names and their creation (keys and the inbox index).
@@ -21,7 +22,8 @@
 //! - `signatures`: documents, signature requests, a signer's desk.
 //! - `users`: people, roles, passwords, failed sign-in counters.
 //! - `api_keys`: keys for the REST API and webhook secrets, stored hashed.
-//! - `decisions`: claim → SendTask* → close → history, for both.
+//! - `outcome`: what waits for a person and what they can decide.
+//! - `decisions`: claim → SendTask* → close → history, for every kind.
 //! - `ledger`: the decisions table, the one record of every decision and
 //!   how far it has got.
 //! - `reconcile`: drives unfinished decisions to a state that agrees with
@@ -52,7 +54,9 @@ pub mod kinds;
 pub mod ledger;
 pub mod live;
 pub mod orders;
+pub mod outcome;
 pub mod reconcile;
+pub mod secrets;
 pub mod services;
 pub mod signatures;
 pub mod tables;

@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
-use crate::decisions::{Pending, Scope};
 use crate::items::{Item, list_of_maps, s, time_key, unavailable, usable_key};
+use crate::outcome::{Pending, Scope};
 use crate::services::Services;
 use crate::tables::{CUSTOMER_INDEX, INBOX_INDEX};
 use crate::workflows::start_workflow;

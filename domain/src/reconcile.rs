@@ -20,11 +20,12 @@
 use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType};
 
 use crate::DomainError;
-use crate::decisions::{Outcome, Sent};
+use crate::decisions::Sent;
 use crate::items::unavailable;
 use crate::ledger::{Entry, Overdue, State};
+use crate::outcome::Outcome;
 use crate::services::Services;
-use crate::tasks::quorum::Settled;
+use crate::tasks::quorum::{Settled, Unfinished};
 
 /// What one reconciler pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -63,8 +64,11 @@ impl Services {
         };
         for row in rows {
             let mut entry = match row {
-                Overdue::Decision(entry) => entry,
-                Overdue::Approval(approval) => {
+                Overdue::Decision(entry) => *entry,
+                Overdue::Approval(item) => {
+                    let Some(approval) = Unfinished::from_item(&item) else {
+                        continue;
+                    };
                     match self.settle_approval(&approval).await? {
                         Settled::Busy => {}
                         Settled::Finished => {

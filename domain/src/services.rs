@@ -68,3 +68,14 @@ fn execution_of(machine_arn: &str, name: &str) -> String {
         machine_arn.replacen(":stateMachine:", ":execution:", 1)
     )
 }
+
+/// How long whoever holds an unfinished row (a decision, an approval)
+/// may work on it before the reconciler may take it over.
+fn lease_ms(s: &Services) -> i64 {
+    i64::try_from(s.lease.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The stamp a lease taken now runs until.
+pub(crate) fn lease_end(s: &Services) -> String {
+    crate::clock::stamp(s.clock.now_ms() + lease_ms(s))
+}

@@ -7,9 +7,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
-use crate::decisions::{Decided, Outcome, Pending, Scope, check_input};
+use crate::decisions::check_input;
 use crate::items::{Item, s, unavailable};
 use crate::orders::HistoryEntry;
+use crate::outcome::{Decided, Outcome, Pending, Scope};
 use crate::services::Services;
 use crate::tables::SIGNER_INDEX;
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use countersign_domain::DomainError;
-use countersign_domain::decisions::Outcome;
+use countersign_domain::outcome::Outcome;
 use countersign_domain::services::Services;
 use countersign_domain::signatures::SignerSpec;
 use domain::{both, status_becomes, waiting_on};
@@ -186,15 +186,15 @@ struct Case {
     name: &'static str,
     faults: Vec<Fault>,
     /// What the person is told at once.
-    told: fn(&Result<countersign_domain::decisions::Decided, DomainError>) -> bool,
+    told: fn(&Result<countersign_domain::outcome::Decided, DomainError>) -> bool,
     /// Whether the decision takes effect in the end.
     takes_effect: bool,
 }
 
-fn ok(r: &Result<countersign_domain::decisions::Decided, DomainError>) -> bool {
+fn ok(r: &Result<countersign_domain::outcome::Decided, DomainError>) -> bool {
     r.is_ok()
 }
-fn unavailable(r: &Result<countersign_domain::decisions::Decided, DomainError>) -> bool {
+fn unavailable(r: &Result<countersign_domain::outcome::Decided, DomainError>) -> bool {
     matches!(r, Err(DomainError::Unavailable))
 }
 

@@ -11,7 +11,7 @@ use domain::{both, status_becomes, waiting_on};
 use std::time::Duration;
 
 use countersign_domain::DomainError;
-use countersign_domain::decisions::Outcome;
+use countersign_domain::outcome::Outcome;
 
 #[tokio::test]
 async fn an_order_goes_pending_processing_sent_with_its_history() {

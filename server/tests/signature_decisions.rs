@@ -10,7 +10,7 @@ mod domain;
 use std::time::{Duration, Instant};
 
 use countersign_domain::DomainError;
-use countersign_domain::decisions::Outcome;
+use countersign_domain::outcome::Outcome;
 use countersign_domain::services::Services;
 use countersign_domain::signatures::{Document, SignatureRequest, SignerSpec};
 use domain::both;

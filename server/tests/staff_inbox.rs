@@ -11,8 +11,8 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use countersign_domain::DomainError;
-use countersign_domain::decisions::Outcome;
 use countersign_domain::inbox::{InboxItem, InboxQuery, Kind, Sort};
+use countersign_domain::outcome::Outcome;
 use countersign_domain::services::Services;
 use countersign_domain::signatures::SignerSpec;
 use domain::both;

@@ -159,7 +159,7 @@ pub fn Inbox() -> impl IntoView {
                         .filter(|p| !shown.contains(p))
                         .enumerate()
                         .map(|(n, pick)| view! {
-                            <input type="hidden" name=format!("picked[{}]", crate::server_fns::orders::MAX_BULK + n) value=pick />
+                            <input type="hidden" name=format!("picked[{}]", crate::model::MAX_BULK + n) value=pick />
                         })
                         .collect_view()
                 }}

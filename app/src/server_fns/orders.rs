@@ -132,9 +132,6 @@ pub async fn order_events(order_id: String, page: Option<String>) -> Result<Even
     )
 }
 
-/// Most orders one bulk action decides.
-pub const MAX_BULK: usize = 100;
-
 /// Decides many orders' waiting steps the same way. Each of `picked` is
 /// `<order id>.<task id>`; every one gets its own result, so one already
 /// decided does not stop the rest.
@@ -148,16 +145,17 @@ pub async fn decide_orders(
 ) -> Result<Vec<BulkResult>, AppError> {
     crate::error::reply(
         async move {
-            use countersign_domain::decisions::Outcome;
+            use countersign_domain::outcome::Outcome;
             let user = crate::auth::signed_in().await?;
             let services = crate::services::Services::from_context()?;
             let picked = picked.unwrap_or_default();
             if picked.is_empty() {
                 return Err(AppError::Invalid("pick at least one order".into()));
             }
-            if picked.len() > MAX_BULK {
+            if picked.len() > crate::model::MAX_BULK {
                 return Err(AppError::Invalid(format!(
-                    "pick at most {MAX_BULK} orders at once"
+                    "pick at most {} orders at once",
+                    crate::model::MAX_BULK
                 )));
             }
             let outcome = match action.as_str() {
@@ -233,7 +231,7 @@ pub async fn decide_order(
 ) -> Result<Decision, AppError> {
     crate::error::reply(
         async move {
-            use countersign_domain::decisions::Outcome;
+            use countersign_domain::outcome::Outcome;
             let user = crate::auth::signed_in().await?;
             let services = crate::services::Services::from_context()?;
             let outcome = match action.as_str() {

@@ -92,7 +92,7 @@ pub async fn decide_signature(
 ) -> Result<Decision, AppError> {
     crate::error::reply(
         async move {
-            use countersign_domain::decisions::Outcome;
+            use countersign_domain::outcome::Outcome;
             let user = crate::auth::signed_in().await?;
             let services = crate::services::Services::from_context()?;
             let outcome = match action.as_str() {

@@ -6,9 +6,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::contract::{Assignment, Status, Task};
 use crate::DomainError;
-use crate::decisions::MAX_TEXT;
+use crate::items::condition_failed;
 use crate::items::unavailable;
-use crate::ledger::condition_failed;
+use crate::outcome::MAX_TEXT;
 use crate::services::Services;
 use crate::users::{Role, User};
 

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::contract::{ActionOutcome, Approval, Contract, ReasonRule, Status, Task};
 use super::quorum::pending;
 use crate::DomainError;
-use crate::decisions::{MAX_TEXT, Outcome};
+use crate::outcome::{MAX_TEXT, Outcome};
 use crate::services::Services;
 use crate::users::{Role, User};
 

@@ -31,6 +31,17 @@ use crate::services::Services;
 use crate::users::User;
 pub use contract::{Contract, Spec, Status, Task};
 
+/// How a decided task ended, for its row.
+pub(crate) struct Ending<'a> {
+    pub outcome: &'a crate::outcome::Outcome,
+    /// Whether the workflow took the decision (else the task expired).
+    pub applied: bool,
+    pub at: &'a str,
+    pub by: &'a str,
+    /// The task action taken, if the decision was one.
+    pub action: Option<&'a str>,
+}
+
 impl Services {
     /// A task and its token (server side only), read consistently.
     pub(crate) async fn task_row(
@@ -67,10 +78,10 @@ impl Services {
     pub(crate) async fn close_task(
         &self,
         task_id: &str,
-        entry: &crate::ledger::Entry,
+        end: &Ending<'_>,
     ) -> Result<(), (bool, String)> {
-        use crate::decisions::Outcome;
-        let status = match (&entry.outcome, entry.applied) {
+        use crate::outcome::Outcome;
+        let status = match (end.outcome, end.applied) {
             (Outcome::Advance, true) => Status::Approved,
             (Outcome::Reject { .. }, true) => Status::Rejected,
             (_, false) => Status::Expired,
@@ -85,21 +96,16 @@ impl Services {
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#token", "token")
             .expression_attribute_values(":status", AttributeValue::S(status.as_str().into()))
-            .expression_attribute_values(":at", AttributeValue::S(entry.at.clone()));
-        let action = entry
-            .payload
-            .as_ref()
-            .and_then(|p| p.get("action"))
-            .and_then(|a| a.as_str());
-        update = match (entry.applied, action) {
+            .expression_attribute_values(":at", AttributeValue::S(end.at.into()));
+        update = match (end.applied, end.action) {
             (true, Some(action)) => update
                 .update_expression("SET #status = :status, decidedAt = :at, decidedBy = :by, #action = :action REMOVE #open, #token, assignee")
                 .expression_attribute_names("#action", "action")
-                .expression_attribute_values(":by", AttributeValue::S(entry.actor.clone()))
+                .expression_attribute_values(":by", AttributeValue::S(end.by.into()))
                 .expression_attribute_values(":action", AttributeValue::S(action.into())),
             (true, None) => update
                 .update_expression("SET #status = :status, decidedAt = :at, decidedBy = :by REMOVE #open, #token, assignee")
-                .expression_attribute_values(":by", AttributeValue::S(entry.actor.clone())),
+                .expression_attribute_values(":by", AttributeValue::S(end.by.into())),
             (false, _) => update.update_expression(
                 "SET #status = :status, decidedAt = :at REMOVE #open, #token, assignee",
             ),
@@ -108,6 +114,6 @@ impl Services {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| (crate::ledger::condition_failed(&e), format!("{e:?}")))
+            .map_err(|e| (crate::items::condition_failed(&e), format!("{e:?}")))
     }
 }

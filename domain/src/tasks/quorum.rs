@@ -18,13 +18,12 @@ use serde_json::{Value, json};
 
 use super::contract::{Action, Approval, Contract, Status, Task};
 use crate::DomainError;
-use crate::decisions::{Outcome, Pending, Scope};
+use crate::items::condition_failed;
 use crate::items::{Item, s, unavailable};
-use crate::ledger::{condition_failed, lease_end};
+use crate::ledger::APPROVAL;
+use crate::outcome::{Outcome, Pending, Scope};
 use crate::services::Services;
-
-/// The `kind` of an approval record in the decisions table.
-pub(crate) const APPROVAL: &str = "approval";
+use crate::services::lease_end;
 
 /// `open` on a record still to be finished, as on unfinished decisions.
 const OPEN: &str = "open";

@@ -13,8 +13,8 @@ use super::shapes::*;
 use crate::readiness::{Backend, Readiness};
 use axum::response::{IntoResponse, Response};
 use countersign_domain::access;
-use countersign_domain::decisions::Decided;
 use countersign_domain::orders::{Order, PendingTask};
+use countersign_domain::outcome::Decided;
 use std::time::Duration;
 
 #[derive(Deserialize)]

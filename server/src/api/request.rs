@@ -4,7 +4,7 @@
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
-use countersign_domain::decisions::Outcome;
+use countersign_domain::outcome::Outcome;
 use countersign_domain::users::User;
 use serde::de::DeserializeOwned;
 
@@ -124,7 +124,7 @@ pub(super) fn outcome(
     error: Option<String>,
     cause: Option<String>,
 ) -> Result<Outcome> {
-    use countersign_domain::decisions::{MAX_ERROR_NAME, MAX_TEXT};
+    use countersign_domain::outcome::{MAX_ERROR_NAME, MAX_TEXT};
     // Checked whatever `success` says: a field the caller sent is not
     // silently dropped for being too long.
     if error
@@ -147,7 +147,7 @@ pub(super) fn outcome(
         .ok_or_else(|| ApiError::invalid("a failure needs an error or a cause saying why"))?;
     Ok(Outcome::Reject {
         reason,
-        error: error.unwrap_or_else(|| countersign_domain::decisions::REJECTED.into()),
+        error: error.unwrap_or_else(|| countersign_domain::outcome::REJECTED.into()),
     })
 }
 

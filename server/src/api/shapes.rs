@@ -2,7 +2,7 @@
 //! webhooks completing their tasks) share: what was created, a status
 //! history, an update request, and what a decision did.
 
-use countersign_domain::decisions::Decided;
+use countersign_domain::outcome::Decided;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use countersign_domain::api_keys::KeyKind;
-use countersign_domain::decisions::Outcome;
+use countersign_domain::outcome::Outcome;
 use countersign_domain::tables::Tables;
 use countersign_domain::users::{Accounts, Role};
 use http_body_util::{BodyExt, Full};
