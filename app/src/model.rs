@@ -3,6 +3,7 @@
 //! server they are made from the domain's types, and they have no field
 //! that could carry a task token.
 
+pub use countersign_model::statuses::{DocumentStatus, OrderStatus, RequestStatus};
 use serde::{Deserialize, Serialize};
 
 /// Most orders one bulk action decides.
@@ -127,7 +128,7 @@ pub struct OrderSummary {
     pub order_id: String,
     pub customer: String,
     pub items: Vec<String>,
-    pub status: String,
+    pub status: OrderStatus,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -137,7 +138,7 @@ pub struct Order {
     pub order_id: String,
     pub customer: String,
     pub items: Vec<String>,
-    pub status: String,
+    pub status: OrderStatus,
     pub created_at: String,
     pub updated_at: String,
     pub error: Option<String>,
@@ -171,7 +172,7 @@ pub struct SignatureRequest {
     pub document_id: String,
     pub signer: String,
     pub task_id: Option<String>,
-    pub status: String,
+    pub status: RequestStatus,
     pub created_at: String,
     pub decided_by: Option<String>,
     pub decided_at: Option<String>,
@@ -190,7 +191,7 @@ pub struct DeskCard {
 pub struct Document {
     pub document_id: String,
     pub title: String,
-    pub status: String,
+    pub status: DocumentStatus,
     /// Everyone who signs, in order; `automatic` ones sign by themselves.
     pub signers: Vec<(String, bool)>,
     pub signatures: Vec<Signature>,

@@ -114,13 +114,14 @@ impl Services {
             // waiting on arrival was that one.
             if let Some(l) = latest
                 .as_ref()
-                .filter(|l| l.step == status && l.state != State::Expired)
+                .filter(|l| l.step == status.as_str() && l.state != State::Expired)
             {
                 return Err(verdict_of(l));
             }
-            let running = matches!(status.as_str(), "PENDING" | "PROCESSING" | "");
-            if !running || tokio::time::Instant::now() >= give_up {
-                return Err(DomainError::NotWaiting { status });
+            if !status.waits() || tokio::time::Instant::now() >= give_up {
+                return Err(DomainError::NotWaiting {
+                    status: status.to_string(),
+                });
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }

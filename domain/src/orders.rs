@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
+pub use countersign_model::statuses::OrderStatus;
+
 use crate::DomainError;
 use crate::items::{Item, list_of_maps, s, time_key, unavailable, usable_key};
 use crate::outcome::{Pending, Scope};
@@ -40,7 +42,7 @@ pub struct Order {
     pub order_id: String,
     pub customer: String,
     pub items: Vec<String>,
-    pub status: String,
+    pub status: OrderStatus,
     pub created_at: String,
     pub updated_at: String,
     pub error: Option<String>,
@@ -55,7 +57,7 @@ pub struct OrderSummary {
     pub order_id: String,
     pub customer: String,
     pub items: Vec<String>,
-    pub status: String,
+    pub status: OrderStatus,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -85,6 +87,22 @@ pub(crate) fn history_of(item: &Item) -> Vec<HistoryEntry> {
             cause: s(m, "cause"),
         })
         .collect()
+}
+
+/// An order row's status: PENDING until the workflow first writes one
+/// (the row is written as the order is placed); text the workflow never
+/// writes reads as ERROR, so such an order waits for nobody.
+fn status_of(item: &Item) -> OrderStatus {
+    match s(item, "status") {
+        None => OrderStatus::Pending,
+        Some(text) => OrderStatus::parse(&text).unwrap_or_else(|| {
+            tracing::warn!(
+                status = text,
+                "an order row has a status no workflow writes"
+            );
+            OrderStatus::Error
+        }),
+    }
 }
 
 fn pending_task(item: &Item) -> Option<PendingTask> {
@@ -150,7 +168,7 @@ impl Services {
 
     /// An order's status alone: one read of its row (what callers waiting
     /// for the workflow to move on poll).
-    pub async fn order_status(&self, order_id: &str) -> Result<String, DomainError> {
+    pub async fn order_status(&self, order_id: &str) -> Result<OrderStatus, DomainError> {
         if !usable_key(order_id) {
             return Err(DomainError::NotFound);
         }
@@ -166,7 +184,7 @@ impl Services {
             .await
             .map_err(|e| unavailable("reading an order")(format!("{e:?}")))?;
         let item = out.item().ok_or(DomainError::NotFound)?;
-        Ok(s(item, "status").unwrap_or_default())
+        Ok(status_of(item))
     }
 
     /// An order with its history and notifications.
@@ -201,7 +219,7 @@ impl Services {
             items: s(item, "items")
                 .and_then(|t| serde_json::from_str(&t).ok())
                 .unwrap_or_default(),
-            status: s(item, "status").unwrap_or_default(),
+            status: status_of(item),
             created_at: s(item, "createdAt").unwrap_or_default(),
             updated_at: s(item, "updatedAt").unwrap_or_default(),
             error: s(item, "error"),
@@ -243,7 +261,7 @@ impl Services {
                     items: s(item, "items")
                         .and_then(|t| serde_json::from_str(&t).ok())
                         .unwrap_or_default(),
-                    status: s(item, "status").unwrap_or_default(),
+                    status: status_of(item),
                     created_at: s(item, "createdAt").unwrap_or_default(),
                     updated_at: s(item, "updatedAt").unwrap_or_default(),
                 })

@@ -13,6 +13,7 @@ use crate::orders::HistoryEntry;
 use crate::outcome::{Decided, Outcome, Pending, Scope};
 use crate::services::Services;
 use crate::tables::SIGNER_INDEX;
+pub use countersign_model::statuses::{DocumentStatus, RequestStatus};
 
 /// Who signs, and whether a person has to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,8 +38,7 @@ pub struct SignatureRequest {
     pub signer: String,
     /// Set while the request waits.
     pub task_id: Option<String>,
-    /// WAITING, SIGNED, DECLINED or EXPIRED.
-    pub status: String,
+    pub status: RequestStatus,
     pub created_at: String,
     pub decided_by: Option<String>,
     pub decided_at: Option<String>,
@@ -53,8 +53,7 @@ pub struct SignatureRequest {
 pub struct Document {
     pub document_id: String,
     pub title: String,
-    /// WAITING, SIGNED, DECLINED or TIMED_OUT.
-    pub status: String,
+    pub status: DocumentStatus,
     pub signers: Vec<SignerSpec>,
     pub signatures: Vec<Signature>,
     pub requests: Vec<SignatureRequest>,
@@ -71,7 +70,11 @@ fn request_from(item: &Item) -> Option<SignatureRequest> {
         document_id: s(item, "documentId")?,
         signer: s(item, "signer")?,
         task_id: s(item, "taskToken").and(s(item, "taskId")),
-        status: s(item, "status").unwrap_or_default(),
+        // Written WAITING with the request; anything else no workflow
+        // writes is a request nobody can decide.
+        status: s(item, "status")
+            .and_then(|t| RequestStatus::parse(&t))
+            .unwrap_or(RequestStatus::Expired),
         created_at: s(item, "createdAt").unwrap_or_default(),
         decided_by: s(item, "decidedBy"),
         decided_at: s(item, "decidedAt"),
@@ -145,7 +148,10 @@ impl Services {
             .await
             .map_err(|e| unavailable("reading a document")(format!("{e:?}")))?;
         let item = out.item().ok_or(DomainError::NotFound)?;
-        let status = s(item, "status").unwrap_or_default();
+        // Written WAITING as the document is created.
+        let status = s(item, "status")
+            .and_then(|t| DocumentStatus::parse(&t))
+            .unwrap_or(DocumentStatus::Waiting);
         let signatures = item
             .get("signatures")
             .and_then(|v| v.as_m().ok())
@@ -179,8 +185,8 @@ impl Services {
             .iter()
             .filter_map(request_from)
             .map(|mut r| {
-                if r.status == "WAITING" && status != "WAITING" {
-                    r.status = "EXPIRED".into();
+                if r.status == RequestStatus::Waiting && status != DocumentStatus::Waiting {
+                    r.status = RequestStatus::Expired;
                     r.task_id = None;
                 }
                 r

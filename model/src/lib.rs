@@ -6,8 +6,10 @@
 //! # Layout
 //! - `forms`: forms described by data, and the checks on their values.
 //! - `people`: users, roles and groups.
+//! - `statuses`: where an order or a signature stands.
 //! - `tasks`: the task contract's types and a task's state.
 
 pub mod forms;
 pub mod people;
+pub mod statuses;
 pub mod tasks;

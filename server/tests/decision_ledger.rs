@@ -337,7 +337,7 @@ async fn a_fault_at_any_step_of_a_decision_ends_with_workflow_ledger_and_history
                 );
             } else {
                 let o = s.order(&order).await.expect("order");
-                assert_eq!(o.status, "PENDING", "{what}");
+                assert_eq!(o.status.as_str(), "PENDING", "{what}");
                 assert!(decisions_in(&o).is_empty(), "{what}");
                 assert_eq!(ledger_state(&s, &task.task_id).await, None, "{what}");
                 // Nothing was lost: the step can still be decided.
@@ -402,7 +402,7 @@ async fn a_claim_left_by_a_crash_whose_task_then_timed_out_ends_expired() {
         );
         // Meanwhile the request times out in the workflow.
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while s.document(&doc).await.expect("document").status != "TIMED_OUT" {
+        while s.document(&doc).await.expect("document").status.as_str() != "TIMED_OUT" {
             assert!(
                 std::time::Instant::now() < deadline,
                 "{}: no timeout",
@@ -433,7 +433,7 @@ async fn a_claim_left_by_a_crash_whose_task_then_timed_out_ends_expired() {
             .iter()
             .find(|r| r.signer == "bob")
             .expect("bob");
-        assert_eq!(bob.status, "EXPIRED", "{}", b.name);
+        assert_eq!(bob.status.as_str(), "EXPIRED", "{}", b.name);
         assert_eq!(bob.decided_by, None, "{}", b.name);
     }
 }

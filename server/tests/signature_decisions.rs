@@ -43,7 +43,7 @@ async fn document_becomes(s: &Services, id: &str, status: &str) -> Document {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(d) = s.document(id).await
-            && d.status == status
+            && d.status.as_str() == status
         {
             return d;
         }
@@ -118,7 +118,7 @@ async fn bob_declines_with_a_reason_and_the_document_is_declined() {
             .iter()
             .find(|r| r.signer == "bob")
             .expect("bob's request");
-        assert_eq!(bob.status, "DECLINED", "{}", b.name);
+        assert_eq!(bob.status.as_str(), "DECLINED", "{}", b.name);
         assert!(
             document
                 .history
@@ -150,7 +150,7 @@ async fn each_human_signer_decides_only_their_own_request() {
             .await
             .expect("bob");
         assert_eq!(
-            s.document(&doc).await.expect("doc").status,
+            s.document(&doc).await.expect("doc").status.as_str(),
             "WAITING",
             "{}: erin has not signed",
             b.name
@@ -185,7 +185,7 @@ async fn an_unanswered_request_expires_and_the_document_times_out() {
             .iter()
             .find(|r| r.signer == "bob")
             .expect("bob's request");
-        assert_eq!(bob.status, "EXPIRED", "{}", b.name);
+        assert_eq!(bob.status.as_str(), "EXPIRED", "{}", b.name);
         let late = s
             .decide_signature(&doc, "bob", &task, Outcome::Advance, "bob")
             .await;

@@ -112,7 +112,7 @@ async fn orders_and_signature_requests_share_one_inbox_filtered_sorted_and_paged
         let contract: Vec<&InboxItem> = all.iter().filter(|i| i.id == short).collect();
         assert_eq!(contract.len(), 2, "{}: one row per human signer", b.name);
         assert!(contract.iter().all(|i| i.what == "Supplier contract"
-            && i.status == "WAITING"
+            && i.status.as_str() == "WAITING"
             && i.deadline.is_some()));
 
         // Paged two at a time: the same rows in the same order, each once.
@@ -193,7 +193,7 @@ async fn orders_and_signature_requests_share_one_inbox_filtered_sorted_and_paged
         assert!(
             after
                 .iter()
-                .any(|i| i.id == orders[0] && i.status == "PROCESSING")
+                .any(|i| i.id == orders[0] && i.status.as_str() == "PROCESSING")
         );
         let bob_desk = s.signer_desk("bob").await.expect("desk");
         assert_eq!(

@@ -270,7 +270,7 @@ async fn pass_states_with_paths_parameters_and_intrinsics() {
         &[],
     )
     .await;
-    assert_eq!(o.status, "SUCCEEDED");
+    assert_eq!(o.status.as_str(), "SUCCEEDED");
     let out = o.output.expect("output");
     assert_eq!(out["label"], "order 41 for carol");
     assert_eq!(out["next"], 42);
@@ -479,7 +479,7 @@ async fn wait_states_wait_then_continue() {
         &[],
     )
     .await;
-    assert_eq!(o.status, "SUCCEEDED");
+    assert_eq!(o.status.as_str(), "SUCCEEDED");
     assert!(
         started.elapsed() >= Duration::from_secs(2),
         "each backend should wait a second"

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::model::{Document, SignatureRequest};
+use crate::model::{DocumentStatus, RequestStatus};
 use crate::pages::common::{Failure, Left, Outcome, Status, When, in_flight, live, short};
 use crate::pages::orders::{EventsPanel, Timeline, events_resource};
 use crate::server_fns::signatures::DecideSignature;
@@ -124,14 +125,14 @@ fn CoSigners(document: Document) -> impl IntoView {
                             let how = if s.how == "automatic" { " (automatically)" } else { "" };
                             view! { <span class="state signed">"signed " <When at=s.at.clone() /> {how}</span> }.into_any()
                         }
-                        (None, Some(r)) if r.status == "WAITING" && document.status == "WAITING" => view! {
+                        (None, Some(r)) if r.status == RequestStatus::Waiting && document.status == DocumentStatus::Waiting => view! {
                             <span class="state waiting">"waiting, " <Left deadline=r.deadline.clone() /></span>
                         }
                         .into_any(),
                         (None, Some(r)) => {
                             // A request still marked waiting on an ended
                             // document did expire.
-                            let status = if r.status == "WAITING" { "EXPIRED".to_owned() } else { r.status.clone() };
+                            let status = if r.status == RequestStatus::Waiting { RequestStatus::Expired } else { r.status }.to_string();
                             view! { <Status status /> }.into_any()
                         }
                         (None, None) if *automatic => view! { <span class="state">"signs automatically"</span> }.into_any(),
@@ -178,13 +179,13 @@ pub fn DocumentPage() -> impl IntoView {
                                 let mine = me.as_ref().and_then(|m| {
                                     d.requests
                                         .iter()
-                                        .find(|r| r.signer == m.name && r.task_id.is_some() && d.status == "WAITING")
+                                        .find(|r| r.signer == m.name && r.task_id.is_some() && d.status == DocumentStatus::Waiting)
                                         .cloned()
                                 });
                                 view! {
                                     <h1>{d.title.clone()}</h1>
                                     <p class="summary">
-                                        <Status status=d.status.clone() /> " · document " {short(&d.document_id)}
+                                        <Status status=d.status.to_string() /> " · document " {short(&d.document_id)}
                                     </p>
                                     <h2>"Signers"</h2>
                                     <CoSigners document=d.clone() />

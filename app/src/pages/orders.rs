@@ -51,7 +51,7 @@ pub fn MyOrders() -> impl IntoView {
                                                     <li class="card" data-order=o.order_id.clone()>
                                                         <a href=href>{o.items.join(", ")}</a>
                                                         <span class="meta">
-                                                            <Status status=o.status.clone() />
+                                                            <Status status=o.status.to_string() />
                                                             " placed " <When at=o.created_at.clone() />
                                                         </span>
                                                     </li>
@@ -108,7 +108,7 @@ pub fn OrderPage() -> impl IntoView {
                                 view! {
                                     <h1>"Order " {short(&o.order_id)}</h1>
                                     <p class="summary">
-                                        <Status status=o.status.clone() />
+                                        <Status status=o.status.to_string() />
                                         " for " <strong id="order-customer">{o.customer.clone()}</strong> ", placed "
                                         <When at=o.created_at.clone() />
                                     </p>

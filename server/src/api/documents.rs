@@ -14,7 +14,7 @@ use super::shapes::*;
 use crate::readiness::{Backend, Readiness};
 use axum::response::{IntoResponse, Response};
 use countersign_domain::access;
-use countersign_domain::signatures::{Document, SignerSpec};
+use countersign_domain::signatures::{Document, DocumentStatus, RequestStatus, SignerSpec};
 use std::time::Duration;
 
 #[derive(Deserialize)]
@@ -72,7 +72,7 @@ pub(super) async fn create_document(
 pub(super) struct DocumentOut {
     document_id: String,
     title: String,
-    status: String,
+    status: DocumentStatus,
     signers: Vec<SignerOut>,
     signatures: Vec<SignatureOut>,
     requests: Vec<RequestOut>,
@@ -96,7 +96,7 @@ struct SignatureOut {
 #[serde(rename_all = "camelCase")]
 struct RequestOut {
     signer: String,
-    status: String,
+    status: RequestStatus,
     created_at: String,
     task_id: Option<String>,
     hook_path: Option<String>,
@@ -198,17 +198,17 @@ async fn own_request(s: &Backend, user: &User, document_id: &str) -> Result<Stri
     match mine {
         Some(r) if r.task_id.is_some() => r
             .task_id
-            .ok_or_else(|| not_waiting_document(document_id, &document.status)),
-        Some(r) if r.status == "EXPIRED" => Err(DomainError::Expired.into()),
+            .ok_or_else(|| not_waiting_document(document_id, document.status)),
+        Some(r) if r.status == RequestStatus::Expired => Err(DomainError::Expired.into()),
         Some(r) => match (r.decided_by, r.decided_at) {
             (Some(by), Some(at)) => Err(DomainError::AlreadyDecided { by, at }.into()),
-            _ => Err(not_waiting_document(document_id, &document.status)),
+            _ => Err(not_waiting_document(document_id, document.status)),
         },
-        None => Err(not_waiting_document(document_id, &document.status)),
+        None => Err(not_waiting_document(document_id, document.status)),
     }
 }
 
-fn not_waiting_document(document_id: &str, status: &str) -> ApiError {
+fn not_waiting_document(document_id: &str, status: DocumentStatus) -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
         "not_waiting",
@@ -225,12 +225,12 @@ pub(super) async fn settled_document(
     let deadline = tokio::time::Instant::now() + SETTLE;
     loop {
         let document = access::document(&s.domain, user, document_id).await?;
-        if document.status != "WAITING" || tokio::time::Instant::now() >= deadline {
-            return Ok(document.status);
+        if document.status != DocumentStatus::Waiting || tokio::time::Instant::now() >= deadline {
+            return Ok(document.status.to_string());
         }
         // Other signers may still be waiting: then WAITING is the answer.
         if document.requests.iter().any(|r| r.task_id.is_some()) {
-            return Ok(document.status);
+            return Ok(document.status.to_string());
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }

@@ -56,7 +56,7 @@ pub(super) struct OrderOut {
     execution_id: String,
     customer: String,
     items: Vec<String>,
-    status: String,
+    status: countersign_domain::orders::OrderStatus,
     created_at: String,
     updated_at: String,
     error: Option<String>,
@@ -173,8 +173,8 @@ pub(super) async fn settled_order(s: &Backend, decided: &Decided) -> Result<Stri
     let deadline = tokio::time::Instant::now() + SETTLE;
     loop {
         let status = s.domain.order_status(&decided.subject).await?;
-        if status != decided.step || tokio::time::Instant::now() >= deadline {
-            return Ok(status);
+        if status.as_str() != decided.step || tokio::time::Instant::now() >= deadline {
+            return Ok(status.to_string());
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }

@@ -89,7 +89,7 @@ pub async fn status_becomes(
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         if let Ok(o) = s.order(order).await
-            && o.status == status
+            && o.status.as_str() == status
         {
             return o;
         }
