@@ -39,19 +39,6 @@ async fn ledger_state(s: &Services, task_id: &str) -> Option<String> {
         .cloned()
 }
 
-/// Runs reconciler passes "later" (the clock moved past every lease) until
-/// nothing is left to do.
-async fn reconcile_later(s: &Services) {
-    for _ in 0..10 {
-        s.clock.advance(s.lease + Duration::from_secs(1));
-        let pass = s.reconcile().await.expect("reconciler pass");
-        if pass.found == 0 {
-            return;
-        }
-    }
-    panic!("the reconciler never finished");
-}
-
 /// Decisions in an order's history.
 fn decisions_in(o: &countersign_domain::orders::Order) -> Vec<(String, String)> {
     o.history
@@ -312,7 +299,7 @@ async fn a_fault_at_any_step_of_a_decision_ends_with_workflow_ledger_and_history
             faults.clear();
             assert!((case.told)(&told), "{what}: told {told:?}");
 
-            reconcile_later(&s).await;
+            domain::reconcile_later(&s).await;
 
             if case.takes_effect {
                 let o = status_becomes(&s, &order, "PROCESSING").await;
@@ -410,7 +397,7 @@ async fn a_claim_left_by_a_crash_whose_task_then_timed_out_ends_expired() {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        reconcile_later(&s).await;
+        domain::reconcile_later(&s).await;
         assert_eq!(
             ledger_state(&s, &task).await.as_deref(),
             Some("RECORDED"),
@@ -466,7 +453,7 @@ async fn closing_after_the_workflow_wrote_its_next_wait_leaves_that_wait_alone()
             .expect("decided");
         assert_eq!(faults.struck(), 1, "{}: the close was held back", b.name);
         let next = waiting_on(&s, &order, "PROCESSING").await;
-        reconcile_later(&s).await;
+        domain::reconcile_later(&s).await;
         assert_eq!(
             ledger_state(&s, &first.task_id).await.as_deref(),
             Some("RECORDED"),

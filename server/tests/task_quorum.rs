@@ -89,32 +89,6 @@ fn approve(comment: &str) -> Answer {
     }
 }
 
-/// The execution's status and output once it has ended.
-async fn ended(s: &Services, execution: &str) -> (String, Value) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let out = s
-            .sfn
-            .describe_execution()
-            .execution_arn(execution)
-            .send()
-            .await
-            .expect("describe");
-        if out.status().as_str() != "RUNNING" {
-            let output = out
-                .output()
-                .and_then(|o| serde_json::from_str(o).ok())
-                .unwrap_or(Value::Null);
-            return (out.status().as_str().to_owned(), output);
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{execution} never ended"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// How many times the execution's history says a task succeeded.
 async fn successes(s: &Services, execution: &str) -> usize {
     let history = s
@@ -169,19 +143,6 @@ async fn unfinished_records(s: &Services, task_id: &str) -> Vec<String> {
     open
 }
 
-/// Reconciler passes "later" (the clock past every lease) until nothing
-/// is left.
-async fn reconcile_later(s: &Services) {
-    for _ in 0..10 {
-        s.clock.advance(s.lease + Duration::from_secs(1));
-        let pass = s.reconcile().await.expect("reconciler pass");
-        if pass.found == 0 {
-            return;
-        }
-    }
-    panic!("the reconciler never finished");
-}
-
 #[tokio::test]
 async fn the_same_person_approving_twice_at_once_counts_once() {
     for (b, s) in domain::both().await {
@@ -216,7 +177,7 @@ async fn the_same_person_approving_twice_at_once_counts_once() {
             .await
             .expect("gus approves");
         assert!(done.resumed);
-        let (status, output) = ended(&s, &execution).await;
+        let (status, output) = backends::ended(&s.sfn, &execution).await;
         assert_eq!(status, "SUCCEEDED", "{}", b.name);
         assert_eq!(approvers(&output), ["fay", "gus"], "{}", b.name);
     }
@@ -243,7 +204,7 @@ async fn two_approvals_reaching_the_quorum_at_once_resume_the_workflow_once() {
             assert_eq!(counts, [1, 2], "{what}: {fay:?} {gus:?}");
             let last = if fay.approvals == 2 { &fay } else { &gus };
             assert!(last.resumed, "{what}: {last:?}");
-            let (status, output) = ended(&s, &execution).await;
+            let (status, output) = backends::ended(&s.sfn, &execution).await;
             assert_eq!(status, "SUCCEEDED", "{what}");
             assert_eq!(approvers(&output), ["fay", "gus"], "{what}");
             assert_eq!(successes(&s, &execution).await, 1, "{what}");
@@ -326,9 +287,9 @@ async fn an_approval_stopped_at_any_step_ends_resumed_once_with_every_approval()
             );
 
             // Nobody retries: the reconciler finishes it.
-            reconcile_later(&s).await;
+            domain::reconcile_later(&s).await;
 
-            let (status, output) = ended(&s, &execution).await;
+            let (status, output) = backends::ended(&s.sfn, &execution).await;
             assert_eq!(status, "SUCCEEDED", "{what}");
             assert_eq!(approvers(&output), ["fay", "gus"], "{what}");
             assert_eq!(successes(&s, &execution).await, 1, "{what}");

@@ -11,8 +11,6 @@ mod serve;
 #[path = "support/web.rs"]
 mod web;
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use serve::{Instance, assert_error, wait_for};
 use web::Api;
@@ -71,33 +69,6 @@ fn epoch_secs(stamp: &str) -> i64 {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     days * 86_400 + n(11, 13) * 3600 + n(14, 16) * 60 + n(17, 19)
-}
-
-/// Waits until the task's execution has finished; its output.
-async fn finished(instance: &Instance, execution: &str) -> (String, Value) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let out = instance
-            .sfn
-            .describe_execution()
-            .execution_arn(execution)
-            .send()
-            .await
-            .expect("describe");
-        let status = out.status().as_str().to_owned();
-        if status != "RUNNING" {
-            let output = out
-                .output()
-                .and_then(|o| serde_json::from_str(o).ok())
-                .unwrap_or(Value::Null);
-            return (status, output);
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{execution} never ended"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn expense_flow(instance: &Instance) {
@@ -175,7 +146,7 @@ async fn expense_flow(instance: &Instance) {
     assert_eq!(approved.status, 200, "{}", approved.body);
     assert_eq!(approved.json()["resumed"], true);
     let execution = small["executionId"].as_str().expect("execution");
-    let (status, output) = finished(instance, execution).await;
+    let (status, output) = backends::ended(&instance.sfn, execution).await;
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(output["status"], "APPROVED");
     let decision = &output["decision"];
@@ -235,7 +206,8 @@ async fn expense_flow(instance: &Instance) {
         .await;
     assert_eq!(second.status, 200, "{}", second.body);
     assert_eq!(second.json()["resumed"], true);
-    let (status, output) = finished(instance, large["executionId"].as_str().expect("e")).await;
+    let (status, output) =
+        backends::ended(&instance.sfn, large["executionId"].as_str().expect("e")).await;
     assert_eq!(status, "SUCCEEDED");
     let by: Vec<&str> = output["decision"]["approvals"]
         .as_array()
@@ -272,7 +244,8 @@ async fn expense_flow(instance: &Instance) {
         )
         .await;
     assert_eq!(rejected.status, 200, "{}", rejected.body);
-    let (status, output) = finished(instance, third["executionId"].as_str().expect("e")).await;
+    let (status, output) =
+        backends::ended(&instance.sfn, third["executionId"].as_str().expect("e")).await;
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(output["status"], "REJECTED");
     assert_eq!(output["error"]["Error"], "Expense.Rejected");
@@ -519,8 +492,11 @@ async fn a_new_kind_in_a_workflows_dir_runs_without_code() {
         )
         .await;
     assert_eq!(granted.status, 200, "{}", granted.body);
-    let (status, output) =
-        finished(&instance, started["executionArn"].as_str().expect("arn")).await;
+    let (status, output) = backends::ended(
+        &instance.sfn,
+        started["executionArn"].as_str().expect("arn"),
+    )
+    .await;
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(output["action"], "grant");
     assert_eq!(output["by"], "lee");

@@ -172,3 +172,29 @@ pub fn spawn_announced(
         }
     }
 }
+
+/// The execution's status and output (JSON) once it has ended; panics if
+/// it runs on for 30 s.
+pub async fn ended(sfn: &aws_sdk_sfn::Client, execution: &str) -> (String, serde_json::Value) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let out = sfn
+            .describe_execution()
+            .execution_arn(execution)
+            .send()
+            .await
+            .expect("describe");
+        if out.status().as_str() != "RUNNING" {
+            let output = out
+                .output()
+                .and_then(|o| serde_json::from_str(o).ok())
+                .unwrap_or(serde_json::Value::Null);
+            return (out.status().as_str().to_owned(), output);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{execution} never ended"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

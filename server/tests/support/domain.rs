@@ -100,3 +100,16 @@ pub async fn status_becomes(
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Runs reconciler passes "later" (the clock moved past every lease) until
+/// nothing is left to do.
+pub async fn reconcile_later(s: &Services) {
+    for _ in 0..10 {
+        s.clock.advance(s.lease + std::time::Duration::from_secs(1));
+        let pass = s.reconcile().await.expect("reconciler pass");
+        if pass.found == 0 {
+            return;
+        }
+    }
+    panic!("the reconciler never finished");
+}
