@@ -68,26 +68,45 @@ async fn the_same_person_deciding_one_step_twenty_times_at_once_makes_one_decisi
             }));
         }
         let mut won = Vec::new();
+        let mut unavailable = 0;
         for call in calls {
             match call.await.expect("join") {
                 Ok(d) => won.push(d),
                 Err(DomainError::AlreadyDecided { by, .. }) => assert_eq!(by, "sam"),
+                // A backend slow under load (moto on a busy machine) may
+                // leave a call without a clear answer: it is told to try
+                // again, and the reconciler finishes whatever it started.
+                Err(DomainError::Unavailable) => unavailable += 1,
                 Err(other) => panic!("{}: unexpected {other:?}", b.name),
             }
         }
-        assert_eq!(won.len(), 1, "{}: exactly one call takes effect", b.name);
-        let expected = if won[0].outcome == "advance" {
+        assert!(
+            won.len() == 1 || (won.is_empty() && unavailable > 0),
+            "{}: exactly one call takes effect ({} did, {unavailable} unclear)",
+            b.name,
+            won.len()
+        );
+        if unavailable > 0 {
+            domain::reconcile_later(&s).await;
+        }
+        let o = domain::settled(&s, &order).await;
+        let decisions = decisions_in(&o);
+        assert_eq!(
+            decisions.len(),
+            1,
+            "{}: history holds the one decision the workflow received: {decisions:?}",
+            b.name
+        );
+        assert_eq!(decisions[0].0, "sam");
+        if let Some(winner) = won.first() {
+            assert_eq!(decisions[0].1, winner.outcome, "{}", b.name);
+        }
+        let expected = if decisions[0].1 == "advance" {
             "PROCESSING"
         } else {
             "ERROR"
         };
-        let o = status_becomes(&s, &order, expected).await;
-        assert_eq!(
-            decisions_in(&o),
-            [("sam".to_owned(), won[0].outcome.to_owned())],
-            "{}: history holds the one decision the workflow received",
-            b.name
-        );
+        status_becomes(&s, &order, expected).await;
         assert_eq!(
             ledger_state(&s, &task.task_id).await.as_deref(),
             Some("RECORDED")

@@ -113,3 +113,19 @@ pub async fn reconcile_later(s: &Services) {
     }
     panic!("the reconciler never finished");
 }
+
+/// The order once its workflow has left PENDING (the decision taken in).
+pub async fn settled(s: &Services, order: &str) -> countersign_domain::orders::Order {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let o = s.order(order).await.expect("order");
+        if o.status != countersign_domain::orders::OrderStatus::Pending {
+            return o;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "order {order} never left PENDING"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
