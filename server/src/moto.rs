@@ -8,6 +8,10 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// moto's server with DynamoDB writes applied one at a time, as AWS does
+/// (see the script for why).
+const LAUNCHER: &str = include_str!("moto_launcher.py");
+
 /// Why moto could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum MotoError {
@@ -25,7 +29,8 @@ pub enum MotoError {
     NotReady(u16),
 }
 
-/// Where `scripts/setup --test` installs moto, unless overridden.
+/// Where `scripts/setup --test` installs moto, unless overridden. moto is
+/// run by the Python beside it, through `moto_launcher.py`.
 pub fn moto_server_path() -> PathBuf {
     if let Ok(path) = std::env::var("COUNTERSIGN_MOTO_SERVER") {
         return PathBuf::from(path);
@@ -48,13 +53,14 @@ pub fn moto_server_path() -> PathBuf {
 /// that exits without one is started again on another port.
 pub fn start() -> Result<String, MotoError> {
     let bin = moto_server_path();
-    if !bin.exists() {
+    let python = bin.with_file_name("python");
+    if !bin.exists() || !python.exists() {
         return Err(MotoError::NotInstalled(bin));
     }
     let mut tries = 0;
     let port = loop {
         tries += 1;
-        match listen(&bin)? {
+        match listen(&python)? {
             Some(port) => break port,
             None if tries < 5 => continue,
             None => return Err(MotoError::NoPort),
@@ -85,7 +91,7 @@ pub fn start() -> Result<String, MotoError> {
 
 /// Starts moto on a port picked now: the port once moto says it listens
 /// there, `None` if moto exited first (the port was taken meanwhile).
-fn listen(bin: &std::path::Path) -> Result<Option<u16>, MotoError> {
+fn listen(python: &std::path::Path) -> Result<Option<u16>, MotoError> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -93,14 +99,16 @@ fn listen(bin: &std::path::Path) -> Result<Option<u16>, MotoError> {
     // Only moto writes to the pipe (the watcher's own output goes to
     // /dev/null), so the pipe ends when moto does.
     let watcher = format!(
-        "exec 3>&1 1>/dev/null; '{}' -H 127.0.0.1 -p {port} 1>&3 2>&3 3>&- & m=$!; exec 3>&-; \
+        "exec 3>&1 1>/dev/null; '{}' -c \"$COUNTERSIGN_MOTO_LAUNCHER\" -H 127.0.0.1 -p {port} \
+         1>&3 2>&3 3>&- & m=$!; exec 3>&-; \
          while kill -0 {parent} 2>/dev/null; do sleep 0.5; done; kill $m",
-        bin.display(),
+        python.display(),
         parent = std::process::id()
     );
     let mut child = Command::new("bash")
         .arg("-c")
         .arg(watcher)
+        .env("COUNTERSIGN_MOTO_LAUNCHER", LAUNCHER)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         // Nothing to say, and holding the test's stderr open past the

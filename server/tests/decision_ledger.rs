@@ -47,6 +47,74 @@ fn decisions_in(o: &countersign_domain::orders::Order) -> Vec<(String, String)> 
         .collect()
 }
 
+/// The premise of every claim in the ledger: of many conditional writes
+/// racing for one item, exactly one wins. DynamoDB guarantees it; moto
+/// alone does not (it checks and then writes with no lock, and lost this
+/// race in CI), so `countersign_server::moto` runs moto with DynamoDB
+/// requests one at a time, and this holds both backends to it.
+#[tokio::test]
+async fn of_eight_conditional_writes_racing_for_one_item_exactly_one_wins() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    for b in [backends::embedded().await, backends::moto().await] {
+        let table = backends::unique("race");
+        b.ddb
+            .create_table()
+            .table_name(&table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("k")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("attribute"),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("k")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .expect("key"),
+            )
+            .send()
+            .await
+            .expect("table");
+        for round in 0..30 {
+            let start = std::sync::Arc::new(tokio::sync::Barrier::new(8));
+            let calls: Vec<_> = (0..8)
+                .map(|i| {
+                    let (ddb, table, start) = (b.ddb.clone(), table.clone(), start.clone());
+                    tokio::spawn(async move {
+                        start.wait().await;
+                        ddb.update_item()
+                            .table_name(table)
+                            .key("k", AttributeValue::S(format!("item-{round}")))
+                            .update_expression("SET winner = :me")
+                            .condition_expression("attribute_not_exists(winner)")
+                            .expression_attribute_values(":me", AttributeValue::N(i.to_string()))
+                            .send()
+                            .await
+                    })
+                })
+                .collect();
+            let mut wins = 0;
+            for call in calls {
+                match call.await.expect("join") {
+                    Ok(_) => wins += 1,
+                    Err(e) => assert_eq!(
+                        e.as_service_error().and_then(|e| e.meta().code()),
+                        Some("ConditionalCheckFailedException"),
+                        "{}: {e:?}",
+                        b.name
+                    ),
+                }
+            }
+            assert_eq!(wins, 1, "{} round {round}: {wins} writes won", b.name);
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_same_person_deciding_one_step_twenty_times_at_once_makes_one_decision() {
     for (b, s) in both().await {
