@@ -246,23 +246,26 @@ impl Services {
         Ok(())
     }
 
-    /// Step 3: closes the waiting row only while it is this task's. An
-    /// order's row is deleted (the next wait reuses its key); a signature
-    /// request is kept with its outcome, for the document's page.
+    /// Step 3: closes the waiting row only while it is this task's. A task
+    /// row (an order's wait included) leaves the open indexes with how it
+    /// ended; a signature request is kept with its outcome, for the
+    /// document's page.
     async fn close_waiting(&self, entry: &Entry) -> Result<(), DomainError> {
         let task = AttributeValue::S(entry.task_id.clone());
         let result = match &entry.scope {
-            Scope::Order { execution_arn, .. } => self
-                .ddb
-                .delete_item()
-                .table_name(&self.tables.actions)
-                .key("executionId", AttributeValue::S(execution_arn.clone()))
-                .condition_expression("taskId = :task")
-                .expression_attribute_values(":task", task)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| (condition_failed(&e), format!("{e:?}"))),
+            // An order's wait is a task row like any other kind's, keyed
+            // by the wait (order and status), so closing it never touches
+            // the order's next wait.
+            Scope::Order { .. } => {
+                let end = crate::tasks::Ending {
+                    outcome: &entry.outcome,
+                    applied: entry.applied,
+                    at: &entry.at,
+                    by: &entry.actor,
+                    action: Some(entry.outcome.name(&entry.scope)),
+                };
+                self.close_task(&entry.task_id, &end).await
+            }
             Scope::Signature {
                 document_id,
                 signer,

@@ -254,7 +254,7 @@ impl Source {
     }
 }
 
-const ORDER_KEYS: &[&str] = &["executionId", "inbox", "createdAt"];
+const ORDER_KEYS: &[&str] = &["taskId", "inbox", "createdAt"];
 const SIGNATURE_KEYS_BY_AGE: &[&str] = &["documentId", "signer", "inbox", "createdAt"];
 const SIGNATURE_KEYS_BY_DEADLINE: &[&str] = &["documentId", "signer", "inbox", "deadline"];
 
@@ -303,7 +303,7 @@ impl Services {
         let wants_signatures =
             query.kind != Kind::Orders && status.as_deref().is_none_or(|s| s == "WAITING");
         let mut orders = Source::new(
-            &self.tables.actions,
+            &self.tables.tasks,
             INBOX_INDEX,
             "orders",
             ORDER_KEYS,
@@ -462,14 +462,15 @@ impl Services {
 }
 
 fn order_item(row: &Item) -> Option<InboxItem> {
+    let wait = crate::orders::order_wait(row)?;
     Some(InboxItem {
         kind: "order".into(),
-        id: s(row, "orderId")?,
-        task_id: s(row, "taskId")?,
-        who: s(row, "customer").unwrap_or_default(),
+        id: wait.order_id,
+        task_id: wait.task_id,
+        who: wait.customer,
         what: String::new(),
-        status: s(row, "status").unwrap_or_default(),
-        created_at: s(row, "createdAt").unwrap_or_default(),
+        status: wait.step,
+        created_at: wait.created_at,
         deadline: None,
     })
 }

@@ -1,8 +1,8 @@
 //! Countersign's domain: what a click does.
 //!
 //! Orders move through the `process-order` workflow (ASL in `workflows/`);
-//! at each human step the workflow writes a pending-action row holding its
-//! task token and waits. A person's decision goes through
+//! at each human step the workflow writes a task row holding its task token
+//! (the task contract every kind follows) and waits. A person's decision goes through
 //! [`decisions::Decisions::decide`], which makes it happen exactly once
 //! however many people, clicks or retries race for it.
 //!
@@ -28,6 +28,8 @@
 //!   how far it has got.
 //! - `reconcile`: drives unfinished decisions to a state that agrees with
 //!   the workflow.
+//! - `migrate`: carries rows written by earlier versions over (order
+//!   waits from before orders were a kind of task).
 //! - `clock`: the time decisions go by (tests move it).
 //! - `inbox`: the staff inbox: orders and signature requests together,
 //!   filtered, searched, sorted and paged.
@@ -53,6 +55,7 @@ pub(crate) mod items;
 pub mod kinds;
 pub mod ledger;
 pub mod live;
+pub mod migrate;
 pub mod orders;
 pub mod outcome;
 pub mod reconcile;

@@ -105,16 +105,6 @@ fn status_of(item: &Item) -> OrderStatus {
     }
 }
 
-fn pending_task(item: &Item) -> Option<PendingTask> {
-    Some(PendingTask {
-        task_id: s(item, "taskId")?,
-        order_id: s(item, "orderId")?,
-        customer: s(item, "customer").unwrap_or_default(),
-        step: s(item, "status").unwrap_or_default(),
-        created_at: s(item, "createdAt").unwrap_or_default(),
-    })
-}
-
 /// Most items an order may have.
 pub const MAX_ITEMS: usize = 100;
 /// Longest item name.
@@ -270,31 +260,41 @@ impl Services {
         Ok((orders, encode_cursor(out.last_evaluated_key())))
     }
 
-    /// The step an order currently waits on, with its token.
-    pub(crate) async fn pending(&self, order_id: &str) -> Result<Option<Pending>, DomainError> {
+    /// The task row of the step an order waits on, if it still waits:
+    /// the row of the wait for the order's current status.
+    async fn waiting_row(&self, order_id: &str) -> Result<Option<Item>, DomainError> {
         if !usable_key(order_id) {
             return Ok(None);
         }
+        let status = match self.order_status(order_id).await {
+            Ok(status) if status.waits() => status,
+            Ok(_) | Err(DomainError::NotFound) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         let out = self
             .ddb
             .get_item()
-            .table_name(&self.tables.actions)
-            .key(
-                "executionId",
-                AttributeValue::S(self.execution_arn(order_id)),
-            )
+            .table_name(&self.tables.tasks)
+            .key("taskId", AttributeValue::S(wait_id(order_id, status)))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| unavailable("reading a pending action")(format!("{e:?}")))?;
-        Ok(out.item().and_then(|item| {
+        // A closed row is a decided step the workflow has not left yet.
+        Ok(out.item().filter(|item| item.contains_key("open")).cloned())
+    }
+
+    /// The step an order currently waits on, with its token.
+    pub(crate) async fn pending(&self, order_id: &str) -> Result<Option<Pending>, DomainError> {
+        Ok(self.waiting_row(order_id).await?.and_then(|item| {
+            let wait = order_wait(&item)?;
             Some(Pending {
-                task_id: s(item, "taskId")?,
-                token: s(item, "taskToken")?,
-                step: s(item, "status").unwrap_or_default(),
+                task_id: wait.task_id,
+                token: s(&item, "token")?,
+                step: wait.step,
                 scope: Scope::Order {
-                    order_id: s(item, "orderId")?,
-                    execution_arn: s(item, "executionId")?,
+                    order_id: wait.order_id,
+                    execution_arn: s(&item, "execution")?,
                 },
             })
         }))
@@ -302,24 +302,16 @@ impl Services {
 
     /// The step an order waits on, as anyone may see it.
     pub async fn pending_task(&self, order_id: &str) -> Result<Option<PendingTask>, DomainError> {
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.tables.actions)
-            .key(
-                "executionId",
-                AttributeValue::S(self.execution_arn(order_id)),
-            )
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("reading a pending action")(format!("{e:?}")))?;
-        Ok(out.item().and_then(pending_task))
+        Ok(self
+            .waiting_row(order_id)
+            .await?
+            .as_ref()
+            .and_then(order_wait))
     }
 
-    /// Orders waiting for staff, oldest first: one Query on the inbox
-    /// index per page, whatever the number of orders. `cursor` is the
-    /// previous page's last task, as returned.
+    /// Orders waiting for staff, oldest first: one Query on the tasks
+    /// table's inbox index per page, whatever the number of orders.
+    /// `cursor` is the previous page's last task, as returned.
     pub async fn inbox(
         &self,
         limit: i32,
@@ -328,20 +320,48 @@ impl Services {
         let mut query = self
             .ddb
             .query()
-            .table_name(&self.tables.actions)
+            .table_name(&self.tables.tasks)
             .index_name(INBOX_INDEX)
             .key_condition_expression("inbox = :inbox")
-            .expression_attribute_values(":inbox", AttributeValue::S("orders".into()))
+            .expression_attribute_values(":inbox", AttributeValue::S(ORDERS_INBOX.into()))
             .limit(limit.clamp(1, 100));
         query = query.set_exclusive_start_key(decode_cursor(cursor)?);
         let out = query
             .send()
             .await
             .map_err(|e| unavailable("reading the inbox")(format!("{e:?}")))?;
-        let tasks = out.items().iter().filter_map(pending_task).collect();
+        let tasks = out.items().iter().filter_map(order_wait).collect();
         let next = encode_cursor(out.last_evaluated_key());
         Ok((tasks, next))
     }
+}
+
+/// The staff inbox an order's waits are listed in (`inbox` on their task
+/// rows, as process-order writes it).
+pub(crate) const ORDERS_INBOX: &str = "orders";
+
+/// The task id of an order's wait in `status`, as process-order writes it:
+/// one per wait, so a decided wait's row and the next never share a key.
+pub(crate) fn wait_id(order_id: &str, status: OrderStatus) -> String {
+    format!("{order_id}.{status}")
+}
+
+/// An order's wait, from its task row: the order and status from the task
+/// id, the customer as the task's requester.
+pub(crate) fn order_wait(item: &Item) -> Option<PendingTask> {
+    let task_id = s(item, "taskId")?;
+    let (order_id, step) = task_id.rsplit_once('.')?;
+    let customer = s(item, "task")
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|t| t.get("requester")?.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    Some(PendingTask {
+        order_id: order_id.to_owned(),
+        step: step.to_owned(),
+        customer,
+        created_at: s(item, "createdAt").unwrap_or_default(),
+        task_id,
+    })
 }
 
 /// A page cursor: the last key of the previous page. It holds key

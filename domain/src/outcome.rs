@@ -16,7 +16,8 @@ pub(crate) struct Pending {
 /// Where the waiting step's row and history live.
 #[derive(Debug, Clone)]
 pub(crate) enum Scope {
-    /// A process-order wait: the row is keyed by execution, the history is
+    /// A process-order wait: its row is a task row (kind `process-order`)
+    /// decided through the order's own pages and REST API; the history is
     /// the order's.
     Order {
         order_id: String,
@@ -26,9 +27,12 @@ pub(crate) enum Scope {
     /// the document's.
     Signature { document_id: String, signer: String },
     /// A task of any kind (`docs/tasks.md`): the row is the task's own,
-    /// keyed by its id, and its history is its ledger rows.
+    /// keyed by its id. Its ledger rows are filed under its subject, so a
+    /// subject's page (an order's, say) shows decisions made on its tasks
+    /// from the task list too.
     Task {
         task_id: String,
+        subject: String,
         execution_arn: String,
     },
 }
@@ -38,7 +42,7 @@ impl Scope {
         match self {
             Scope::Order { order_id, .. } => order_id,
             Scope::Signature { document_id, .. } => document_id,
-            Scope::Task { task_id, .. } => task_id,
+            Scope::Task { subject, .. } => subject,
         }
     }
 }

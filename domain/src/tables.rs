@@ -16,7 +16,8 @@ use aws_sdk_dynamodb::types::{
 
 use crate::DomainError;
 
-/// The index of pending actions by queue and age.
+/// The index of waiting task rows by staff inbox (`orders`) and age.
+/// Sparse: only an order's open wait carries `inbox`.
 pub const INBOX_INDEX: &str = "inbox-by-age";
 /// The index of signature requests by signer and age.
 pub const SIGNER_INDEX: &str = "signer-inbox";
@@ -50,7 +51,8 @@ pub const EXPIRES_AT: &str = "expiresAt";
 pub struct Tables {
     /// Orders by `orderId`, with status, history and notifications.
     pub orders: String,
-    /// Pending actions (one per waiting step) by `executionId`.
+    /// Waits that process-order wrote by `executionId` before its waits
+    /// were task rows: read only to carry them over ([`crate::migrate`]).
     pub actions: String,
     /// Decisions by `taskId`: the claim that makes a decision happen once.
     pub decisions: String,
@@ -190,6 +192,7 @@ impl Tables {
                     (TASKS_OPEN, "open", "createdAt"),
                     (TASKS_BY_DEADLINE, "open", "deadline"),
                     (TASKS_BY_ASSIGNEE, "assignee", "createdAt"),
+                    (INBOX_INDEX, "inbox", "createdAt"),
                 ],
                 false,
             ),

@@ -489,11 +489,7 @@ async fn task_tokens(server: &Server) -> Vec<String> {
     let (accounts, embedded) = server.accounts().await;
     let tables = countersign_domain::tables::Tables::default();
     let mut tokens = Vec::new();
-    for table in [
-        &tables.actions,
-        &tables.signature_requests,
-        &tables.decisions,
-    ] {
+    for table in [&tables.tasks, &tables.signature_requests, &tables.decisions] {
         let out = accounts
             .ddb
             .scan()
@@ -502,8 +498,10 @@ async fn task_tokens(server: &Server) -> Vec<String> {
             .await
             .expect("scan");
         for item in out.items() {
-            if let Some(t) = item.get("taskToken").and_then(|v| v.as_s().ok()) {
-                tokens.push(t.clone());
+            for name in ["token", "taskToken"] {
+                if let Some(t) = item.get(name).and_then(|v| v.as_s().ok()) {
+                    tokens.push(t.clone());
+                }
             }
         }
     }

@@ -24,6 +24,7 @@ async fn serve_in_aws_mode_provisions_and_runs_orders_on_the_endpoint() {
         .args(["--decisions-table", &format!("{suffix}-decisions")])
         .args(["--documents-table", &format!("{suffix}-documents")])
         .args(["--signature-requests-table", &format!("{suffix}-requests")])
+        .args(["--tasks-table", &format!("{suffix}-tasks")])
         // Demo data on moto is what this test wants: it has to say so.
         .args(["--demo", "--demo-in-aws"])
         .env("AWS_ACCESS_KEY_ID", "countersign-test")
@@ -62,7 +63,7 @@ async fn serve_in_aws_mode_provisions_and_runs_orders_on_the_endpoint() {
         let pending = moto
             .ddb
             .scan()
-            .table_name(format!("{suffix}-actions"))
+            .table_name(format!("{suffix}-tasks"))
             .send()
             .await
             .expect("scan")

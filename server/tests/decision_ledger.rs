@@ -274,12 +274,12 @@ fn unavailable(r: &Result<countersign_domain::outcome::Decided, DomainError>) ->
 
 fn cases(s: &Services) -> Vec<Case> {
     let decisions = format!("\"{}\"", s.tables.decisions);
-    let actions = format!("\"{}\"", s.tables.actions);
+    let tasks = format!("\"{}\"", s.tables.tasks);
     let meta = format!("\"{}\"", s.tables.meta);
     let put_claim = |when| Fault::once("PutItem", &[&decisions], when);
     let send = |when| Fault::once("SendTaskSuccess", &[], when);
     let history = |when| Fault::once("GetExecutionHistory", &[], when);
-    let close = |when| Fault::once("DeleteItem", &[&actions], when);
+    let close = |when| Fault::once("UpdateItem", &[&tasks], when);
     let to_recorded = |when| Fault::once("UpdateItem", &[&decisions, "\"RECORDED\""], when);
     let to_sent = |when| Fault::once("UpdateItem", &[&decisions, "\"SENT\""], when);
     let bump = |when| Fault::once("UpdateItem", &[&meta], when);
@@ -514,10 +514,11 @@ async fn a_claim_left_by_a_crash_whose_task_then_timed_out_ends_expired() {
 
 /// The order article's race, made to happen every time: the close of the
 /// decided step's waiting row runs only after the workflow has written the
-/// row of its next wait under the same key (the close is failed once, the
-/// test waits for the next row, then the reconciler closes). The article's
-/// unconditional delete erased that row and left the order stuck; the
-/// ledger's close is conditional on the task, so the next step survives.
+/// row of its next wait (the close is failed once, the test waits for the
+/// next row, then the reconciler closes). The article kept both under one
+/// key and its unconditional delete erased the next and left the order
+/// stuck; each wait is a task row of its own now, and the close is
+/// conditional on it, so the next step survives.
 #[tokio::test]
 async fn closing_after_the_workflow_wrote_its_next_wait_leaves_that_wait_alone() {
     for (b, plain) in both().await {
@@ -533,8 +534,8 @@ async fn closing_after_the_workflow_wrote_its_next_wait_leaves_that_wait_alone()
             .await
             .expect("placed");
         let first = waiting_on(&s, &order, "PENDING").await;
-        let actions = format!("\"{}\"", s.tables.actions);
-        faults.inject(Fault::once("DeleteItem", &[&actions], When::Before));
+        let tasks = format!("\"{}\"", s.tables.tasks);
+        faults.inject(Fault::once("UpdateItem", &[&tasks], When::Before));
         s.decide(&order, &first.task_id, Outcome::Advance, "sam", None)
             .await
             .expect("decided");

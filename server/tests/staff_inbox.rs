@@ -246,20 +246,21 @@ async fn execution_events_page_and_never_carry_a_token() {
             assert!(Instant::now() < deadline, "never waited");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        let waiting = s.pending_task(&order).await.expect("read").expect("waits");
         let row = s
             .ddb
             .get_item()
-            .table_name(&s.tables.actions)
+            .table_name(&s.tables.tasks)
             .key(
-                "executionId",
-                aws_sdk_dynamodb::types::AttributeValue::S(arn.clone()),
+                "taskId",
+                aws_sdk_dynamodb::types::AttributeValue::S(waiting.task_id),
             )
             .send()
             .await
             .expect("row");
         let token = row
             .item()
-            .and_then(|i| i.get("taskToken"))
+            .and_then(|i| i.get("token"))
             .and_then(|v| v.as_s().ok())
             .expect("the waiting row holds its token")
             .clone();

@@ -212,7 +212,8 @@ impl Entry {
                 signer,
             },
             (Some("task"), _) => Scope::Task {
-                task_id: subject,
+                task_id: s(item, "taskId")?,
+                subject,
                 execution_arn: s(item, "execution")?,
             },
             (Some("order"), _) => Scope::Order {

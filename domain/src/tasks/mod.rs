@@ -72,8 +72,8 @@ impl Services {
         }
     }
 
-    /// Step 3 of a decision on a task: the row leaves the open indexes,
-    /// with how it ended. Conditional on it still being open, so that a
+    /// Step 3 of a decision on a task: the row leaves the open indexes
+    /// (the staff inbox's too, for an order's wait), with how it ended. Conditional on it still being open, so that a
     /// late close never rewrites a task that ended otherwise.
     pub(crate) async fn close_task(
         &self,
@@ -99,15 +99,15 @@ impl Services {
             .expression_attribute_values(":at", AttributeValue::S(end.at.into()));
         update = match (end.applied, end.action) {
             (true, Some(action)) => update
-                .update_expression("SET #status = :status, decidedAt = :at, decidedBy = :by, #action = :action REMOVE #open, #token, assignee")
+                .update_expression("SET #status = :status, decidedAt = :at, decidedBy = :by, #action = :action REMOVE #open, #token, assignee, inbox")
                 .expression_attribute_names("#action", "action")
                 .expression_attribute_values(":by", AttributeValue::S(end.by.into()))
                 .expression_attribute_values(":action", AttributeValue::S(action.into())),
             (true, None) => update
-                .update_expression("SET #status = :status, decidedAt = :at, decidedBy = :by REMOVE #open, #token, assignee")
+                .update_expression("SET #status = :status, decidedAt = :at, decidedBy = :by REMOVE #open, #token, assignee, inbox")
                 .expression_attribute_values(":by", AttributeValue::S(end.by.into())),
             (false, _) => update.update_expression(
-                "SET #status = :status, decidedAt = :at REMOVE #open, #token, assignee",
+                "SET #status = :status, decidedAt = :at REMOVE #open, #token, assignee, inbox",
             ),
         };
         update

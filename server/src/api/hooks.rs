@@ -2,6 +2,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use countersign_domain::orders::OrderStatus;
 use countersign_domain::users::User;
 use serde::Deserialize;
 use serde_json::Value;
@@ -107,7 +108,13 @@ async fn complete_hook(
     let (Some(kind), Some(subject), Some(task_id)) = (kind, subject, task_id) else {
         return Err(ApiError::not_found("task"));
     };
-    if !is_uuid(subject) || !is_uuid(task_id) {
+    // A signature request's task id is a UUID; an order's wait is named
+    // by the order and its status.
+    let task_named = is_uuid(task_id)
+        || task_id.split_once('.').is_some_and(|(order, status)| {
+            order == subject && OrderStatus::parse(status).is_some()
+        });
+    if !is_uuid(subject) || !task_named {
         return Err(ApiError::not_found("task"));
     }
     match kind {

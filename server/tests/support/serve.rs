@@ -24,7 +24,7 @@ pub struct Instance {
     pub ddb: aws_sdk_dynamodb::Client,
     pub sfn: aws_sdk_sfn::Client,
     pub tables: countersign_domain::tables::Tables,
-    pub token_tables: [String; 2],
+    pub token_tables: [String; 3],
     pub store: Vec<String>,
     pub env: Vec<(&'static str, &'static str)>,
     pub _data: Option<backends::TempDir>,
@@ -126,7 +126,11 @@ impl Instance {
         env: Vec<(&'static str, &'static str)>,
         data: Option<backends::TempDir>,
     ) -> Instance {
-        let token_tables = [tables.actions.clone(), tables.signature_requests.clone()];
+        let token_tables = [
+            tables.tasks.clone(),
+            tables.signature_requests.clone(),
+            tables.decisions.clone(),
+        ];
         let mut command = Command::new(env!("CARGO_BIN_EXE_countersign"));
         command
             .args(["serve", "--listen", "127.0.0.1:0"])
@@ -184,8 +188,12 @@ impl Instance {
         for table in &self.token_tables {
             let out = self.ddb.scan().table_name(table).send().await;
             for item in out.iter().flat_map(|o| o.items()) {
-                if let Some(t) = item.get("taskToken").and_then(|v| v.as_s().ok()) {
-                    tokens.insert(t.clone());
+                // Task rows and the ledger say `token`; signature requests
+                // `taskToken`.
+                for name in ["token", "taskToken"] {
+                    if let Some(t) = item.get(name).and_then(|v| v.as_s().ok()) {
+                        tokens.insert(t.clone());
+                    }
                 }
             }
         }

@@ -1,0 +1,175 @@
+//! Orders placed by the version before orders were a kind of task, on the
+//! embedded services AND on moto: their executions keep running the old
+//! definition (`fixtures/process-order-before-tasks.asl.json`, the file as
+//! that version shipped it), which writes each wait into the old actions
+//! table. The reconciler carries those waits over into the tasks table, so
+//! the order is listed, decided and finished like any other; and the
+//! current definition writes the very task the carry-over does.
+
+#[path = "support/backends.rs"]
+pub mod backends;
+#[path = "support/domain.rs"]
+mod domain;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use countersign_domain::migrate::{Carried, order_task};
+use countersign_domain::orders::OrderStatus;
+use countersign_domain::outcome::Outcome;
+use countersign_domain::services::Services;
+use countersign_domain::workflows::{deploy_named, substitute};
+use domain::{both, status_becomes, waiting_on};
+
+const BEFORE: &str = include_str!("fixtures/process-order-before-tasks.asl.json");
+
+/// Rows left in the old actions table.
+async fn old_rows(s: &Services) -> usize {
+    let out = s
+        .ddb
+        .scan()
+        .table_name(&s.tables.actions)
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("scan the old table");
+    out.items().len()
+}
+
+/// Starts an order on the old definition, as the earlier version did.
+async fn old_order(s: &Services, machine: &str, customer: &str) -> String {
+    let order = backends::unique("old-order");
+    let input =
+        serde_json::json!({"orderId": order, "customer": customer, "items": ["hat", "scarf"]});
+    s.sfn
+        .start_execution()
+        .state_machine_arn(machine)
+        .name(&order)
+        .input(input.to_string())
+        .send()
+        .await
+        .expect("started on the old definition");
+    order
+}
+
+/// Runs carry-over passes until one finds a wait to carry (the old
+/// workflow writes its row a moment after it was resumed).
+async fn carried_once(s: &Services) -> Carried {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let pass = s.carry_over_order_waits().await.expect("carry over");
+        if pass.carried > 0 {
+            return pass;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing to carry over: {pass:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_order_waiting_the_old_way_is_carried_over_and_decided_to_the_end() {
+    for (b, s) in both().await {
+        let old = deploy_named(
+            &s.sfn,
+            &backends::unique("process-order-before"),
+            &substitute(BEFORE, &s.tables),
+        )
+        .await
+        .expect("deploy the old definition");
+        let order = old_order(&s, &old, "carol").await;
+        let pass = carried_once(&s).await;
+        assert_eq!(pass.carried, 1, "{}: {pass:?}", b.name);
+        assert_eq!(old_rows(&s).await, 0, "{}: the old row is gone", b.name);
+        // A second pass (another replica's, say) finds nothing to do.
+        let again = s.carry_over_order_waits().await.expect("again");
+        assert_eq!(again, Carried::default(), "{}", b.name);
+
+        let first = waiting_on(&s, &order, "PENDING").await;
+        assert_eq!(first.customer, "carol", "{}", b.name);
+        let (inbox, _) = s.inbox(100, None).await.expect("inbox");
+        assert!(
+            inbox.iter().any(|t| t.task_id == first.task_id),
+            "{}: the carried wait is in the staff inbox",
+            b.name
+        );
+        s.decide(&order, &first.task_id, Outcome::Advance, "sam", None)
+            .await
+            .expect("advanced");
+        // The old execution goes on with its own definition: its next wait
+        // is written the old way, and carried over in turn.
+        carried_once(&s).await;
+        let second = waiting_on(&s, &order, "PROCESSING").await;
+        assert_ne!(second.task_id, first.task_id, "{}", b.name);
+        s.decide(&order, &second.task_id, Outcome::Advance, "sam", None)
+            .await
+            .expect("sent");
+        let done = status_becomes(&s, &order, "SENT").await;
+        let decisions: Vec<_> = done
+            .history
+            .iter()
+            .filter_map(|h| h.decision.as_deref())
+            .collect();
+        assert_eq!(decisions, ["advance", "advance"], "{}: {done:#?}", b.name);
+        assert_eq!(old_rows(&s).await, 0, "{}", b.name);
+        // Deciding the first step again is refused, naming who decided it.
+        let late = s
+            .decide(&order, &first.task_id, Outcome::Advance, "sam", None)
+            .await;
+        assert!(
+            matches!(late, Err(countersign_domain::DomainError::AlreadyDecided { ref by, .. }) if by == "sam"),
+            "{}: {late:?}",
+            b.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_definition_writes_the_same_task_the_carry_over_does() {
+    for (b, s) in both().await {
+        let order = s
+            .place_order("dora", &["lamp".to_owned()])
+            .await
+            .expect("placed");
+        for (step, next) in [
+            (OrderStatus::Pending, "PROCESSING"),
+            (OrderStatus::Processing, "SENT"),
+        ] {
+            let waiting = waiting_on(&s, &order, step.as_str()).await;
+            let row = s
+                .ddb
+                .get_item()
+                .table_name(&s.tables.tasks)
+                .key("taskId", AttributeValue::S(waiting.task_id.clone()))
+                .consistent_read(true)
+                .send()
+                .await
+                .expect("task row");
+            let item = row.item().expect("the wait is a task row");
+            let written: serde_json::Value = serde_json::from_str(
+                item.get("task")
+                    .and_then(|t| t.as_s().ok())
+                    .expect("task attribute"),
+            )
+            .expect("task JSON");
+            assert_eq!(
+                written,
+                order_task(&order, "dora", &["lamp".to_owned()], step),
+                "{}: {step}",
+                b.name
+            );
+            assert_eq!(
+                item.get("inbox")
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str),
+                Some("orders"),
+                "{}",
+                b.name
+            );
+            s.decide(&order, &waiting.task_id, Outcome::Advance, "sam", None)
+                .await
+                .expect("advanced");
+            status_becomes(&s, &order, next).await;
+        }
+    }
+}
