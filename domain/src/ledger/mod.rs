@@ -316,7 +316,17 @@ impl Services {
                     at: entry.at.clone(),
                     by: entry.actor.clone(),
                     status: None,
-                    decision: Some(entry.outcome.name(&entry.scope).to_owned()),
+                    // A task's own action name (an order decided from the
+                    // task list says `advance`, as its page does).
+                    decision: Some(
+                        entry
+                            .payload
+                            .as_ref()
+                            .and_then(|p| p.get("action"))
+                            .and_then(|a| a.as_str())
+                            .unwrap_or(entry.outcome.name(&entry.scope))
+                            .to_owned(),
+                    ),
                     comment: entry.comment.clone(),
                     error,
                     cause,

@@ -1,5 +1,7 @@
-//! Orders placed by the version before orders were a kind of task, on the
-//! embedded services AND on moto: their executions keep running the old
+//! Orders as a kind of task, on the embedded services AND on moto: an
+//! order's wait is a task like any other, decided from the task list as
+//! from the order's own page. Orders placed by the version before orders
+//! were a kind of task: their executions keep running the old
 //! definition (`fixtures/process-order-before-tasks.asl.json`, the file as
 //! that version shipped it), which writes each wait into the old actions
 //! table. The reconciler carries those waits over into the tasks table, so
@@ -16,6 +18,8 @@ use countersign_domain::migrate::{Carried, order_task};
 use countersign_domain::orders::OrderStatus;
 use countersign_domain::outcome::Outcome;
 use countersign_domain::services::Services;
+use countersign_domain::tasks::decide::Answer;
+use countersign_domain::users::{Role, User};
 use countersign_domain::workflows::{deploy_named, substitute};
 use domain::{both, status_becomes, waiting_on};
 
@@ -170,6 +174,121 @@ async fn the_definition_writes_the_same_task_the_carry_over_does() {
                 .await
                 .expect("advanced");
             status_becomes(&s, &order, next).await;
+        }
+    }
+}
+
+fn person(name: &str, roles: &[Role]) -> User {
+    User {
+        name: name.to_owned(),
+        roles: roles.to_vec(),
+        groups: Vec::new(),
+        created_at: "2026-01-01T00:00:00.000Z".into(),
+    }
+}
+
+#[tokio::test]
+async fn an_order_decided_from_the_task_list_is_decided_once_and_in_its_history() {
+    let sam = person("sam", &[Role::Staff]);
+    let carol = person("carol", &[Role::Customer]);
+    let dave = person("dave", &[Role::Customer]);
+    for (b, s) in both().await {
+        let order = s
+            .place_order("carol", &["hat".to_owned()])
+            .await
+            .expect("placed");
+        let waiting = waiting_on(&s, &order, "PENDING").await;
+        // Staff see it in the one task list; its customer sees it as its
+        // requester; another customer does not.
+        let task = s.task(&sam, &waiting.task_id).await.expect("staff see it");
+        assert_eq!(
+            task.status,
+            countersign_domain::tasks::contract::Status::Open
+        );
+        s.task(&carol, &waiting.task_id)
+            .await
+            .expect("the customer sees her own");
+        assert!(
+            matches!(
+                s.task(&dave, &waiting.task_id).await,
+                Err(countersign_domain::DomainError::NotFound)
+            ),
+            "{}",
+            b.name
+        );
+        // The customer may see it, not decide it.
+        let refused = s
+            .answer_task(
+                &carol,
+                &waiting.task_id,
+                Answer {
+                    action: "advance".into(),
+                    ..Answer::default()
+                },
+            )
+            .await;
+        assert!(
+            matches!(refused, Err(countersign_domain::DomainError::Forbidden)),
+            "{}: {refused:?}",
+            b.name
+        );
+        let answered = s
+            .answer_task(
+                &sam,
+                &waiting.task_id,
+                Answer {
+                    action: "advance".into(),
+                    reason: Some("packed".into()),
+                    ..Answer::default()
+                },
+            )
+            .await
+            .expect("advanced from the task list");
+        assert!(answered.resumed, "{}", b.name);
+        // The order's own page and REST call are told who decided it.
+        let late = s
+            .decide(&order, &waiting.task_id, Outcome::Advance, "sam", None)
+            .await;
+        assert!(
+            matches!(late, Err(countersign_domain::DomainError::AlreadyDecided { ref by, .. }) if by == "sam"),
+            "{}: {late:?}",
+            b.name
+        );
+        let next = waiting_on(&s, &order, "PROCESSING").await;
+        s.decide(
+            &order,
+            &next.task_id,
+            Outcome::reject("out of stock"),
+            "sam",
+            None,
+        )
+        .await
+        .expect("rejected from the order's page");
+        let done = status_becomes(&s, &order, "ERROR").await;
+        let lines: Vec<_> = done
+            .history
+            .iter()
+            .filter_map(|h| {
+                Some((
+                    h.decision.as_deref()?,
+                    h.comment.as_deref(),
+                    h.cause.as_deref(),
+                ))
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("advance", Some("packed"), None),
+                ("reject", None, Some("out of stock"))
+            ],
+            "{}: {done:#?}",
+            b.name
+        );
+        // moto drops SendTaskFailure's cause (the workflow's Catch sees
+        // none); AWS hands it on, as the embedded engine does.
+        if b.name != "moto" {
+            assert_eq!(done.cause.as_deref(), Some("out of stock"), "{}", b.name);
         }
     }
 }
