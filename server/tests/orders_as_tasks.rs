@@ -292,3 +292,100 @@ async fn an_order_decided_from_the_task_list_is_decided_once_and_in_its_history(
         }
     }
 }
+
+/// A decision the earlier version had claimed on an old wait but not
+/// finished (it was killed in between): the carry-over leaves that wait to
+/// the ledger, so the step is decided once, by that claim; once it has
+/// taken effect, the old row goes and the next wait is carried over.
+#[tokio::test]
+async fn an_old_wait_with_a_decision_in_flight_is_left_to_the_ledger() {
+    for (b, s) in both().await {
+        let old = deploy_named(
+            &s.sfn,
+            &backends::unique("process-order-before"),
+            &substitute(BEFORE, &s.tables),
+        )
+        .await
+        .expect("deploy the old definition");
+        let order = old_order(&s, &old, "carol").await;
+        // The old version's wait, read before anything is carried over.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let row = loop {
+            let out = s
+                .ddb
+                .scan()
+                .table_name(&s.tables.actions)
+                .consistent_read(true)
+                .send()
+                .await
+                .expect("scan");
+            if let Some(row) = out.items().first() {
+                break row.clone();
+            }
+            assert!(std::time::Instant::now() < deadline, "no old wait");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        let text = |k: &str| row.get(k).and_then(|v| v.as_s().ok()).cloned().expect(k);
+        // The ledger row that version wrote as it claimed the step (the
+        // ledger's format is unchanged), its lease run out.
+        let claim = [
+            ("taskId", text("taskId")),
+            ("claimId", "claim-before-the-update".to_owned()),
+            ("subject", order.clone()),
+            ("execution", text("executionId")),
+            ("step", "PENDING".to_owned()),
+            ("actor", "sam".to_owned()),
+            ("outcome", "advance".to_owned()),
+            ("at", "2026-01-01T00:00:00.000Z".to_owned()),
+            ("state", "CLAIMED".to_owned()),
+            ("due", "2026-01-01T00:00:30.000Z".to_owned()),
+            ("open", "open".to_owned()),
+            ("kind", "order".to_owned()),
+            ("token", text("taskToken")),
+        ];
+        let mut put = s.ddb.put_item().table_name(&s.tables.decisions);
+        for (k, v) in claim {
+            put = put.item(k, AttributeValue::S(v));
+        }
+        put.send().await.expect("the old claim");
+
+        let pass = s.carry_over_order_waits().await.expect("carry over");
+        assert_eq!(
+            pass,
+            Carried {
+                left: 1,
+                ..Carried::default()
+            },
+            "{}: the claimed wait is not carried over",
+            b.name
+        );
+        assert!(
+            s.pending_task(&order).await.expect("read").is_none(),
+            "{}: nobody can decide it a second time",
+            b.name
+        );
+        // The reconciler finishes the claim: the order moves on, the old
+        // row of the decided step goes, the next wait is carried over.
+        domain::reconcile_later(&s).await;
+        let second = loop {
+            s.reconcile().await.expect("reconcile");
+            if let Some(t) = s.pending_task(&order).await.expect("read") {
+                break t;
+            }
+            assert!(
+                std::time::Instant::now() < deadline + std::time::Duration::from_secs(20),
+                "{}: the next wait never came",
+                b.name
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        assert_eq!(second.step, "PROCESSING", "{}", b.name);
+        let now = s.order(&order).await.expect("order");
+        let decisions: Vec<_> = now
+            .history
+            .iter()
+            .filter_map(|h| Some((h.by.as_str(), h.decision.as_deref()?)))
+            .collect();
+        assert_eq!(decisions, [("sam", "advance")], "{}: {now:#?}", b.name);
+    }
+}
