@@ -19,6 +19,7 @@ use crate::DomainError;
 use crate::items::{Item, s, unavailable};
 use crate::services::Services;
 use crate::tables::{INBOX_INDEX, STAFF_SIGNATURES_BY_AGE, STAFF_SIGNATURES_BY_DEADLINE};
+pub use countersign_model::inbox::{InboxItem, InboxPage};
 
 /// Rows one page may examine before it stops looking for matches.
 pub const MAX_EXAMINED: usize = 2_000;
@@ -86,35 +87,6 @@ pub struct InboxQuery {
     pub sort: Sort,
     pub limit: usize,
     pub cursor: Option<String>,
-}
-
-/// One waiting step, as staff see it: no token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InboxItem {
-    /// `order` or `signature`.
-    pub kind: String,
-    /// The order's or the document's id.
-    pub id: String,
-    pub task_id: String,
-    /// The customer, or the signer asked to sign.
-    pub who: String,
-    /// The order's items, or the document's title.
-    pub what: String,
-    /// The step: PENDING or PROCESSING (orders), WAITING (signatures).
-    pub status: String,
-    pub created_at: String,
-    /// When it stops waiting by itself, if it ever does.
-    pub deadline: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InboxPage {
-    pub items: Vec<InboxItem>,
-    /// Where the next page starts; `None` on the last page.
-    pub next: Option<String>,
-    /// The page stopped early after examining [`MAX_EXAMINED`] rows
-    /// without filling up (a narrow search): `next` goes on looking.
-    pub cut_short: bool,
 }
 
 /// One index read in order, a Query page at a time.

@@ -15,37 +15,14 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sfn::primitives::DateTimeFormat;
 use aws_sdk_sfn::types::HistoryEvent;
-use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
 use crate::items::unavailable;
 use crate::services::Services;
+pub use countersign_model::events::{EventsPage, ExecutionEvent};
 
 /// The meta row that counts changes.
 pub const CHANGES_KEY: &str = "changes";
-
-/// One event of an execution, as the dashboard shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExecutionEvent {
-    pub id: i64,
-    pub previous: i64,
-    /// Step Functions' type name (`TaskStateEntered`, `TaskSucceeded`, …).
-    pub kind: String,
-    pub at: String,
-    /// The state entered or left, or the map iteration.
-    pub state: Option<String>,
-    /// What a task called (`dynamodb:updateItem`, …).
-    pub resource: Option<String>,
-    pub error: Option<String>,
-    pub cause: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EventsPage {
-    pub events: Vec<ExecutionEvent>,
-    /// Step Functions' token for the next page.
-    pub next: Option<String>,
-}
 
 impl Services {
     /// Bumps the change counter. A failure is logged, not returned: the

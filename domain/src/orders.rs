@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde::{Deserialize, Serialize};
 
-pub use countersign_model::statuses::OrderStatus;
+pub use countersign_model::orders::{
+    HistoryEntry, Notification, Order, OrderStatus, OrderSummary, PendingTask,
+};
 
 use crate::DomainError;
 use crate::items::{Item, list_of_maps, s, time_key, unavailable, usable_key};
@@ -14,64 +15,6 @@ use crate::outcome::{Pending, Scope};
 use crate::services::Services;
 use crate::tables::{CUSTOMER_INDEX, INBOX_INDEX};
 use crate::workflows::start_workflow;
-
-/// One line of an order's status history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HistoryEntry {
-    pub at: String,
-    /// `workflow` for status changes, the person for decisions.
-    pub by: String,
-    pub status: Option<String>,
-    /// `advance` or `reject`, for a person's decision.
-    pub decision: Option<String>,
-    pub comment: Option<String>,
-    pub error: Option<String>,
-    pub cause: Option<String>,
-}
-
-/// A message for the customer about their order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Notification {
-    pub at: String,
-    pub status: Option<String>,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Order {
-    pub order_id: String,
-    pub customer: String,
-    pub items: Vec<String>,
-    pub status: OrderStatus,
-    pub created_at: String,
-    pub updated_at: String,
-    pub error: Option<String>,
-    pub cause: Option<String>,
-    pub history: Vec<HistoryEntry>,
-    pub notifications: Vec<Notification>,
-}
-
-/// An order in a list: what and where it is, without its history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrderSummary {
-    pub order_id: String,
-    pub customer: String,
-    pub items: Vec<String>,
-    pub status: OrderStatus,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-/// A step waiting for staff, as anyone may see it: no token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingTask {
-    pub task_id: String,
-    pub order_id: String,
-    pub customer: String,
-    /// The status the order is in while it waits (PENDING, PROCESSING).
-    pub step: String,
-    pub created_at: String,
-}
 
 /// The `history` list of an order or document item.
 pub(crate) fn history_of(item: &Item) -> Vec<HistoryEntry> {

@@ -4,12 +4,20 @@
 //! build can use them.
 //!
 //! # Layout
+//! - `orders`: an order, its history and notifications, its waiting step.
+//! - `documents`: documents to sign, signers and their requests.
+//! - `inbox`: the staff inbox's rows and pages.
+//! - `events`: an execution's events, without what could carry a token.
 //! - `forms`: forms described by data, and the checks on their values.
 //! - `people`: users, roles and groups.
 //! - `statuses`: where an order or a signature stands.
 //! - `tasks`: the task contract's types and a task's state.
 
+pub mod documents;
+pub mod events;
 pub mod forms;
+pub mod inbox;
+pub mod orders;
 pub mod people;
 pub mod statuses;
 pub mod tasks;

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::model::{Document, SignatureRequest};
+use crate::model::{Document, SignatureRequest, SignerSpec};
 use crate::model::{DocumentStatus, RequestStatus};
 use crate::pages::common::{Failure, Left, Outcome, Status, When, in_flight, live, short};
 use crate::pages::orders::{EventsPanel, Timeline, events_resource};
@@ -117,7 +117,7 @@ fn CoSigners(document: Document) -> impl IntoView {
             {document
                 .signers
                 .iter()
-                .map(|(name, automatic)| {
+                .map(|SignerSpec { name, automatic }| {
                     let signed = document.signatures.iter().find(|s| &s.signer == name).cloned();
                     let request = document.requests.iter().find(|r| &r.signer == name).cloned();
                     let state = match (signed, request) {

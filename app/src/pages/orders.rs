@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::model::{EventsPage, HistoryEntry, Notification};
+use crate::model::{EventsPage, HistoryEntry, Notification, OrderPage};
 use crate::pages::common::{Failure, Outcome, Status, When, live, short};
 use crate::pages::inbox::DecideForms;
 use crate::server_fns::orders::{DecideOrder, PlaceOrder};
@@ -103,8 +103,8 @@ pub fn OrderPage() -> impl IntoView {
                         .get()
                         .map(|result| match result {
                             Err(error) => view! { <Failure error /> }.into_any(),
-                            Ok(o) => {
-                                let pending = o.pending.clone().filter(|_| staff);
+                            Ok(OrderPage { order: o, pending }) => {
+                                let pending = pending.filter(|_| staff);
                                 view! {
                                     <h1>"Order " {short(&o.order_id)}</h1>
                                     <p class="summary">

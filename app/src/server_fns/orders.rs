@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{BulkResult, Decision, EventsPage, InboxPage, Order, OrderSummary, Page};
+use crate::model::{BulkResult, Decision, EventsPage, InboxPage, OrderPage, OrderSummary, Page};
 
 /// Places an order; `items` holds one item a line. Goes to the new order's
 /// page.
@@ -46,10 +46,7 @@ pub async fn my_orders(cursor: Option<String>) -> Result<Page<OrderSummary>, App
                 cursor.as_deref(),
             )
             .await?;
-            Ok(Page {
-                items: items.into_iter().map(Into::into).collect(),
-                next,
-            })
+            Ok(Page { items, next })
         }
         .await,
     )
@@ -60,14 +57,14 @@ pub async fn my_orders(cursor: Option<String>) -> Result<Page<OrderSummary>, App
 /// Who may call it: staff (any order); a customer (their own order only:
 /// anyone else's is "not found", so ids cannot be probed).
 #[server(endpoint = "orders/get")]
-pub async fn get_order(order_id: String) -> Result<Order, AppError> {
+pub async fn get_order(order_id: String) -> Result<OrderPage, AppError> {
     crate::error::reply(
         async move {
             let user = crate::auth::signed_in().await?;
             let services = crate::services::Services::from_context()?;
             let (order, pending) =
                 countersign_domain::access::order(&services.domain, &user, &order_id).await?;
-            Ok(Order::new(order, pending))
+            Ok(OrderPage { order, pending })
         }
         .await,
     )
@@ -102,7 +99,7 @@ pub async fn staff_inbox(
             };
             let page =
                 countersign_domain::access::staff_inbox(&services.domain, &user, &query).await?;
-            Ok(page.into())
+            Ok(page)
         }
         .await,
     )
@@ -126,7 +123,7 @@ pub async fn order_events(order_id: String, page: Option<String>) -> Result<Even
                 page.as_deref(),
             )
             .await?;
-            Ok(events.into())
+            Ok(events)
         }
         .await,
     )

@@ -24,10 +24,7 @@ pub async fn signer_desk() -> Result<Vec<DeskCard>, AppError> {
                     &request.document_id,
                 )
                 .await?;
-                cards.push(DeskCard {
-                    request: request.into(),
-                    document: document.into(),
-                });
+                cards.push(DeskCard { request, document });
             }
             Ok(cards)
         }
@@ -47,7 +44,7 @@ pub async fn get_document(document_id: String) -> Result<Document, AppError> {
             let services = crate::services::Services::from_context()?;
             let document =
                 countersign_domain::access::document(&services.domain, &user, &document_id).await?;
-            Ok(document.into())
+            Ok(document)
         }
         .await,
     )
@@ -73,7 +70,7 @@ pub async fn document_events(
                 page.as_deref(),
             )
             .await?;
-            Ok(events.into())
+            Ok(events)
         }
         .await,
     )

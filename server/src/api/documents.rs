@@ -76,7 +76,7 @@ pub(super) struct DocumentOut {
     signers: Vec<SignerOut>,
     signatures: Vec<SignatureOut>,
     requests: Vec<RequestOut>,
-    history: Vec<HistoryOut>,
+    history: Vec<countersign_domain::orders::HistoryEntry>,
 }
 
 #[derive(Serialize)]
@@ -143,7 +143,7 @@ fn document_out(document: Document) -> DocumentOut {
                 decided_at: r.decided_at,
             })
             .collect(),
-        history: history_out(document.history),
+        history: document.history,
     }
 }
 

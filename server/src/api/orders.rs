@@ -61,7 +61,7 @@ pub(super) struct OrderOut {
     updated_at: String,
     error: Option<String>,
     cause: Option<String>,
-    history: Vec<HistoryOut>,
+    history: Vec<countersign_domain::orders::HistoryEntry>,
     notifications: Vec<NotificationOut>,
     /// The step waiting for a decision, if any.
     pending: Option<PendingOut>,
@@ -102,7 +102,7 @@ fn order_out(s: &Backend, order: Order, pending: Option<PendingTask>) -> OrderOu
         updated_at: order.updated_at,
         error: order.error,
         cause: order.cause,
-        history: history_out(order.history),
+        history: order.history,
         notifications: order
             .notifications
             .into_iter()

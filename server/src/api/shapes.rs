@@ -1,6 +1,7 @@
 //! Request and answer shapes the order and document calls (and the
-//! webhooks completing their tasks) share: what was created, a status
-//! history, an update request, and what a decision did.
+//! webhooks completing their tasks) share: what was created, an update
+//! request, and what a decision did. A status history is the model's own
+//! `HistoryEntry`, whose field names are the wire's.
 
 use countersign_domain::outcome::Decided;
 use serde::{Deserialize, Serialize};
@@ -14,35 +15,6 @@ pub(super) struct Created {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) document_id: Option<String>,
     pub(super) execution_id: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct HistoryOut {
-    pub(super) at: String,
-    pub(super) by: String,
-    pub(super) status: Option<String>,
-    pub(super) decision: Option<String>,
-    pub(super) comment: Option<String>,
-    pub(super) error: Option<String>,
-    pub(super) cause: Option<String>,
-}
-
-pub(super) fn history_out(
-    history: Vec<countersign_domain::orders::HistoryEntry>,
-) -> Vec<HistoryOut> {
-    history
-        .into_iter()
-        .map(|h| HistoryOut {
-            at: h.at,
-            by: h.by,
-            status: h.status,
-            decision: h.decision,
-            comment: h.comment,
-            error: h.error,
-            cause: h.cause,
-        })
-        .collect()
 }
 
 #[derive(Deserialize)]
