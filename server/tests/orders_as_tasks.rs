@@ -38,14 +38,22 @@ async fn old_rows(s: &Services) -> usize {
     out.items().len()
 }
 
-/// Starts an order on the old definition, as the earlier version did.
-async fn old_order(s: &Services, machine: &str, customer: &str) -> String {
+/// Starts an order on the old definition (deployed for it), as the
+/// earlier version did.
+async fn old_order(s: &Services, customer: &str) -> String {
+    let machine = deploy_named(
+        &s.sfn,
+        &backends::unique("process-order-before"),
+        &substitute(BEFORE, &s.tables),
+    )
+    .await
+    .expect("deploy the old definition");
     let order = backends::unique("old-order");
     let input =
         serde_json::json!({"orderId": order, "customer": customer, "items": ["hat", "scarf"]});
     s.sfn
         .start_execution()
-        .state_machine_arn(machine)
+        .state_machine_arn(&machine)
         .name(&order)
         .input(input.to_string())
         .send()
@@ -74,14 +82,7 @@ async fn carried_once(s: &Services) -> Carried {
 #[tokio::test]
 async fn an_order_waiting_the_old_way_is_carried_over_and_decided_to_the_end() {
     for (b, s) in both().await {
-        let old = deploy_named(
-            &s.sfn,
-            &backends::unique("process-order-before"),
-            &substitute(BEFORE, &s.tables),
-        )
-        .await
-        .expect("deploy the old definition");
-        let order = old_order(&s, &old, "carol").await;
+        let order = old_order(&s, "carol").await;
         let pass = carried_once(&s).await;
         assert_eq!(pass.carried, 1, "{}: {pass:?}", b.name);
         assert_eq!(old_rows(&s).await, 0, "{}: the old row is gone", b.name);
@@ -300,14 +301,7 @@ async fn an_order_decided_from_the_task_list_is_decided_once_and_in_its_history(
 #[tokio::test]
 async fn an_old_wait_with_a_decision_in_flight_is_left_to_the_ledger() {
     for (b, s) in both().await {
-        let old = deploy_named(
-            &s.sfn,
-            &backends::unique("process-order-before"),
-            &substitute(BEFORE, &s.tables),
-        )
-        .await
-        .expect("deploy the old definition");
-        let order = old_order(&s, &old, "carol").await;
+        let order = old_order(&s, "carol").await;
         // The old version's wait, read before anything is carried over.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         let row = loop {
