@@ -341,8 +341,10 @@ async fn claims_race_to_one_winner_and_assignment_follows_the_rules() {
             .map(Vec::len),
         Some(usize::from(holder == "gus"))
     );
-    // Nobody outside finance can be given it, nor can the requester.
-    for to in ["sam", "carol", "nobody"] {
+    // Nobody outside finance can be given it, nor can the requester, nor
+    // a name no user could have (the fuzzer's empty one was a 503).
+    let too_long = "x".repeat(2000);
+    for to in ["sam", "carol", "nobody", "", too_long.as_str()] {
         let r = holder_api
             .post(&format!("/v1/tasks/{id}/assign"), &json!({"to": to}))
             .await;

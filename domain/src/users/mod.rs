@@ -230,6 +230,10 @@ impl Accounts {
 
     /// One user, or `None` if there is no such name (or it was removed).
     pub async fn user(&self, name: &str) -> Result<Option<User>, DomainError> {
+        // No row has such a key, and DynamoDB refuses to look one up.
+        if !crate::items::usable_key(name) {
+            return Ok(None);
+        }
         let out = self
             .ddb
             .get_item()
