@@ -320,7 +320,10 @@ impl Services {
                     // task list says `advance`, as its page does).
                     decision: Some(
                         entry
-                            .action()
+                            .payload
+                            .as_ref()
+                            .and_then(|p| p.get("action"))
+                            .and_then(|a| a.as_str())
                             .unwrap_or(entry.outcome.name(&entry.scope))
                             .to_owned(),
                     ),
