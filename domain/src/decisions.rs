@@ -256,13 +256,13 @@ impl Services {
             // An order's wait is a task row like any other kind's, keyed
             // by the wait (order and status), so closing it never touches
             // the order's next wait.
-            Scope::Order { .. } => {
+            Scope::Order { .. } | Scope::Task { .. } => {
                 let end = crate::tasks::Ending {
                     outcome: &entry.outcome,
                     applied: entry.applied,
                     at: &entry.at,
                     by: &entry.actor,
-                    action: Some(entry.outcome.name(&entry.scope)),
+                    action: entry.action(),
                 };
                 self.close_task(&entry.task_id, &end).await
             }
@@ -303,20 +303,6 @@ impl Services {
                     .await
                     .map(|_| ())
                     .map_err(|e| (condition_failed(&e), format!("{e:?}")))
-            }
-            Scope::Task { task_id, .. } => {
-                let end = crate::tasks::Ending {
-                    outcome: &entry.outcome,
-                    applied: entry.applied,
-                    at: &entry.at,
-                    by: &entry.actor,
-                    action: entry
-                        .payload
-                        .as_ref()
-                        .and_then(|p| p.get("action"))
-                        .and_then(|a| a.as_str()),
-                };
-                self.close_task(task_id, &end).await
             }
         };
         match result {

@@ -27,11 +27,10 @@ pub(crate) enum Scope {
     /// the document's.
     Signature { document_id: String, signer: String },
     /// A task of any kind (`docs/tasks.md`): the row is the task's own,
-    /// keyed by its id. Its ledger rows are filed under its subject, so a
-    /// subject's page (an order's, say) shows decisions made on its tasks
-    /// from the task list too.
+    /// keyed by its id, as its ledger row is. Its ledger rows are filed
+    /// under its subject, so a subject's page (an order's, say) shows
+    /// decisions made on its tasks from the task list too.
     Task {
-        task_id: String,
         subject: String,
         execution_arn: String,
     },

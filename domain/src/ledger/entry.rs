@@ -119,6 +119,19 @@ impl Entry {
         }
     }
 
+    /// The action taken, by its own name: a task's from its payload; an
+    /// order's is its outcome's (`advance`, `reject`).
+    pub(crate) fn action(&self) -> Option<&str> {
+        self.payload
+            .as_ref()
+            .and_then(|p| p.get("action"))
+            .and_then(|a| a.as_str())
+            .or(match self.scope {
+                Scope::Order { .. } => Some(self.outcome.name(&self.scope)),
+                _ => None,
+            })
+    }
+
     /// The output SendTaskSuccess carries: who decided, and which task, so
     /// the workflow's history names the ledger row it came from.
     pub(crate) fn success_output(&self) -> String {
@@ -212,7 +225,6 @@ impl Entry {
                 signer,
             },
             (Some("task"), _) => Scope::Task {
-                task_id: s(item, "taskId")?,
                 subject,
                 execution_arn: s(item, "execution")?,
             },

@@ -320,10 +320,7 @@ impl Services {
                     // task list says `advance`, as its page does).
                     decision: Some(
                         entry
-                            .payload
-                            .as_ref()
-                            .and_then(|p| p.get("action"))
-                            .and_then(|a| a.as_str())
+                            .action()
                             .unwrap_or(entry.outcome.name(&entry.scope))
                             .to_owned(),
                     ),

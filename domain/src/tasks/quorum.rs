@@ -72,7 +72,6 @@ pub(super) fn pending(task: &Task, token: String) -> Pending {
         token,
         step: task.state.clone().unwrap_or_else(|| "task".into()),
         scope: Scope::Task {
-            task_id: task.id.clone(),
             subject: match &task.contract {
                 Contract::Valid(spec) => spec.subject.id.clone(),
                 Contract::Malformed { .. } => task.id.clone(),
