@@ -92,9 +92,10 @@ impl Services {
         loop {
             // The waiting row first, the ledger after: a step is claimed
             // before the workflow can write its next wait, so if the row
-            // read is a later step, the claim of the one before shows.
+            // read is a later step, the claim of the one before shows
+            // (read by key, consistently: see `latest_step_decision`).
             let pending = self.pending(order_id).await?;
-            let latest = self.latest_decision(order_id).await?;
+            let latest = self.latest_step_decision(order_id).await?;
             // A decision still in flight when the request arrived (not yet
             // finished then, or claimed after) was on the step this request
             // meant.

@@ -11,6 +11,7 @@ pub use countersign_model::orders::{
 
 use crate::DomainError;
 use crate::items::{Item, list_of_maps, s, time_key, unavailable, usable_key};
+use crate::ledger::{Entry, State};
 use crate::outcome::{Pending, Scope};
 use crate::services::Services;
 use crate::tables::{CUSTOMER_INDEX, INBOX_INDEX};
@@ -179,7 +180,7 @@ impl Services {
             .expression_attribute_values(":c", AttributeValue::S(customer.into()))
             .scan_index_forward(false)
             .limit(limit.clamp(1, 100))
-            .set_exclusive_start_key(decode_cursor(cursor)?);
+            .set_exclusive_start_key(decode_cursor(cursor, CUSTOMER_KEYS)?);
         let out = query
             .send()
             .await
@@ -243,6 +244,30 @@ impl Services {
         }))
     }
 
+    /// The latest decision on any of an order's steps that took or may
+    /// take effect. Each step's ledger row is read by its task id with a
+    /// consistent read, because the subject index (like every DynamoDB
+    /// index) may not yet show a claim written a moment ago, and the caller
+    /// compares this with a waiting row it has just read: a stale answer
+    /// would let a call that arrived before a step was decided decide the
+    /// next one. The index still adds claims filed under other task ids
+    /// (those made before orders were tasks).
+    pub(crate) async fn latest_step_decision(
+        &self,
+        order_id: &str,
+    ) -> Result<Option<Entry>, DomainError> {
+        let mut latest = self.latest_decision(order_id).await?;
+        for status in OrderStatus::ALL.into_iter().filter(|s| s.waits()) {
+            let Some(entry) = self.entry(&wait_id(order_id, status)).await? else {
+                continue;
+            };
+            if entry.state != State::Failed && latest.as_ref().is_none_or(|l| entry.at > l.at) {
+                latest = Some(entry);
+            }
+        }
+        Ok(latest)
+    }
+
     /// The step an order waits on, as anyone may see it.
     pub async fn pending_task(&self, order_id: &str) -> Result<Option<PendingTask>, DomainError> {
         Ok(self
@@ -268,7 +293,7 @@ impl Services {
             .key_condition_expression("inbox = :inbox")
             .expression_attribute_values(":inbox", AttributeValue::S(ORDERS_INBOX.into()))
             .limit(limit.clamp(1, 100));
-        query = query.set_exclusive_start_key(decode_cursor(cursor)?);
+        query = query.set_exclusive_start_key(decode_cursor(cursor, INBOX_KEYS)?);
         let out = query
             .send()
             .await
@@ -319,12 +344,24 @@ fn encode_cursor(key: Option<&Item>) -> Option<String> {
     })
 }
 
-fn decode_cursor(cursor: Option<&str>) -> Result<Option<Item>, DomainError> {
+/// A row's key in the customer index: the table's and the index's.
+const CUSTOMER_KEYS: &[&str] = &["orderId", "customer", "createdAt"];
+/// A row's key in the tasks table's inbox index.
+const INBOX_KEYS: &[&str] = &["taskId", "inbox", "createdAt"];
+
+/// A page's start key from a caller's cursor, which must name exactly the
+/// attributes of a row's key in the index read (`keys`): DynamoDB refuses
+/// any other start key, and emulators answer it with a wrong page or a 500,
+/// so one from an older version (or made up) is the caller's to fix.
+fn decode_cursor(cursor: Option<&str>, keys: &[&str]) -> Result<Option<Item>, DomainError> {
     let Some(cursor) = cursor.filter(|c| !c.is_empty()) else {
         return Ok(None);
     };
-    let start: HashMap<String, String> = serde_json::from_str(cursor)
-        .map_err(|_| DomainError::Invalid("malformed cursor".into()))?;
+    let malformed = || DomainError::Invalid("malformed cursor".into());
+    let start: HashMap<String, String> = serde_json::from_str(cursor).map_err(|_| malformed())?;
+    if start.len() != keys.len() || keys.iter().any(|k| !start.contains_key(*k)) {
+        return Err(malformed());
+    }
     Ok(Some(
         start
             .into_iter()

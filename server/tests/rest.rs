@@ -330,12 +330,13 @@ async fn retry_storms(instance: &Instance) {
     .await;
     assert_eq!(decisions_of(&order), [decision]);
 
-    // 50 identical calls without a task id: the step waiting when they
-    // arrived is decided once; the next one is left alone.
+    // 50 identical calls without a task id, all arrived while PENDING
+    // waited: that step is decided once; the next one is left alone.
     let (storm, _) = place().await;
     let body = json!({"executionId": storm, "success": true});
-    let calls = (0..50).map(|_| sam.post("/order/update", &body));
-    let answers = futures_util::future::join_all(calls).await;
+    let answers = sam
+        .posts_arrived_together("/order/update", &vec![body.clone(); 50])
+        .await;
     let mut statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
     statuses.sort_unstable();
     assert_eq!(
@@ -361,16 +362,16 @@ async fn retry_storms(instance: &Instance) {
 
     // 20 at once without a task id, half advancing, half rejecting.
     let (mixed, _) = place().await;
-    let calls = (0..20).map(|i| {
-        let body = if i % 2 == 0 {
-            json!({"executionId": mixed, "success": true})
-        } else {
-            json!({"executionId": mixed, "success": false, "error": "OutOfStock", "cause": "none left"})
-        };
-        let sam = &sam;
-        async move { sam.post("/order/update", &body).await }
-    });
-    let answers = futures_util::future::join_all(calls).await;
+    let bodies: Vec<Value> = (0..20)
+        .map(|i| {
+            if i % 2 == 0 {
+                json!({"executionId": mixed, "success": true})
+            } else {
+                json!({"executionId": mixed, "success": false, "error": "OutOfStock", "cause": "none left"})
+            }
+        })
+        .collect();
+    let answers = sam.posts_arrived_together("/order/update", &bodies).await;
     let won: Vec<&Response> = answers.iter().filter(|r| r.status == 200).collect();
     assert_eq!(
         won.len(),

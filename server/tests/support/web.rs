@@ -341,6 +341,97 @@ impl Api {
     }
 }
 
+impl Api {
+    /// One JSON POST per body, each on its own connection, all of which
+    /// the server has begun to handle before any body is sent. Each asks
+    /// `Expect: 100-continue`, and the server answers `100 Continue` only
+    /// when the handler first reads the body, so once every connection
+    /// has its `100` every call has arrived in the server's sense, however
+    /// loaded the machine: what "at once" means for a race, with no sleep.
+    pub async fn posts_arrived_together(
+        &self,
+        path: &str,
+        bodies: &[serde_json::Value],
+    ) -> Vec<Response> {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+        let opened = bodies.iter().map(|body| async move {
+            let body = body.to_string().into_bytes();
+            let mut head = format!(
+                "POST {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
+                 content-length: {}\r\nexpect: 100-continue\r\nconnection: close\r\n",
+                self.addr,
+                body.len()
+            );
+            if let Some(key) = &self.key {
+                head.push_str(&format!("authorization: Bearer {key}\r\n"));
+            }
+            head.push_str("\r\n");
+            let mut stream = tokio::net::TcpStream::connect(self.addr)
+                .await
+                .expect("connect");
+            stream.write_all(head.as_bytes()).await.expect("send head");
+            let mut stream = BufReader::new(stream);
+            let mut line = String::new();
+            stream.read_line(&mut line).await.expect("interim answer");
+            assert!(
+                line.starts_with("HTTP/1.1 100 "),
+                "{path} answered before reading the body: {line}"
+            );
+            line.clear();
+            stream.read_line(&mut line).await.expect("end of interim");
+            assert_eq!(line, "\r\n");
+            (stream, body)
+        });
+        let held = futures_util::future::join_all(opened).await;
+        let sent = held.into_iter().map(|(mut stream, body)| async move {
+            stream.get_mut().write_all(&body).await.expect("send body");
+            let mut raw = Vec::new();
+            stream.read_to_end(&mut raw).await.expect("answer");
+            parse_response(&raw)
+        });
+        futures_util::future::join_all(sent).await
+    }
+}
+
+/// An HTTP/1.1 answer read to the end of a closed connection.
+fn parse_response(raw: &[u8]) -> Response {
+    let text = String::from_utf8_lossy(raw);
+    let (head, rest) = text.split_once("\r\n\r\n").expect("a whole head");
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let body = if chunked {
+        let mut body = String::new();
+        let mut rest = rest;
+        while let Some((size, after)) = rest.split_once("\r\n") {
+            let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
+            if size == 0 {
+                break;
+            }
+            body.push_str(&after[..size]);
+            rest = &after[size + 2..];
+        }
+        body
+    } else {
+        rest.to_owned()
+    };
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
 /// Every response body this test binary has received, for the scans that
 /// make sure no task token ever reaches a caller.
 pub fn seen_bodies() -> Vec<String> {
