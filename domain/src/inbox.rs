@@ -131,10 +131,18 @@ impl Source {
         key_attributes: &'static [&'static str],
         sort_attribute: &'static str,
         position: Option<Position>,
-    ) -> Self {
+    ) -> Result<Self, DomainError> {
         let (start, done) = match position {
             None => (None, false),
             Some(Position::Done) => (None, true),
+            // A key of another shape (an older version's cursor) resumes
+            // nowhere: DynamoDB refuses it, and emulators answer it wrongly.
+            Some(Position::After(key))
+                if key.len() != key_attributes.len()
+                    || key_attributes.iter().any(|k| !key.contains_key(*k)) =>
+            {
+                return Err(DomainError::Invalid("malformed cursor".into()));
+            }
             Some(Position::After(key)) => (
                 Some(
                     key.into_iter()
@@ -144,7 +152,7 @@ impl Source {
                 false,
             ),
         };
-        Source {
+        Ok(Source {
             table: table.to_owned(),
             index,
             partition,
@@ -155,7 +163,7 @@ impl Source {
             fetched: false,
             taken: None,
             done,
-        }
+        })
     }
 
     /// The sort key of the next row, without taking it; reads another page
@@ -285,7 +293,7 @@ impl Services {
             } else {
                 Some(Position::Done)
             },
-        );
+        )?;
         let (index, keys, sort_attribute) = match query.sort {
             Sort::Age => (STAFF_SIGNATURES_BY_AGE, SIGNATURE_KEYS_BY_AGE, "createdAt"),
             Sort::Deadline => (
@@ -305,7 +313,7 @@ impl Services {
             } else {
                 Some(Position::Done)
             },
-        );
+        )?;
 
         let mut items = Vec::new();
         let mut examined = 0;

@@ -303,5 +303,26 @@ async fn the_inbox_lists_waiting_orders_oldest_first_in_pages() {
             }
         }
         assert_eq!(seen, placed, "{}: oldest first, every order once", b.name);
+
+        // A cursor of another shape (an older version's, keyed by
+        // execution, or made up) is the caller's mistake, on every store.
+        for stale in [
+            r#"{"executionId":"x","inbox":"orders","createdAt":"2026-01-01T00:00:00Z"}"#,
+            r#"{"whatever":"x"}"#,
+            r#"{"taskId":"x","inbox":"orders","createdAt":"a","extra":"b"}"#,
+        ] {
+            let refused = s.inbox(2, Some(stale)).await;
+            assert!(
+                matches!(refused, Err(DomainError::Invalid(_))),
+                "{}: {stale}: {refused:?}",
+                b.name
+            );
+            let refused = s.orders_of("carol", 2, Some(stale)).await;
+            assert!(
+                matches!(refused, Err(DomainError::Invalid(_))),
+                "{}: {stale}: {refused:?}",
+                b.name
+            );
+        }
     }
 }
