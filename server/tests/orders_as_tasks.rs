@@ -299,6 +299,78 @@ async fn an_order_decided_from_the_task_list_is_decided_once_and_in_its_history(
     }
 }
 
+/// The task list and the order's page deciding one step at the same
+/// moment, as two people would from two screens: one decision wins, the
+/// other screen is told who made it, and the history holds one line.
+#[tokio::test]
+async fn the_task_list_and_the_order_page_racing_decide_a_step_once() {
+    let sam = person("sam", &[Role::Staff]);
+    for (b, s) in both().await {
+        let order = s
+            .place_order("carol", &["hat".to_owned()])
+            .await
+            .expect("placed");
+        let waiting = waiting_on(&s, &order, "PENDING").await;
+        let mut calls = Vec::new();
+        for i in 0..16 {
+            let (s, sam, order, task) = (
+                s.clone(),
+                sam.clone(),
+                order.clone(),
+                waiting.task_id.clone(),
+            );
+            calls.push(tokio::spawn(async move {
+                // Each side both advances and rejects, so which one won
+                // shows in the outcome.
+                let reject = i % 4 >= 2;
+                if i % 2 == 0 {
+                    let action = if reject { "reject" } else { "advance" };
+                    let answer = Answer {
+                        action: action.into(),
+                        reason: Some(format!("list {i}")),
+                        ..Answer::default()
+                    };
+                    s.answer_task(&sam, &task, answer)
+                        .await
+                        .map(|_| action.to_owned())
+                } else {
+                    let outcome = if reject {
+                        Outcome::reject(format!("page {i}"))
+                    } else {
+                        Outcome::Advance
+                    };
+                    s.decide(&order, &task, outcome, "sam", Some(&format!("page {i}")))
+                        .await
+                        .map(|_| if reject { "reject" } else { "advance" }.to_owned())
+                }
+            }));
+        }
+        let mut won = Vec::new();
+        for call in calls {
+            match call.await.expect("join") {
+                Ok(action) => won.push(action),
+                Err(countersign_domain::DomainError::AlreadyDecided { by, .. }) => {
+                    assert_eq!(by, "sam", "{}", b.name)
+                }
+                Err(other) => panic!("{}: unexpected {other:?}", b.name),
+            }
+        }
+        assert_eq!(won.len(), 1, "{}: {won:?}", b.name);
+        let expected = if won[0] == "advance" {
+            "PROCESSING"
+        } else {
+            "ERROR"
+        };
+        let done = status_becomes(&s, &order, expected).await;
+        let decisions: Vec<_> = done
+            .history
+            .iter()
+            .filter_map(|h| h.decision.as_deref())
+            .collect();
+        assert_eq!(decisions, [won[0].as_str()], "{}: {done:#?}", b.name);
+    }
+}
+
 /// A decision the earlier version had claimed on an old wait but not
 /// finished (it was killed in between): the carry-over leaves that wait to
 /// the ledger, so the step is decided once, by that claim; once it has
