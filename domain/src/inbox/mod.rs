@@ -10,7 +10,7 @@
 //! a search that matches little stops after [`MAX_EXAMINED`] rows and says
 //! so, rather than reading the whole table for one page.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,12 @@ use crate::items::{Item, s, unavailable};
 use crate::services::Services;
 use crate::tables::{INBOX_INDEX, STAFF_SIGNATURES_BY_AGE, STAFF_SIGNATURES_BY_DEADLINE};
 pub use countersign_model::inbox::{InboxItem, InboxPage};
+
+mod source;
+use source::{
+    Cursor, ORDER_KEYS, Position, SIGNATURE_KEYS_BY_AGE, SIGNATURE_KEYS_BY_DEADLINE, Source,
+    decode, encode,
+};
 
 /// Rows one page may examine before it stops looking for matches.
 pub const MAX_EXAMINED: usize = 2_000;
@@ -87,166 +93,6 @@ pub struct InboxQuery {
     pub sort: Sort,
     pub limit: usize,
     pub cursor: Option<String>,
-}
-
-/// One index read in order, a Query page at a time.
-struct Source {
-    table: String,
-    index: &'static str,
-    partition: &'static str,
-    /// The attributes that make up a row's key in this index (table keys
-    /// and index keys): what a cursor must hold to resume after it.
-    key_attributes: &'static [&'static str],
-    sort_attribute: &'static str,
-    buffer: VecDeque<Item>,
-    /// Where the next Query starts; `None` with `fetched` means the end.
-    start: Option<Item>,
-    fetched: bool,
-    /// The last row taken from this source (for the cursor).
-    taken: Option<Item>,
-    done: bool,
-}
-
-/// Where each source stands: not begun, after a row, or finished.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Cursor {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    orders: Option<Position>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    signatures: Option<Position>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum Position {
-    After(HashMap<String, String>),
-    Done,
-}
-
-impl Source {
-    fn new(
-        table: &str,
-        index: &'static str,
-        partition: &'static str,
-        key_attributes: &'static [&'static str],
-        sort_attribute: &'static str,
-        position: Option<Position>,
-    ) -> Result<Self, DomainError> {
-        let (start, done) = match position {
-            None => (None, false),
-            Some(Position::Done) => (None, true),
-            // A key of another shape (an older version's cursor) resumes
-            // nowhere: DynamoDB refuses it, and emulators answer it wrongly.
-            Some(Position::After(key))
-                if key.len() != key_attributes.len()
-                    || key_attributes.iter().any(|k| !key.contains_key(*k)) =>
-            {
-                return Err(DomainError::Invalid("malformed cursor".into()));
-            }
-            Some(Position::After(key)) => (
-                Some(
-                    key.into_iter()
-                        .map(|(k, v)| (k, AttributeValue::S(v)))
-                        .collect(),
-                ),
-                false,
-            ),
-        };
-        Ok(Source {
-            table: table.to_owned(),
-            index,
-            partition,
-            key_attributes,
-            sort_attribute,
-            buffer: VecDeque::new(),
-            start,
-            fetched: false,
-            taken: None,
-            done,
-        })
-    }
-
-    /// The sort key of the next row, without taking it; reads another page
-    /// when needed.
-    async fn peek(
-        &mut self,
-        ddb: &aws_sdk_dynamodb::Client,
-    ) -> Result<Option<String>, DomainError> {
-        while self.buffer.is_empty() && !self.done {
-            if self.fetched && self.start.is_none() {
-                self.done = true;
-                break;
-            }
-            let out = ddb
-                .query()
-                .table_name(&self.table)
-                .index_name(self.index)
-                .key_condition_expression("inbox = :inbox")
-                .expression_attribute_values(":inbox", AttributeValue::S(self.partition.into()))
-                .set_exclusive_start_key(self.start.take())
-                .limit(100)
-                .send()
-                .await
-                .map_err(|e| {
-                    // The start key came from the caller's cursor: one that
-                    // decodes but names no row of this index is theirs to fix.
-                    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-                    if e.code() == Some("ValidationException") {
-                        DomainError::Invalid("malformed cursor".into())
-                    } else {
-                        unavailable("reading the inbox")(format!("{e:?}"))
-                    }
-                })?;
-            self.fetched = true;
-            self.buffer.extend(out.items().iter().cloned());
-            self.start = out.last_evaluated_key().cloned();
-        }
-        Ok(self
-            .buffer
-            .front()
-            .map(|row| s(row, self.sort_attribute).unwrap_or_default()))
-    }
-
-    fn take(&mut self) -> Option<Item> {
-        let row = self.buffer.pop_front()?;
-        self.taken = Some(
-            self.key_attributes
-                .iter()
-                .filter_map(|k| row.get(*k).map(|v| ((*k).to_owned(), v.clone())))
-                .collect(),
-        );
-        Some(row)
-    }
-
-    /// Where a next page resumes this source; `None` if it never moved.
-    fn position(&self, was: Option<Position>) -> Option<Position> {
-        if self.done && self.buffer.is_empty() {
-            return Some(Position::Done);
-        }
-        match &self.taken {
-            Some(key) => Some(Position::After(
-                key.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone())))
-                    .collect(),
-            )),
-            None => was,
-        }
-    }
-}
-
-const ORDER_KEYS: &[&str] = &["taskId", "inbox", "createdAt"];
-const SIGNATURE_KEYS_BY_AGE: &[&str] = &["documentId", "signer", "inbox", "createdAt"];
-const SIGNATURE_KEYS_BY_DEADLINE: &[&str] = &["documentId", "signer", "inbox", "deadline"];
-
-fn encode(cursor: &Cursor) -> String {
-    let json = serde_json::to_vec(cursor).unwrap_or_default();
-    crate::secrets::base64url(&json)
-}
-
-fn decode(text: &str) -> Result<Cursor, DomainError> {
-    let malformed = || DomainError::Invalid("malformed cursor".into());
-    let bytes = crate::secrets::base64url_decode(text).ok_or_else(malformed)?;
-    serde_json::from_slice(&bytes).map_err(|_| malformed())
 }
 
 impl Services {
@@ -482,28 +328,5 @@ mod tests {
         assert!(Kind::parse("invoices").is_err());
         assert_eq!(Sort::parse("deadline").ok(), Some(Sort::Deadline));
         assert!(Sort::parse("random").is_err());
-    }
-
-    #[test]
-    fn a_cursor_survives_the_round_trip_and_garbage_is_refused() {
-        let cursor = Cursor {
-            orders: Some(Position::After(HashMap::from([(
-                "createdAt".to_owned(),
-                "2026-11-21T10:00:00Z".to_owned(),
-            )]))),
-            signatures: Some(Position::Done),
-        };
-        let text = encode(&cursor);
-        assert!(
-            text.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
-            "{text}"
-        );
-        assert_eq!(decode(&text).ok(), Some(cursor));
-        assert!(matches!(
-            decode("not a cursor"),
-            Err(DomainError::Invalid(_))
-        ));
-        assert!(matches!(decode("e30"), Ok(c) if c == Cursor::default()));
     }
 }
