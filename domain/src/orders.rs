@@ -11,7 +11,6 @@ pub use countersign_model::orders::{
 
 use crate::DomainError;
 use crate::items::{Item, list_of_maps, s, time_key, unavailable, usable_key};
-use crate::ledger::{Entry, State};
 use crate::outcome::{Pending, Scope};
 use crate::services::Services;
 use crate::tables::{CUSTOMER_INDEX, INBOX_INDEX};
@@ -242,30 +241,6 @@ impl Services {
                 },
             })
         }))
-    }
-
-    /// The latest decision on any of an order's steps that took or may
-    /// take effect. Each step's ledger row is read by its task id with a
-    /// consistent read, because the subject index (like every DynamoDB
-    /// index) may not yet show a claim written a moment ago, and the caller
-    /// compares this with a waiting row it has just read: a stale answer
-    /// would let a call that arrived before a step was decided decide the
-    /// next one. The index still adds claims filed under other task ids
-    /// (those made before orders were tasks).
-    pub(crate) async fn latest_step_decision(
-        &self,
-        order_id: &str,
-    ) -> Result<Option<Entry>, DomainError> {
-        let mut latest = self.latest_decision(order_id).await?;
-        for status in OrderStatus::ALL.into_iter().filter(|s| s.waits()) {
-            let Some(entry) = self.entry(&wait_id(order_id, status)).await? else {
-                continue;
-            };
-            if entry.state != State::Failed && latest.as_ref().is_none_or(|l| entry.at > l.at) {
-                latest = Some(entry);
-            }
-        }
-        Ok(latest)
     }
 
     /// The step an order waits on, as anyone may see it.
