@@ -26,11 +26,19 @@ pub(super) fn check_password(password: &str) -> Result<(), DomainError> {
     }
 }
 
-/// A password nobody chose: 16 random bytes as base64url (22 characters).
+/// A password nobody chose: 16 random bytes as base64url (22 characters),
+/// never starting with `-` or `_`. Such secrets are passed on command
+/// lines (`--secret-access-key`, a printed demo password), where a leading
+/// `-` reads as an option; drawing again costs under 0.05 bits.
 pub fn generate_password() -> String {
-    let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
-    crate::secrets::base64url(&bytes)
+    loop {
+        let mut bytes = [0u8; 16];
+        OsRng.fill_bytes(&mut bytes);
+        let text = crate::secrets::base64url(&bytes);
+        if text.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return text;
+        }
+    }
 }
 
 /// argon2id with the crate's defaults (19 MiB, 2 passes), the OWASP
@@ -75,6 +83,15 @@ pub(super) async fn decoy_hash() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_passwords_never_read_as_a_command_line_option() {
+        // One in 32 would start with `-` or `_` if nothing prevented it.
+        for _ in 0..5_000 {
+            let p = generate_password();
+            assert!(p.starts_with(|c: char| c.is_ascii_alphanumeric()), "{p}");
+        }
+    }
 
     #[test]
     fn generated_passwords_are_long_enough_and_differ() {

@@ -61,11 +61,10 @@ impl Instance {
             access_key_id: "rest-test".into(),
             secret_access_key: countersign_domain::users::generate_password(),
         };
+        // `--flag=value`: a value is never read as an option of its own.
         let mut serve_args = vec![
-            "--access-key-id".to_owned(),
-            credential.access_key_id.clone(),
-            "--secret-access-key".to_owned(),
-            credential.secret_access_key.clone(),
+            format!("--access-key-id={}", credential.access_key_id),
+            format!("--secret-access-key={}", credential.secret_access_key),
         ];
         serve_args.extend(extra.iter().map(|a| (*a).to_owned()));
         Self::start(
