@@ -24,12 +24,9 @@
 //! Steps 3 and 4 failing does not undo the decision; the row stays
 //! unfinished and the reconciler retries them until they are done.
 
-use aws_sdk_dynamodb::types::AttributeValue;
-
 use crate::DomainError;
-use crate::items::condition_failed;
 use crate::ledger::{Claim, Entry, State};
-use crate::outcome::{Decided, MAX_ERROR_NAME, MAX_TEXT, Outcome, Pending, Scope};
+use crate::outcome::{Decided, Outcome, Pending, Scope, check_input};
 use crate::services::Services;
 use crate::services::lease_end;
 
@@ -277,65 +274,30 @@ impl Services {
         Ok(())
     }
 
-    /// Step 3: closes the waiting row only while it is this task's. A task
-    /// row (an order's wait included) leaves the open indexes with how it
-    /// ended; a signature request is kept with its outcome, for the
-    /// document's page.
+    /// Step 3: closes the waiting row only while it is this task's. Every
+    /// waiting row is a task row, which leaves the open indexes with how
+    /// it ended (kept for the pages that show it).
     async fn close_waiting(&self, entry: &Entry) -> Result<(), DomainError> {
-        let task = AttributeValue::S(entry.task_id.clone());
-        let result = match &entry.scope {
-            // An order's wait is a task row like any other kind's, keyed
-            // by the wait (order and status), so closing it never touches
-            // the order's next wait.
-            Scope::Order { .. } | Scope::Task { .. } => {
-                let end = crate::tasks::Ending {
-                    outcome: &entry.outcome,
-                    applied: entry.applied,
-                    at: &entry.at,
-                    by: &entry.actor,
-                    action: entry.action(),
-                };
-                self.close_task(&entry.task_id, &end).await
-            }
+        let row = match &entry.scope {
+            // An order's wait is keyed by the wait (order and status), so
+            // closing it never touches the order's next wait.
+            Scope::Order { .. } | Scope::Task { .. } => entry.task_id.clone(),
+            // A signature request by document and signer, so a decision
+            // taken under the id an earlier version gave it closes the
+            // same row.
             Scope::Signature {
                 document_id,
                 signer,
-            } => {
-                let done = match (&entry.outcome, entry.applied) {
-                    (Outcome::Advance, true) => "SIGNED",
-                    (Outcome::Reject { .. }, true) => "DECLINED",
-                    (_, false) => "EXPIRED",
-                };
-                let mut update = self
-                    .ddb
-                    .update_item()
-                    .table_name(&self.tables.signature_requests)
-                    .key("documentId", AttributeValue::S(document_id.clone()))
-                    .key("signer", AttributeValue::S(signer.clone()))
-                    .condition_expression("taskId = :task AND #status = :waiting")
-                    .expression_attribute_names("#status", "status")
-                    .expression_attribute_values(":done", AttributeValue::S(done.into()))
-                    .expression_attribute_values(":at", AttributeValue::S(entry.at.clone()))
-                    .expression_attribute_values(":waiting", AttributeValue::S("WAITING".into()))
-                    .expression_attribute_values(":task", task);
-                // Without `inbox` the request leaves the staff inbox's
-                // (sparse) indexes. Nobody decided an expired request.
-                update = if entry.applied {
-                    update
-                        .update_expression("SET #status = :done, decidedBy = :actor, decidedAt = :at REMOVE taskToken, inbox")
-                        .expression_attribute_values(":actor", AttributeValue::S(entry.actor.clone()))
-                } else {
-                    update.update_expression(
-                        "SET #status = :done, decidedAt = :at REMOVE taskToken, inbox",
-                    )
-                };
-                update
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| (condition_failed(&e), format!("{e:?}")))
-            }
+            } => crate::signatures::request_id(document_id, signer),
         };
+        let end = crate::tasks::Ending {
+            outcome: &entry.outcome,
+            applied: entry.applied,
+            at: &entry.at,
+            by: &entry.actor,
+            action: entry.action(),
+        };
+        let result = self.close_task(&row, &end).await;
         match result {
             // The row moved on (the next wait's row, or closed already):
             // exactly what must survive.
@@ -405,37 +367,3 @@ where
     }
 }
 
-/// The checks every decision's input passes before anything is touched.
-pub(crate) fn check_input(
-    outcome: &Outcome,
-    actor: &str,
-    comment: Option<&str>,
-) -> Result<(), DomainError> {
-    if actor.trim().is_empty() {
-        return Err(DomainError::Invalid(
-            "a decision needs someone who makes it".into(),
-        ));
-    }
-    if let Outcome::Reject { reason, error } = outcome {
-        // SendTaskFailure's own limit on the error name.
-        if error.trim().is_empty() || error.chars().count() > MAX_ERROR_NAME {
-            return Err(DomainError::Invalid(format!(
-                "the error name needs 1 to {MAX_ERROR_NAME} characters"
-            )));
-        }
-        if reason.trim().is_empty() {
-            return Err(DomainError::Invalid("a rejection needs a reason".into()));
-        }
-        if reason.chars().count() > MAX_TEXT {
-            return Err(DomainError::Invalid(format!(
-                "the reason is longer than {MAX_TEXT} characters"
-            )));
-        }
-    }
-    if comment.is_some_and(|c| c.chars().count() > MAX_TEXT) {
-        return Err(DomainError::Invalid(format!(
-            "the comment is longer than {MAX_TEXT} characters"
-        )));
-    }
-    Ok(())
-}

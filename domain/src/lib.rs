@@ -29,7 +29,7 @@
 //! - `reconcile`: drives unfinished decisions to a state that agrees with
 //!   the workflow.
 //! - `migrate`: carries rows written by earlier versions over (order
-//!   waits from before orders were a kind of task).
+//!   waits and signature requests from before they were tasks).
 //! - `clock`: the time decisions go by (tests move it).
 //! - `inbox`: the staff inbox: orders and signature requests together,
 //!   filtered, searched, sorted and paged.

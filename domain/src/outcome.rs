@@ -3,6 +3,8 @@
 //! outcome, and a decision that took effect. Plain types that the ledger,
 //! the decision service and the task modules share.
 
+use crate::DomainError;
+
 /// A step waiting for a person, with its token: server side only.
 #[derive(Debug, Clone)]
 pub(crate) struct Pending {
@@ -100,3 +102,38 @@ pub const REJECTED: &str = "Rejected";
 pub const MAX_ERROR_NAME: usize = 256;
 /// Longest reason or comment kept.
 pub const MAX_TEXT: usize = 1000;
+
+/// The checks every decision's input passes before anything is touched.
+pub(crate) fn check_input(
+    outcome: &Outcome,
+    actor: &str,
+    comment: Option<&str>,
+) -> Result<(), DomainError> {
+    if actor.trim().is_empty() {
+        return Err(DomainError::Invalid(
+            "a decision needs someone who makes it".into(),
+        ));
+    }
+    if let Outcome::Reject { reason, error } = outcome {
+        // SendTaskFailure's own limit on the error name.
+        if error.trim().is_empty() || error.chars().count() > MAX_ERROR_NAME {
+            return Err(DomainError::Invalid(format!(
+                "the error name needs 1 to {MAX_ERROR_NAME} characters"
+            )));
+        }
+        if reason.trim().is_empty() {
+            return Err(DomainError::Invalid("a rejection needs a reason".into()));
+        }
+        if reason.chars().count() > MAX_TEXT {
+            return Err(DomainError::Invalid(format!(
+                "the reason is longer than {MAX_TEXT} characters"
+            )));
+        }
+    }
+    if comment.is_some_and(|c| c.chars().count() > MAX_TEXT) {
+        return Err(DomainError::Invalid(format!(
+            "the comment is longer than {MAX_TEXT} characters"
+        )));
+    }
+    Ok(())
+}

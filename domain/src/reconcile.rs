@@ -57,9 +57,13 @@ pub const PASS_LIMIT: i32 = 25;
 impl Services {
     /// One pass over overdue unfinished decisions.
     pub async fn reconcile(&self) -> Result<Pass, DomainError> {
-        // Waits an earlier version's executions still write the old way.
+        // Waits and requests an earlier version's executions still write the
+        // old way.
         if let Err(e) = self.carry_over_order_waits().await {
             tracing::warn!(error = %e, "old order waits are not carried over yet; retrying later");
+        }
+        if let Err(e) = self.carry_over_signature_requests().await {
+            tracing::warn!(error = %e, "old signature requests are not carried over yet; retrying later");
         }
         let rows = self.overdue(PASS_LIMIT).await?;
         let mut pass = Pass {

@@ -1,16 +1,18 @@
 //! Documents that wait for signatures. Automatic signers (Alice) sign by
-//! themselves; each human signer gets a request of their own (keyed by
-//! document and signer) and signs or declines on their desk. Unanswered
+//! themselves; each human signer gets a request of their own, a task of
+//! kind `sign-document` (`docs/tasks.md`) keyed by document and signer,
+//! and signs or declines on their desk (or from the task list: both
+//! decide through the one ledger, under the same task id). Unanswered
 //! requests expire after the document's timeout.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::DomainError;
-use crate::decisions::check_input;
+use crate::outcome::check_input;
 use crate::items::{Item, s, unavailable};
 use crate::outcome::{Decided, Outcome, Pending, Scope};
 use crate::services::Services;
-use crate::tables::SIGNER_INDEX;
+use crate::tables::TASKS_BY_SIGNER;
 pub use countersign_model::documents::{
     Document, DocumentStatus, RequestStatus, Signature, SignatureRequest, SignerSpec,
 };
@@ -20,16 +22,66 @@ pub const MAX_TITLE: usize = 200;
 /// Most signers on one document.
 pub const MAX_SIGNERS: usize = 20;
 
-fn request_from(item: &Item) -> Option<SignatureRequest> {
+/// The task id of `signer`'s request on a document: one request per
+/// signer, so the key is the pair (a document id is a UUID, without dots).
+pub fn request_id(document_id: &str, signer: &str) -> String {
+    format!("{document_id}.{signer}")
+}
+
+/// The kind signature requests are tasks of.
+pub const KIND: &str = "sign-document";
+/// The staff inbox queue signature requests are listed in.
+pub const SIGNATURES_INBOX: &str = "signatures";
+
+/// The task JSON sign-document writes for a human signer's request; the
+/// same text as the definition's "Describe the request" state builds.
+pub fn signature_task(
+    document_id: &str,
+    title: &str,
+    signer: &str,
+    deadline: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "kind": KIND,
+        "subject": {
+            "id": document_id,
+            "title": title,
+            "link": format!("/signing/{document_id}"),
+        },
+        "deadline": deadline,
+        "eligible": {"people": [signer]},
+        "quorum": 1,
+        "actions": [
+            {"name": "sign", "label": "Sign", "outcome": "success", "reason": "none"},
+            {"name": "decline", "label": "Decline", "outcome": "failure", "error": crate::outcome::REJECTED, "reason": "required"}
+        ],
+        "context": [
+            {"name": "document", "label": "Document", "value": title},
+            {"name": "signer", "label": "Signer", "value": signer}
+        ]
+    })
+}
+
+/// A request's task row as the signer's desk and the document's page show
+/// it.
+pub(crate) fn request_from(item: &Item) -> Option<SignatureRequest> {
+    let open = item.contains_key("open");
+    let status = if open {
+        RequestStatus::Waiting
+    } else {
+        // The task row's ending, in the document's words.
+        match s(item, "status").as_deref() {
+            Some("APPROVED") => RequestStatus::Signed,
+            Some("REJECTED") => RequestStatus::Declined,
+            _ => RequestStatus::Expired,
+        }
+    };
     Some(SignatureRequest {
         document_id: s(item, "documentId")?,
         signer: s(item, "signer")?,
-        task_id: s(item, "taskToken").and(s(item, "taskId")),
-        // Written WAITING with the request; anything else no workflow
-        // writes is a request nobody can decide.
-        status: s(item, "status")
-            .and_then(|t| RequestStatus::parse(&t))
-            .unwrap_or(RequestStatus::Expired),
+        // Only a request that still waits can be answered.
+        task_id: s(item, "token").and(s(item, "taskId")).filter(|_| open),
+        status,
         created_at: s(item, "createdAt").unwrap_or_default(),
         decided_by: s(item, "decidedBy"),
         decided_at: s(item, "decidedAt"),
@@ -126,19 +178,13 @@ impl Services {
                 list
             })
             .unwrap_or_default();
+        let signers: Vec<SignerSpec> = s(item, "signers")
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
         let requests = self
-            .ddb
-            .query()
-            .table_name(&self.tables.signature_requests)
-            .key_condition_expression("documentId = :d")
-            .expression_attribute_values(":d", AttributeValue::S(document_id.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("reading signature requests")(format!("{e:?}")))?
-            .items()
-            .iter()
-            .filter_map(request_from)
+            .requests_of(document_id, &signers)
+            .await?
+            .into_iter()
             .map(|mut r| {
                 if r.status == RequestStatus::Waiting && status != DocumentStatus::Waiting {
                     r.status = RequestStatus::Expired;
@@ -154,36 +200,103 @@ impl Services {
             document_id: document_id.into(),
             title: s(item, "title").unwrap_or_default(),
             status,
-            signers: s(item, "signers")
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or_default(),
+            signers,
             signatures,
             requests,
             history,
         })
     }
 
-    /// Requests waiting for `signer`, oldest first: one Query on the signer
-    /// index.
+    /// The request rows of a document's human signers, read by key (one
+    /// consistent BatchGetItem), in the order the signers were named. A
+    /// signer whose request the workflow has not written yet has none.
+    async fn requests_of(
+        &self,
+        document_id: &str,
+        signers: &[SignerSpec],
+    ) -> Result<Vec<SignatureRequest>, DomainError> {
+        let ids: Vec<String> = signers
+            .iter()
+            .filter(|s| !s.automatic)
+            .map(|s| request_id(document_id, &s.name))
+            .filter(|id| crate::items::usable_key(id))
+            .collect();
+        let mut rows: Vec<Item> = Vec::new();
+        let mut keys: Vec<Item> = ids
+            .iter()
+            .map(|id| Item::from([("taskId".to_owned(), AttributeValue::S(id.clone()))]))
+            .collect();
+        // BatchGetItem may leave keys unprocessed under load: ask again.
+        for _ in 0..10 {
+            if keys.is_empty() {
+                break;
+            }
+            let wanted = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut keys)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| unavailable("reading signature requests")(e.to_string()))?;
+            let out = self
+                .ddb
+                .batch_get_item()
+                .request_items(&self.tables.tasks, wanted)
+                .send()
+                .await
+                .map_err(|e| unavailable("reading signature requests")(format!("{e:?}")))?;
+            if let Some(found) = out.responses().and_then(|r| r.get(&self.tables.tasks)) {
+                rows.extend(found.iter().cloned());
+            }
+            keys = out
+                .unprocessed_keys()
+                .and_then(|u| u.get(&self.tables.tasks))
+                .map(|k| k.keys().to_vec())
+                .unwrap_or_default();
+        }
+        if !keys.is_empty() {
+            return Err(unavailable("reading signature requests")(
+                "keys left unprocessed".into(),
+            ));
+        }
+        let mut requests: Vec<SignatureRequest> = rows.iter().filter_map(request_from).collect();
+        requests.sort_by_key(|r| {
+            ids.iter()
+                .position(|id| *id == request_id(document_id, &r.signer))
+        });
+        Ok(requests)
+    }
+
+    /// Requests waiting for `signer`, oldest first: a Query of the signer
+    /// index, which holds open requests only.
     pub async fn signer_desk(&self, signer: &str) -> Result<Vec<SignatureRequest>, DomainError> {
-        let out = self
-            .ddb
-            .query()
-            .table_name(&self.tables.signature_requests)
-            .index_name(SIGNER_INDEX)
-            .key_condition_expression("signer = :s")
-            .filter_expression("#status = :waiting")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":s", AttributeValue::S(signer.into()))
-            .expression_attribute_values(":waiting", AttributeValue::S("WAITING".into()))
-            .send()
-            .await
-            .map_err(|e| unavailable("reading a signer's desk")(format!("{e:?}")))?;
+        let mut rows = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .ddb
+                .query()
+                .table_name(&self.tables.tasks)
+                .index_name(TASKS_BY_SIGNER)
+                .key_condition_expression("signer = :s")
+                .expression_attribute_values(":s", AttributeValue::S(signer.into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| unavailable("reading a signer's desk")(format!("{e:?}")))?;
+            rows.extend(out.items().iter().filter_map(request_from));
+            match out.last_evaluated_key() {
+                Some(key) => start = Some(key.clone()),
+                None => break,
+            }
+        }
+        rows.sort_by(|a, b| a.created_at.cmp(&b.created_at));
         let mut waiting = Vec::new();
-        for request in out.items().iter().filter_map(request_from) {
-            // A request can outlive its document (another signer declined,
-            // so the workflow no longer waits for this one).
-            if !self.document_ended(&request.document_id).await? {
+        for request in rows {
+            // A request carried over from an earlier version can outlive
+            // its document (another signer declined, and that version's
+            // workflow did not close the others).
+            if request.status == RequestStatus::Waiting
+                && !self.document_ended(&request.document_id).await?
+            {
                 waiting.push(request);
             }
         }
@@ -204,36 +317,31 @@ impl Services {
         if actor != signer {
             return Err(DomainError::Forbidden);
         }
-        match self.signature_pending(document_id, signer).await? {
-            Some(p) if p.task_id == task_id && !self.document_ended(document_id).await? => {
+        let row = self.request_row(document_id, signer).await?;
+        let is_this = |id: &str| row.as_ref().is_some_and(|r| answers_to(r, id));
+        if !is_this(task_id) {
+            return Err(self.verdict(task_id).await);
+        }
+        match row
+            .as_ref()
+            .and_then(|r| pending_of(r, document_id, signer))
+        {
+            Some(p) if !self.document_ended(document_id).await? => {
                 self.decide_pending(p, outcome, actor, None).await
             }
-            _ => match self.verdict(task_id).await {
-                // Nobody decided it, yet it no longer waits: it expired
-                // (timed out, or the document ended without it).
-                DomainError::NotFound
-                    if self.was_requested(document_id, signer, task_id).await? =>
-                {
-                    Err(DomainError::Expired)
+            // It no longer waits: decided (under today's id, or under the
+            // id an earlier version gave it), or else expired.
+            _ => {
+                let id = request_id(document_id, signer);
+                for asked in [id.as_str(), task_id] {
+                    match self.verdict(asked).await {
+                        DomainError::NotFound => continue,
+                        other => return Err(other),
+                    }
                 }
-                other => Err(other),
-            },
+                Err(DomainError::Expired)
+            }
         }
-    }
-
-    /// Whether `task_id` was `signer`'s request on the document (waiting
-    /// or not).
-    async fn was_requested(
-        &self,
-        document_id: &str,
-        signer: &str,
-        task_id: &str,
-    ) -> Result<bool, DomainError> {
-        Ok(self
-            .request_row(document_id, signer)
-            .await?
-            .and_then(|i| s(&i, "taskId"))
-            .is_some_and(|id| id == task_id))
     }
 
     /// `signer`'s request row on a document, as stored (token included).
@@ -242,39 +350,43 @@ impl Services {
         document_id: &str,
         signer: &str,
     ) -> Result<Option<Item>, DomainError> {
-        if !crate::items::usable_key(document_id) || !crate::items::usable_key(signer) {
+        let id = request_id(document_id, signer);
+        if !crate::items::usable_key(document_id)
+            || !crate::items::usable_key(signer)
+            || !crate::items::usable_key(&id)
+        {
             return Ok(None);
         }
         let out = self
             .ddb
             .get_item()
-            .table_name(&self.tables.signature_requests)
-            .key("documentId", AttributeValue::S(document_id.into()))
-            .key("signer", AttributeValue::S(signer.into()))
+            .table_name(&self.tables.tasks)
+            .key("taskId", AttributeValue::S(id))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| unavailable("reading a signature request")(format!("{e:?}")))?;
         Ok(out.item().cloned())
     }
+}
 
-    /// A signer's waiting request with its token.
-    pub(crate) async fn signature_pending(
-        &self,
-        document_id: &str,
-        signer: &str,
-    ) -> Result<Option<Pending>, DomainError> {
-        let row = self.request_row(document_id, signer).await?;
-        Ok(row.as_ref().and_then(|item| {
-            Some(Pending {
-                task_id: s(item, "taskId")?,
-                token: s(item, "taskToken")?,
-                step: "signature".into(),
-                scope: Scope::Signature {
-                    document_id: document_id.into(),
-                    signer: signer.into(),
-                },
-            })
-        }))
-    }
+/// Whether a caller's `task_id` names this request: its id, or the one an
+/// earlier version gave it (a page loaded before the upgrade).
+fn answers_to(row: &Item, task_id: &str) -> bool {
+    s(row, "taskId").as_deref() == Some(task_id)
+        || s(row, "legacyTaskId").as_deref() == Some(task_id)
+}
+
+/// A waiting request with its token.
+fn pending_of(row: &Item, document_id: &str, signer: &str) -> Option<Pending> {
+    row.get("open")?;
+    Some(Pending {
+        task_id: s(row, "taskId")?,
+        token: s(row, "token")?,
+        step: "signature".into(),
+        scope: Scope::Signature {
+            document_id: document_id.into(),
+            signer: signer.into(),
+        },
+    })
 }

@@ -16,18 +16,12 @@ use aws_sdk_dynamodb::types::{
 
 use crate::DomainError;
 
-/// The index of waiting task rows by staff inbox (`orders`) and age.
-/// Sparse: only an order's open wait carries `inbox`.
+/// The index of waiting task rows by staff inbox (`orders`, `signatures`)
+/// and age. Sparse: only an order's or a signature's open wait carries
+/// `inbox`.
 pub const INBOX_INDEX: &str = "inbox-by-age";
-/// The index of signature requests by signer and age.
-pub const SIGNER_INDEX: &str = "signer-inbox";
 /// The index of orders by customer and age: a customer's own orders.
 pub const CUSTOMER_INDEX: &str = "orders-by-customer";
-/// The index of waiting signature requests by age, for the staff inbox.
-/// Sparse: only a waiting request carries `inbox`.
-pub const STAFF_SIGNATURES_BY_AGE: &str = "staff-signatures-by-age";
-/// The same requests by deadline (when they expire).
-pub const STAFF_SIGNATURES_BY_DEADLINE: &str = "staff-signatures-by-deadline";
 /// Unfinished decisions by when their lease runs out, for the reconciler.
 /// Sparse: only an unfinished ledger row carries `open`.
 pub const DECISIONS_OPEN: &str = "decisions-open";
@@ -40,6 +34,10 @@ pub const TASKS_OPEN: &str = "tasks-open";
 pub const TASKS_BY_DEADLINE: &str = "tasks-by-deadline";
 /// Open tasks by the person they are assigned to, oldest first.
 pub const TASKS_BY_ASSIGNEE: &str = "tasks-by-assignee";
+/// Open signature requests by signer (a signer's desk). Sparse twice
+/// over: only a signature request carries `signer`, and only an open task
+/// carries `open`, the sort key.
+pub const TASKS_BY_SIGNER: &str = "tasks-by-signer";
 /// Saved views shared with a group, by group and name. Sparse: only a
 /// shared view carries `group`.
 pub const VIEWS_BY_GROUP: &str = "views-by-group";
@@ -58,9 +56,9 @@ pub struct Tables {
     pub decisions: String,
     /// Documents to sign by `documentId`, with each signature.
     pub documents: String,
-    /// Signature requests by `documentId` and `signer` (any number of
-    /// human signers per document); the `signer-inbox` index lists one
-    /// signer's requests.
+    /// Signature requests by `documentId` and `signer`, as an earlier
+    /// version kept them before they were tasks: read only to carry them
+    /// over ([`crate::migrate`]).
     pub signature_requests: String,
     /// People who sign in, by `name`, with roles and a password hash.
     pub users: String,
@@ -169,15 +167,12 @@ impl Tables {
                 false,
             ),
             (&self.documents, "documentId", None, vec![], false),
+            // Read only to carry an earlier version's requests over.
             (
                 &self.signature_requests,
                 "documentId",
                 Some("signer"),
-                vec![
-                    (SIGNER_INDEX, "signer", "createdAt"),
-                    (STAFF_SIGNATURES_BY_AGE, "inbox", "createdAt"),
-                    (STAFF_SIGNATURES_BY_DEADLINE, "inbox", "deadline"),
-                ],
+                vec![],
                 false,
             ),
             (&self.users, "name", None, vec![], false),
@@ -193,6 +188,7 @@ impl Tables {
                     (TASKS_BY_DEADLINE, "open", "deadline"),
                     (TASKS_BY_ASSIGNEE, "assignee", "createdAt"),
                     (INBOX_INDEX, "inbox", "createdAt"),
+                    (TASKS_BY_SIGNER, "signer", "open"),
                 ],
                 false,
             ),

@@ -69,7 +69,7 @@ fn the_template_creates_every_table_and_index_the_domain_uses() {
     }
     for index in [
         countersign_domain::tables::INBOX_INDEX,
-        countersign_domain::tables::SIGNER_INDEX,
+        countersign_domain::tables::TASKS_BY_SIGNER,
         countersign_domain::tables::CUSTOMER_INDEX,
         countersign_domain::tables::TASKS_OPEN,
         countersign_domain::tables::TASKS_BY_DEADLINE,

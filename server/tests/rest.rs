@@ -806,6 +806,65 @@ async fn documents_are_signed_and_declined_over_rest() {
 }
 
 #[tokio::test]
+async fn a_signer_signs_through_the_requests_webhook() {
+    use countersign_domain::api_keys::webhook_signature;
+    let instance = Instance::embedded().await;
+    instance.add_user("sam", &["staff"]);
+    instance.add_user("bob", &["signer"]);
+    let sam = instance.api(&instance.key("sam", "bearer"));
+    let bob = instance.api(&instance.key("bob", "bearer"));
+    let secret = instance.key("bob", "webhook");
+    let key_id = secret.split('_').nth(1).expect("key id").to_owned();
+    let created = sam
+        .post(
+            "/documents",
+            &json!({"title": "Lease", "signers": [{"name": "bob"}], "timeoutSeconds": 3600}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["documentId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let document = wait_for(&bob, &format!("/documents/{id}"), |d| {
+        d["requests"][0]["hookPath"].is_string()
+    })
+    .await;
+    let hook = document["requests"][0]["hookPath"]
+        .as_str()
+        .expect("hook")
+        .to_owned();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let body = br#"{"status":"SUCCESS"}"#.to_vec();
+    let header = format!(
+        "t={now},k={key_id},v1={}",
+        webhook_signature(&secret, now, "POST", &hook, &body)
+    );
+    let done = instance
+        .anonymous()
+        .raw(
+            "POST",
+            &hook,
+            body,
+            &[
+                ("content-type", "application/json"),
+                ("countersign-signature", &header),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(done.json()["by"], "bob");
+    let signed = wait_for(&bob, &format!("/documents/{id}"), |d| {
+        d["status"] == "SIGNED"
+    })
+    .await;
+    assert_eq!(signed["requests"][0]["status"], "SIGNED");
+}
+
+#[tokio::test]
 async fn webhooks_must_be_signed_recent_and_new() {
     use countersign_domain::api_keys::webhook_signature;
     let instance = Instance::embedded().await;

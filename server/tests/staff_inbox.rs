@@ -325,7 +325,7 @@ async fn execution_events_page_and_never_carry_a_token() {
 }
 
 #[tokio::test]
-async fn tables_from_before_the_staff_indexes_get_them_added() {
+async fn a_tasks_table_from_before_the_signer_index_gets_it_added() {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
         Projection, ProjectionType, ScalarAttributeType,
@@ -345,24 +345,24 @@ async fn tables_from_before_the_staff_indexes_get_them_added() {
             .build()
             .expect("key")
     };
-    // The signature requests table as the previous version made it.
+    // The tasks table as an earlier version made it (one index of those
+    // there are now).
     let tables = countersign_domain::tables::Tables {
-        signature_requests: backends::unique("old-requests"),
+        tasks: backends::unique("old-tasks"),
         ..countersign_domain::tables::Tables::default()
     };
     b.ddb
         .create_table()
-        .table_name(&tables.signature_requests)
+        .table_name(&tables.tasks)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("documentId"))
-        .attribute_definitions(attr("signer"))
+        .attribute_definitions(attr("taskId"))
+        .attribute_definitions(attr("open"))
         .attribute_definitions(attr("createdAt"))
-        .key_schema(key("documentId", KeyType::Hash))
-        .key_schema(key("signer", KeyType::Range))
+        .key_schema(key("taskId", KeyType::Hash))
         .global_secondary_indexes(
             GlobalSecondaryIndex::builder()
-                .index_name(countersign_domain::tables::SIGNER_INDEX)
-                .key_schema(key("signer", KeyType::Hash))
+                .index_name(countersign_domain::tables::TASKS_OPEN)
+                .key_schema(key("open", KeyType::Hash))
                 .key_schema(key("createdAt", KeyType::Range))
                 .projection(
                     Projection::builder()
@@ -379,7 +379,7 @@ async fn tables_from_before_the_staff_indexes_get_them_added() {
     let described = b
         .ddb
         .describe_table()
-        .table_name(&tables.signature_requests)
+        .table_name(&tables.tasks)
         .send()
         .await
         .expect("describe");
@@ -394,9 +394,11 @@ async fn tables_from_before_the_staff_indexes_get_them_added() {
     assert_eq!(
         names,
         vec![
-            countersign_domain::tables::SIGNER_INDEX,
-            countersign_domain::tables::STAFF_SIGNATURES_BY_AGE,
-            countersign_domain::tables::STAFF_SIGNATURES_BY_DEADLINE,
+            countersign_domain::tables::INBOX_INDEX,
+            countersign_domain::tables::TASKS_BY_ASSIGNEE,
+            countersign_domain::tables::TASKS_BY_DEADLINE,
+            countersign_domain::tables::TASKS_BY_SIGNER,
+            countersign_domain::tables::TASKS_OPEN,
         ]
     );
 }

@@ -18,13 +18,12 @@ use serde::{Deserialize, Serialize};
 use crate::DomainError;
 use crate::items::{Item, s, unavailable};
 use crate::services::Services;
-use crate::tables::{INBOX_INDEX, STAFF_SIGNATURES_BY_AGE, STAFF_SIGNATURES_BY_DEADLINE};
 pub use countersign_model::inbox::{InboxItem, InboxPage};
 
 mod source;
 use source::{
-    Cursor, ORDER_KEYS, Position, SIGNATURE_KEYS_BY_AGE, SIGNATURE_KEYS_BY_DEADLINE, Source,
-    decode, encode,
+    Cursor, ORDERS_BY_AGE, Position, SIGNATURES_BY_AGE, SIGNATURES_BY_DEADLINE, Source, decode,
+    encode,
 };
 
 /// Rows one page may examine before it stops looking for matches.
@@ -130,30 +129,19 @@ impl Services {
             query.kind != Kind::Orders && status.as_deref().is_none_or(|s| s == "WAITING");
         let mut orders = Source::new(
             &self.tables.tasks,
-            INBOX_INDEX,
-            "orders",
-            ORDER_KEYS,
-            "createdAt",
+            &ORDERS_BY_AGE,
             if wants_orders {
                 cursor.orders.clone()
             } else {
                 Some(Position::Done)
             },
         )?;
-        let (index, keys, sort_attribute) = match query.sort {
-            Sort::Age => (STAFF_SIGNATURES_BY_AGE, SIGNATURE_KEYS_BY_AGE, "createdAt"),
-            Sort::Deadline => (
-                STAFF_SIGNATURES_BY_DEADLINE,
-                SIGNATURE_KEYS_BY_DEADLINE,
-                "deadline",
-            ),
-        };
         let mut signatures = Source::new(
-            &self.tables.signature_requests,
-            index,
-            "signatures",
-            keys,
-            sort_attribute,
+            &self.tables.tasks,
+            match query.sort {
+                Sort::Age => &SIGNATURES_BY_AGE,
+                Sort::Deadline => &SIGNATURES_BY_DEADLINE,
+            },
             if wants_signatures {
                 cursor.signatures.clone()
             } else {
@@ -199,8 +187,9 @@ impl Services {
                     continue;
                 }
             }
-            // A request can outlive its document (another signer declined,
-            // so the workflow stopped waiting for this one): not a task.
+            // A request carried over from an earlier version can outlive
+            // its document (another signer declined, and that version's
+            // workflow left the others open): not a task.
             if item.kind == "signature" {
                 let ended = match ended_documents.get(&item.id) {
                     Some(ended) => *ended,
@@ -302,18 +291,19 @@ fn order_item(row: &Item) -> Option<InboxItem> {
 }
 
 fn signature_item(row: &Item) -> Option<InboxItem> {
-    // Closed requests lose `inbox`, so they are not in these indexes; a row
-    // without its token is closing right now.
-    s(row, "taskToken")?;
+    // Closed requests lose `open` and `inbox`, so they are not in these
+    // indexes; a row without its token is closing right now.
+    s(row, "token")?;
+    let request = crate::signatures::request_from(row)?;
     Some(InboxItem {
         kind: "signature".into(),
-        id: s(row, "documentId")?,
-        task_id: s(row, "taskId")?,
-        who: s(row, "signer").unwrap_or_default(),
-        what: s(row, "title").unwrap_or_default(),
-        status: s(row, "status").unwrap_or_default(),
-        created_at: s(row, "createdAt").unwrap_or_default(),
-        deadline: s(row, "deadline"),
+        id: request.document_id,
+        task_id: request.task_id?,
+        who: request.signer,
+        what: request.title.unwrap_or_default(),
+        status: request.status.as_str().into(),
+        created_at: request.created_at,
+        deadline: request.deadline,
     })
 }
 

@@ -8,16 +8,59 @@ use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
 use crate::items::{Item, s, unavailable};
+use crate::orders::ORDERS_INBOX;
+use crate::signatures::SIGNATURES_INBOX;
+use crate::tables::{INBOX_INDEX, TASKS_BY_DEADLINE};
+use crate::tasks::contract::OPEN;
+
+/// One index the inbox reads, and which part of it.
+pub(super) struct Index {
+    pub(super) name: &'static str,
+    /// The index's partition key and the partition read.
+    pub(super) partition_key: &'static str,
+    pub(super) partition: &'static str,
+    /// The attributes that make up a row's key in this index (table keys
+    /// and index keys): what a cursor must hold to resume after it.
+    pub(super) keys: &'static [&'static str],
+    pub(super) sort_key: &'static str,
+    /// On an index other kinds share: only the rows of this staff inbox
+    /// queue.
+    pub(super) only_inbox: Option<&'static str>,
+}
+
+/// Orders' waits, oldest first.
+pub(super) const ORDERS_BY_AGE: Index = Index {
+    name: INBOX_INDEX,
+    partition_key: "inbox",
+    partition: ORDERS_INBOX,
+    keys: &["taskId", "inbox", "createdAt"],
+    sort_key: "createdAt",
+    only_inbox: None,
+};
+/// Signature requests, oldest first.
+pub(super) const SIGNATURES_BY_AGE: Index = Index {
+    name: INBOX_INDEX,
+    partition_key: "inbox",
+    partition: SIGNATURES_INBOX,
+    keys: &["taskId", "inbox", "createdAt"],
+    sort_key: "createdAt",
+    only_inbox: None,
+};
+/// Signature requests, soonest deadline first: from the index of every
+/// open task with a deadline (one index fewer to keep).
+pub(super) const SIGNATURES_BY_DEADLINE: Index = Index {
+    name: TASKS_BY_DEADLINE,
+    partition_key: "open",
+    partition: OPEN,
+    keys: &["taskId", "open", "deadline"],
+    sort_key: "deadline",
+    only_inbox: Some(SIGNATURES_INBOX),
+};
 
 /// One index read in order, a Query page at a time.
 pub(super) struct Source {
     table: String,
-    index: &'static str,
-    partition: &'static str,
-    /// The attributes that make up a row's key in this index (table keys
-    /// and index keys): what a cursor must hold to resume after it.
-    key_attributes: &'static [&'static str],
-    sort_attribute: &'static str,
+    index: &'static Index,
     buffer: VecDeque<Item>,
     /// Where the next Query starts; `None` with `fetched` means the end.
     start: Option<Item>,
@@ -46,12 +89,10 @@ pub(super) enum Position {
 impl Source {
     pub(super) fn new(
         table: &str,
-        index: &'static str,
-        partition: &'static str,
-        key_attributes: &'static [&'static str],
-        sort_attribute: &'static str,
+        index: &'static Index,
         position: Option<Position>,
     ) -> Result<Self, DomainError> {
+        let key_attributes = index.keys;
         let (start, done) = match position {
             None => (None, false),
             Some(Position::Done) => (None, true),
@@ -75,9 +116,6 @@ impl Source {
         Ok(Source {
             table: table.to_owned(),
             index,
-            partition,
-            key_attributes,
-            sort_attribute,
             buffer: VecDeque::new(),
             start,
             fetched: false,
@@ -97,26 +135,31 @@ impl Source {
                 self.done = true;
                 break;
             }
-            let out = ddb
+            let mut query = ddb
                 .query()
                 .table_name(&self.table)
-                .index_name(self.index)
-                .key_condition_expression("inbox = :inbox")
-                .expression_attribute_values(":inbox", AttributeValue::S(self.partition.into()))
+                .index_name(self.index.name)
+                .key_condition_expression("#p = :p")
+                .expression_attribute_names("#p", self.index.partition_key)
+                .expression_attribute_values(":p", AttributeValue::S(self.index.partition.into()))
                 .set_exclusive_start_key(self.start.take())
-                .limit(100)
-                .send()
-                .await
-                .map_err(|e| {
-                    // The start key came from the caller's cursor: one that
-                    // decodes but names no row of this index is theirs to fix.
-                    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-                    if e.code() == Some("ValidationException") {
-                        DomainError::Invalid("malformed cursor".into())
-                    } else {
-                        unavailable("reading the inbox")(format!("{e:?}"))
-                    }
-                })?;
+                .limit(100);
+            if let Some(inbox) = self.index.only_inbox {
+                query = query
+                    .filter_expression("#inbox = :inbox")
+                    .expression_attribute_names("#inbox", "inbox")
+                    .expression_attribute_values(":inbox", AttributeValue::S(inbox.into()));
+            }
+            let out = query.send().await.map_err(|e| {
+                // The start key came from the caller's cursor: one that
+                // decodes but names no row of this index is theirs to fix.
+                use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+                if e.code() == Some("ValidationException") {
+                    DomainError::Invalid("malformed cursor".into())
+                } else {
+                    unavailable("reading the inbox")(format!("{e:?}"))
+                }
+            })?;
             self.fetched = true;
             self.buffer.extend(out.items().iter().cloned());
             self.start = out.last_evaluated_key().cloned();
@@ -124,13 +167,14 @@ impl Source {
         Ok(self
             .buffer
             .front()
-            .map(|row| s(row, self.sort_attribute).unwrap_or_default()))
+            .map(|row| s(row, self.index.sort_key).unwrap_or_default()))
     }
 
     pub(super) fn take(&mut self) -> Option<Item> {
         let row = self.buffer.pop_front()?;
         self.taken = Some(
-            self.key_attributes
+            self.index
+                .keys
                 .iter()
                 .filter_map(|k| row.get(*k).map(|v| ((*k).to_owned(), v.clone())))
                 .collect(),
@@ -153,11 +197,6 @@ impl Source {
         }
     }
 }
-
-pub(super) const ORDER_KEYS: &[&str] = &["taskId", "inbox", "createdAt"];
-pub(super) const SIGNATURE_KEYS_BY_AGE: &[&str] = &["documentId", "signer", "inbox", "createdAt"];
-pub(super) const SIGNATURE_KEYS_BY_DEADLINE: &[&str] =
-    &["documentId", "signer", "inbox", "deadline"];
 
 pub(super) fn encode(cursor: &Cursor) -> String {
     let json = serde_json::to_vec(cursor).unwrap_or_default();
@@ -204,8 +243,7 @@ mod tests {
             ("inbox".to_owned(), "orders".to_owned()),
             ("createdAt".to_owned(), "2026-01-01T00:00:00Z".to_owned()),
         ]));
-        let read =
-            |position| Source::new("t", "i", "orders", ORDER_KEYS, "createdAt", Some(position));
+        let read = |position| Source::new("t", &ORDERS_BY_AGE, Some(position));
         assert!(matches!(read(old), Err(DomainError::Invalid(_))));
         let fits = Position::After(HashMap::from([
             ("taskId".to_owned(), "x".to_owned()),

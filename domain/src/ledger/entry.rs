@@ -127,8 +127,10 @@ impl Entry {
             .and_then(|p| p.get("action"))
             .and_then(|a| a.as_str())
             .or(match self.scope {
-                Scope::Order { .. } => Some(self.outcome.name(&self.scope)),
-                _ => None,
+                Scope::Order { .. } | Scope::Signature { .. } => {
+                    Some(self.outcome.name(&self.scope))
+                }
+                Scope::Task { .. } => None,
             })
     }
 

@@ -73,8 +73,9 @@ impl Services {
     }
 
     /// Step 3 of a decision on a task: the row leaves the open indexes
-    /// (the staff inbox's too, for an order's wait), with how it ended. Conditional on it still being open, so that a
-    /// late close never rewrites a task that ended otherwise.
+    /// (the staff inbox's and the signer's too), with how it ended.
+    /// Conditional on it still being open, so that a late close never
+    /// rewrites a task that ended otherwise.
     pub(crate) async fn close_task(
         &self,
         task_id: &str,
@@ -91,12 +92,27 @@ impl Services {
             .update_item()
             .table_name(&self.tables.tasks)
             .key("taskId", AttributeValue::S(task_id.into()))
-            .condition_expression("attribute_exists(#open)")
             .expression_attribute_names("#open", "open")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#token", "token")
             .expression_attribute_values(":status", AttributeValue::S(status.as_str().into()))
             .expression_attribute_values(":at", AttributeValue::S(end.at.into()));
+        update = if end.applied {
+            // A decision the workflow took is what happened, even where the
+            // workflow closed the row first as it ended (sign-document
+            // closes every open request once one signer declines, the
+            // decliner's own included).
+            update
+                .condition_expression(
+                    "attribute_exists(#open) OR (#status = :expired AND attribute_not_exists(decidedBy))",
+                )
+                .expression_attribute_values(
+                    ":expired",
+                    AttributeValue::S(Status::Expired.as_str().into()),
+                )
+        } else {
+            update.condition_expression("attribute_exists(#open)")
+        };
         update = match (end.applied, end.action) {
             (true, Some(action)) => update
                 .update_expression("SET #status = :status, decidedAt = :at, decidedBy = :by, #action = :action REMOVE #open, #token, assignee, inbox")

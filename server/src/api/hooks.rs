@@ -108,12 +108,20 @@ async fn complete_hook(
     let (Some(kind), Some(subject), Some(task_id)) = (kind, subject, task_id) else {
         return Err(ApiError::not_found("task"));
     };
-    // A signature request's task id is a UUID; an order's wait is named
-    // by the order and its status.
+    // A task id is a UUID (an earlier version's signature requests), or
+    // the subject's id and what waits on it: an order's status, a
+    // signature request's signer.
+    let named_after_subject = |fits: &dyn Fn(&str) -> bool| {
+        task_id
+            .split_once('.')
+            .is_some_and(|(head, tail)| head == subject && fits(tail))
+    };
     let task_named = is_uuid(task_id)
-        || task_id.split_once('.').is_some_and(|(order, status)| {
-            order == subject && OrderStatus::parse(status).is_some()
-        });
+        || match kind {
+            "o" => named_after_subject(&|status| OrderStatus::parse(status).is_some()),
+            "d" => named_after_subject(&|signer| !signer.is_empty()),
+            _ => false,
+        };
     if !is_uuid(subject) || !task_named {
         return Err(ApiError::not_found("task"));
     }

@@ -1,35 +1,24 @@
-//! Carrying data written by earlier versions over to today's shapes.
-//!
-//! Before orders became a kind of task, process-order wrote each wait into
-//! its own table (`orderProcessingActions`, keyed by execution). Such a
-//! wait, left in a data directory or an AWS account by that version, is
-//! carried over into the tasks table as the row today's process-order
-//! writes, with the same token, so the order is decided as any other. An
-//! execution started by that version goes on running its own definition
-//! (Step Functions keeps it) and writes its next wait the old way, so the
-//! reconciler carries waits over on every pass, not only at start: one
-//! Query of the old table's inbox index, empty once those orders are done.
+//! Orders' waits as process-order wrote them before orders were a kind of
+//! task: into their own table (`orderProcessingActions`, keyed by
+//! execution). Such a wait, left in a data directory or an AWS account by
+//! that version, is carried over into the tasks table as the row today's
+//! process-order writes, with the same token, so the order is decided as
+//! any other. An execution started by that version goes on running its
+//! own definition (Step Functions keeps it) and writes its next wait the
+//! old way, so the reconciler carries waits over on every pass, not only
+//! at start: one Query of the old table's inbox index, empty once those
+//! orders are done.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 
+use super::{Carried, Step};
 use crate::DomainError;
 use crate::items::{Item, condition_failed, s, unavailable};
 use crate::ledger::State;
 use crate::orders::{ORDERS_INBOX, OrderStatus, wait_id};
 use crate::services::Services;
 use crate::tables::INBOX_INDEX;
-
-/// What one pass over the old waits did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Carried {
-    /// Waits now in the tasks table.
-    pub carried: usize,
-    /// Old rows of steps already decided, removed.
-    pub removed: usize,
-    /// Left for a later pass: a decision on them is still in flight.
-    pub left: usize,
-}
 
 /// The task JSON process-order writes for a wait in `status`; the same
 /// text as the definition's "Ask staff" states build.
@@ -188,10 +177,4 @@ impl Services {
             Err(e) => Err(unavailable("removing an old order wait")(format!("{e:?}"))),
         }
     }
-}
-
-enum Step {
-    Carried,
-    Removed,
-    Left,
 }

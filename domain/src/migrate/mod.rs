@@ -1,0 +1,29 @@
+//! Carrying data written by earlier versions over to today's shapes: the
+//! waits of orders ([`orders`]) and the signature requests ([`signatures`])
+//! that those versions kept in tables of their own, before every human
+//! step was a task row. Executions started then go on running their own
+//! definitions, so both carry-overs run on every reconciler pass, and each
+//! finds nothing once those executions are done.
+
+mod orders;
+mod signatures;
+
+pub use orders::order_task;
+
+/// What one pass over an old table did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Carried {
+    /// Rows now in the tasks table (waiting, or closed as they ended).
+    pub carried: usize,
+    /// Old rows of steps already decided, removed.
+    pub removed: usize,
+    /// Left for a later pass: a decision on them is still in flight.
+    pub left: usize,
+}
+
+/// What became of one old row.
+enum Step {
+    Carried,
+    Removed,
+    Left,
+}
