@@ -8,8 +8,8 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::DomainError;
-use crate::outcome::check_input;
 use crate::items::{Item, s, unavailable};
+use crate::outcome::check_input;
 use crate::outcome::{Decided, Outcome, Pending, Scope};
 use crate::services::Services;
 use crate::tables::TASKS_BY_SIGNER;

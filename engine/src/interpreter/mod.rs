@@ -21,9 +21,12 @@ use crate::asl::{StatesError, error_matches};
 mod answers;
 mod failures;
 mod paths;
+mod states;
+mod threads;
 
 pub use paths::iso;
 use paths::{apply_input_path, apply_output_path, apply_result_path, parse_iso, seconds};
+use states::fail_error;
 
 /// Facts about the execution that states can read through `$$`.
 #[cfg(test)]
@@ -514,32 +517,7 @@ impl Run {
                 self.go_to(id, next, output);
                 Ok(Step::Progress)
             }
-            StateKind::Wait(wait) => {
-                let until_ms = match wait {
-                    WaitFor::Seconds(s) => {
-                        env.now_ms + seconds(s, &effective, &ctx, "Seconds")? as i64 * 1000
-                    }
-                    WaitFor::Timestamp(t) => parse_iso(t)
-                        .ok_or_else(|| StatesError::runtime(format!("'{t}' is not a timestamp")))?,
-                    WaitFor::TimestampPath(p) => p
-                        .get(&effective, &ctx)
-                        .and_then(|v| v.as_str().and_then(parse_iso))
-                        .ok_or_else(|| {
-                            StatesError::runtime(format!(
-                                "The TimestampPath '{}' does not name a timestamp",
-                                p.as_str()
-                            ))
-                        })?,
-                };
-                let output = apply_output_path(&state.output_path, &effective, &ctx)?;
-                if let Some(t) = self.threads.get_mut(&id) {
-                    t.phase = Phase::Sleep {
-                        until_ms,
-                        then: AfterSleep::ExitWait(output),
-                    };
-                }
-                Ok(Step::Progress)
-            }
+            StateKind::Wait(wait) => self.wait_state(env, id, state, wait, effective, &ctx),
             StateKind::Succeed => {
                 let output = apply_output_path(&state.output_path, &effective, &ctx)?;
                 self.emit_exit(env, effects, id, type_name, &output);
@@ -552,180 +530,15 @@ impl Run {
                 error_path,
                 cause_path,
             } => {
-                let read = |fixed: &Option<String>, path: &Option<crate::asl::path::Path>| {
-                    fixed.clone().or_else(|| {
-                        path.as_ref()
-                            .and_then(|p| p.get(&thread.input, &ctx))
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                    })
-                };
-                let failure = StatesError::new(
-                    read(error, error_path).unwrap_or_default(),
-                    read(cause, cause_path).unwrap_or_default(),
-                );
+                let failure = fail_error(&thread, &ctx, (error, error_path), (cause, cause_path));
                 self.thread_failed(env, effects, id, failure);
                 Ok(Step::Progress)
             }
-            StateKind::Task(task) => {
-                let token = task.resource.wait_for_task_token.then(|| (env.new_token)());
-                let ctx = Self::context(env, &thread, token.as_deref(), None);
-                let parameters = match &task.outcomes.parameters {
-                    Some(p) => p.eval(&effective, &ctx)?,
-                    None => effective.clone(),
-                };
-                let timeout_secs = task
-                    .timeout
-                    .as_ref()
-                    .map(|s| seconds(s, &effective, &ctx, "TimeoutSeconds"))
-                    .transpose()?;
-                let heartbeat_secs = task
-                    .heartbeat
-                    .as_ref()
-                    .map(|s| seconds(s, &effective, &ctx, "HeartbeatSeconds"))
-                    .transpose()?;
-                let (resource_type, resource) = task.resource.event_names();
-                let mut scheduled = json!({
-                    "resourceType": resource_type,
-                    "resource": resource,
-                    "region": env.info.region,
-                    "parameters": parameters.to_string(),
-                });
-                if let Some(t) = timeout_secs {
-                    scheduled["timeoutInSeconds"] = json!(t);
-                }
-                if let Some(h) = heartbeat_secs {
-                    scheduled["heartbeatInSeconds"] = json!(h);
-                }
-                self.emit_for(
-                    env,
-                    effects,
-                    id,
-                    "TaskScheduled",
-                    Some(("taskScheduledEventDetails", scheduled)),
-                );
-                self.emit_for(
-                    env,
-                    effects,
-                    id,
-                    "TaskStarted",
-                    Some((
-                        "taskStartedEventDetails",
-                        json!({"resourceType": resource_type, "resource": resource}),
-                    )),
-                );
-                let request = TaskRequest {
-                    action: task.resource.action.clone(),
-                    parameters,
-                    error_prefix: task.resource.error_prefix().to_owned(),
-                    token,
-                };
-                if let Some(t) = self.threads.get_mut(&id) {
-                    t.phase = Phase::Invoking {
-                        request: request.clone(),
-                        timeout_secs,
-                        heartbeat_secs,
-                    };
-                }
-                Ok(Step::Invoke {
-                    thread: id,
-                    request,
-                })
-            }
+            StateKind::Task(task) => self.task_state(env, effects, id, &thread, task, effective),
             StateKind::Parallel(parallel) => {
-                let input = match &parallel.outcomes.parameters {
-                    Some(p) => p.eval(&effective, &ctx)?,
-                    None => effective.clone(),
-                };
-                self.emit_for(env, effects, id, "ParallelStateStarted", None);
-                let last = self.threads.get(&id).map_or(0, |t| t.last_event);
-                let mut pending = BTreeSet::new();
-                for (i, branch) in parallel.branches.iter().enumerate() {
-                    let mut scope = thread.scope.clone();
-                    scope.push((thread.state.clone(), i));
-                    pending.insert(self.spawn(
-                        scope,
-                        Some(id),
-                        i,
-                        branch.start_at.clone(),
-                        input.clone(),
-                        last,
-                    ));
-                }
-                if let Some(t) = self.threads.get_mut(&id) {
-                    t.phase = Phase::Children {
-                        effective_input: input,
-                        results: vec![Value::Null; parallel.branches.len()],
-                        pending,
-                    };
-                }
-                Ok(Step::Progress)
+                self.parallel_state(env, effects, id, &thread, parallel, effective, &ctx)
             }
-            StateKind::Map(map) => {
-                let items = match &map.items_path {
-                    PathSetting::Default => effective.clone(),
-                    PathSetting::Null => Value::Null,
-                    PathSetting::Path(p) => p.get(&effective, &ctx).unwrap_or(Value::Null),
-                };
-                let Value::Array(items) = items else {
-                    return Err(StatesError::runtime(format!(
-                        "Map state '{}': the ItemsPath does not name an array",
-                        thread.state
-                    )));
-                };
-                self.emit_for(
-                    env,
-                    effects,
-                    id,
-                    "MapStateStarted",
-                    Some((
-                        "mapStateStartedEventDetails",
-                        json!({"length": items.len()}),
-                    )),
-                );
-                let mut pending = BTreeSet::new();
-                for (i, item) in items.iter().enumerate() {
-                    let input = match &map.outcomes.parameters {
-                        Some(p) => p.eval(
-                            &effective,
-                            &Self::context(env, &thread, None, Some((i, item))),
-                        )?,
-                        None => item.clone(),
-                    };
-                    self.emit_for(
-                        env,
-                        effects,
-                        id,
-                        "MapIterationStarted",
-                        Some((
-                            "mapIterationStartedEventDetails",
-                            json!({"name": thread.state, "index": i}),
-                        )),
-                    );
-                    let last = self.threads.get(&id).map_or(0, |t| t.last_event);
-                    let mut scope = thread.scope.clone();
-                    scope.push((thread.state.clone(), 0));
-                    pending.insert(self.spawn(
-                        scope,
-                        Some(id),
-                        i,
-                        map.iterator.start_at.clone(),
-                        input,
-                        last,
-                    ));
-                }
-                let empty = pending.is_empty();
-                if let Some(t) = self.threads.get_mut(&id) {
-                    t.phase = Phase::Children {
-                        effective_input: effective,
-                        results: vec![Value::Null; items.len()],
-                        pending,
-                    };
-                }
-                if empty {
-                    self.children_done(env, effects, id)?;
-                }
-                Ok(Step::Progress)
-            }
+            StateKind::Map(map) => self.map_state(env, effects, id, &thread, map, effective, &ctx),
         }
     }
 
@@ -784,129 +597,5 @@ impl Run {
             Transition::End | Transition::None => self.finish_thread(env, effects, id, output),
         }
         Ok(())
-    }
-
-    /// A thread reached its end: the execution succeeds, or the parent
-    /// collects the result.
-    fn finish_thread(&mut self, env: &Env<'_>, effects: &mut Effects, id: u32, output: Value) {
-        let Some(thread) = self.threads.remove(&id) else {
-            return;
-        };
-        let Some(parent_id) = thread.parent else {
-            self.emit(
-                env,
-                effects,
-                thread.last_event,
-                "ExecutionSucceeded",
-                Some((
-                    "executionSucceededEventDetails",
-                    json!({"output": output.to_string(), "outputDetails": {"truncated": false}}),
-                )),
-            );
-            self.outcome = Some(Outcome::Succeeded(output));
-            self.drop_all(effects);
-            return;
-        };
-        let is_map = self.is_map(env, parent_id);
-        if is_map {
-            let name = self
-                .threads
-                .get(&parent_id)
-                .map(|t| t.state.clone())
-                .unwrap_or_default();
-            self.emit_for(
-                env,
-                effects,
-                parent_id,
-                "MapIterationSucceeded",
-                Some((
-                    "mapIterationSucceededEventDetails",
-                    json!({"name": name, "index": thread.slot}),
-                )),
-            );
-        }
-        let all_done = match self.threads.get_mut(&parent_id).map(|p| &mut p.phase) {
-            Some(Phase::Children {
-                pending, results, ..
-            }) => {
-                pending.remove(&id);
-                if let Some(slot) = results.get_mut(thread.slot) {
-                    *slot = output;
-                }
-                pending.is_empty()
-            }
-            _ => false,
-        };
-        if all_done && let Err(error) = self.children_done(env, effects, parent_id) {
-            self.fail_state(env, effects, parent_id, error);
-        }
-    }
-
-    fn is_map(&self, env: &Env<'_>, id: u32) -> bool {
-        self.threads
-            .get(&id)
-            .and_then(|t| Self::state_of(env.definition, t))
-            .is_some_and(|s| matches!(s.kind, StateKind::Map(_)))
-    }
-
-    /// Every branch or iteration of a Parallel or Map finished.
-    fn children_done(
-        &mut self,
-        env: &Env<'_>,
-        effects: &mut Effects,
-        id: u32,
-    ) -> Result<(), StatesError> {
-        let thread = self
-            .threads
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| StatesError::runtime("lost thread"))?;
-        let state = Self::state_of(env.definition, &thread)
-            .ok_or_else(|| StatesError::runtime("lost state"))?;
-        let Phase::Children { results, .. } = &thread.phase else {
-            return Ok(());
-        };
-        let (kind, outcomes) = match &state.kind {
-            StateKind::Parallel(p) => ("ParallelStateSucceeded", &p.outcomes),
-            StateKind::Map(m) => ("MapStateSucceeded", &m.outcomes),
-            _ => return Err(StatesError::runtime("children on a state without branches")),
-        };
-        self.emit_for(env, effects, id, kind, None);
-        if let Some(t) = self.threads.get_mut(&id) {
-            t.phase = Phase::Run;
-        }
-        self.complete_with_result(
-            env,
-            effects,
-            id,
-            state,
-            outcomes,
-            Value::Array(results.clone()),
-        )
-    }
-
-    /// ResultSelector, ResultPath, OutputPath, then leave the state.
-    fn complete_with_result(
-        &mut self,
-        env: &Env<'_>,
-        effects: &mut Effects,
-        id: u32,
-        state: &State,
-        outcomes: &Outcomes,
-        result: Value,
-    ) -> Result<(), StatesError> {
-        let thread = self
-            .threads
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| StatesError::runtime("lost thread"))?;
-        let ctx = Self::context(env, &thread, None, None);
-        let selected = match &outcomes.result_selector {
-            Some(s) => s.eval(&result, &ctx)?,
-            None => result,
-        };
-        let combined = apply_result_path(&outcomes.result_path, &thread.input, selected)?;
-        let output = apply_output_path(&state.output_path, &combined, &ctx)?;
-        self.exit_state(env, effects, id, output)
     }
 }

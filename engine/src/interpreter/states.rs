@@ -1,0 +1,261 @@
+//! The states that do more than pass their input on: a Wait's sleep, a
+//! Fail's error, a Task's call, a Parallel's branches and a Map's
+//! iterations. Each starts here and goes on when the engine reports back
+//! (`answers.rs`) or its children finish.
+
+use super::*;
+use crate::asl::definition::{MapState, ParallelState, TaskState};
+
+impl Run {
+    pub(super) fn wait_state(
+        &mut self,
+        env: &Env<'_>,
+        id: u32,
+        state: &State,
+        wait: &WaitFor,
+        effective: Value,
+        ctx: &Value,
+    ) -> Result<Step, StatesError> {
+        let until_ms = match wait {
+            WaitFor::Seconds(s) => {
+                env.now_ms + seconds(s, &effective, ctx, "Seconds")? as i64 * 1000
+            }
+            WaitFor::Timestamp(t) => parse_iso(t)
+                .ok_or_else(|| StatesError::runtime(format!("'{t}' is not a timestamp")))?,
+            WaitFor::TimestampPath(p) => p
+                .get(&effective, ctx)
+                .and_then(|v| v.as_str().and_then(parse_iso))
+                .ok_or_else(|| {
+                    StatesError::runtime(format!(
+                        "The TimestampPath '{}' does not name a timestamp",
+                        p.as_str()
+                    ))
+                })?,
+        };
+        let output = apply_output_path(&state.output_path, &effective, ctx)?;
+        if let Some(t) = self.threads.get_mut(&id) {
+            t.phase = Phase::Sleep {
+                until_ms,
+                then: AfterSleep::ExitWait(output),
+            };
+        }
+        Ok(Step::Progress)
+    }
+
+    pub(super) fn task_state(
+        &mut self,
+        env: &Env<'_>,
+        effects: &mut Effects,
+        id: u32,
+        thread: &Thread,
+        task: &TaskState,
+        effective: Value,
+    ) -> Result<Step, StatesError> {
+        let token = task.resource.wait_for_task_token.then(|| (env.new_token)());
+        let ctx = &Self::context(env, thread, token.as_deref(), None);
+        let parameters = match &task.outcomes.parameters {
+            Some(p) => p.eval(&effective, ctx)?,
+            None => effective.clone(),
+        };
+        let timeout_secs = task
+            .timeout
+            .as_ref()
+            .map(|s| seconds(s, &effective, ctx, "TimeoutSeconds"))
+            .transpose()?;
+        let heartbeat_secs = task
+            .heartbeat
+            .as_ref()
+            .map(|s| seconds(s, &effective, ctx, "HeartbeatSeconds"))
+            .transpose()?;
+        let (resource_type, resource) = task.resource.event_names();
+        let mut scheduled = json!({
+            "resourceType": resource_type,
+            "resource": resource,
+            "region": env.info.region,
+            "parameters": parameters.to_string(),
+        });
+        if let Some(t) = timeout_secs {
+            scheduled["timeoutInSeconds"] = json!(t);
+        }
+        if let Some(h) = heartbeat_secs {
+            scheduled["heartbeatInSeconds"] = json!(h);
+        }
+        self.emit_for(
+            env,
+            effects,
+            id,
+            "TaskScheduled",
+            Some(("taskScheduledEventDetails", scheduled)),
+        );
+        self.emit_for(
+            env,
+            effects,
+            id,
+            "TaskStarted",
+            Some((
+                "taskStartedEventDetails",
+                json!({"resourceType": resource_type, "resource": resource}),
+            )),
+        );
+        let request = TaskRequest {
+            action: task.resource.action.clone(),
+            parameters,
+            error_prefix: task.resource.error_prefix().to_owned(),
+            token,
+        };
+        if let Some(t) = self.threads.get_mut(&id) {
+            t.phase = Phase::Invoking {
+                request: request.clone(),
+                timeout_secs,
+                heartbeat_secs,
+            };
+        }
+        Ok(Step::Invoke {
+            thread: id,
+            request,
+        })
+    }
+
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the state, its thread and the step's context, as run_thread has them"
+    )]
+    pub(super) fn parallel_state(
+        &mut self,
+        env: &Env<'_>,
+        effects: &mut Effects,
+        id: u32,
+        thread: &Thread,
+        parallel: &ParallelState,
+        effective: Value,
+        ctx: &Value,
+    ) -> Result<Step, StatesError> {
+        let input = match &parallel.outcomes.parameters {
+            Some(p) => p.eval(&effective, ctx)?,
+            None => effective.clone(),
+        };
+        self.emit_for(env, effects, id, "ParallelStateStarted", None);
+        let last = self.threads.get(&id).map_or(0, |t| t.last_event);
+        let mut pending = BTreeSet::new();
+        for (i, branch) in parallel.branches.iter().enumerate() {
+            let mut scope = thread.scope.clone();
+            scope.push((thread.state.clone(), i));
+            pending.insert(self.spawn(
+                scope,
+                Some(id),
+                i,
+                branch.start_at.clone(),
+                input.clone(),
+                last,
+            ));
+        }
+        if let Some(t) = self.threads.get_mut(&id) {
+            t.phase = Phase::Children {
+                effective_input: input,
+                results: vec![Value::Null; parallel.branches.len()],
+                pending,
+            };
+        }
+        Ok(Step::Progress)
+    }
+
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the state, its thread and the step's context, as run_thread has them"
+    )]
+    pub(super) fn map_state(
+        &mut self,
+        env: &Env<'_>,
+        effects: &mut Effects,
+        id: u32,
+        thread: &Thread,
+        map: &MapState,
+        effective: Value,
+        ctx: &Value,
+    ) -> Result<Step, StatesError> {
+        let items = match &map.items_path {
+            PathSetting::Default => effective.clone(),
+            PathSetting::Null => Value::Null,
+            PathSetting::Path(p) => p.get(&effective, ctx).unwrap_or(Value::Null),
+        };
+        let Value::Array(items) = items else {
+            return Err(StatesError::runtime(format!(
+                "Map state '{}': the ItemsPath does not name an array",
+                thread.state
+            )));
+        };
+        self.emit_for(
+            env,
+            effects,
+            id,
+            "MapStateStarted",
+            Some((
+                "mapStateStartedEventDetails",
+                json!({"length": items.len()}),
+            )),
+        );
+        let mut pending = BTreeSet::new();
+        for (i, item) in items.iter().enumerate() {
+            let input = match &map.outcomes.parameters {
+                Some(p) => p.eval(
+                    &effective,
+                    &Self::context(env, thread, None, Some((i, item))),
+                )?,
+                None => item.clone(),
+            };
+            self.emit_for(
+                env,
+                effects,
+                id,
+                "MapIterationStarted",
+                Some((
+                    "mapIterationStartedEventDetails",
+                    json!({"name": thread.state, "index": i}),
+                )),
+            );
+            let last = self.threads.get(&id).map_or(0, |t| t.last_event);
+            let mut scope = thread.scope.clone();
+            scope.push((thread.state.clone(), 0));
+            pending.insert(self.spawn(
+                scope,
+                Some(id),
+                i,
+                map.iterator.start_at.clone(),
+                input,
+                last,
+            ));
+        }
+        let empty = pending.is_empty();
+        if let Some(t) = self.threads.get_mut(&id) {
+            t.phase = Phase::Children {
+                effective_input: effective,
+                results: vec![Value::Null; items.len()],
+                pending,
+            };
+        }
+        if empty {
+            self.children_done(env, effects, id)?;
+        }
+        Ok(Step::Progress)
+    }
+}
+
+/// A Fail state's error and cause: fixed, or read from its input.
+pub(super) fn fail_error(
+    thread: &Thread,
+    ctx: &Value,
+    error: (&Option<String>, &Option<crate::asl::path::Path>),
+    cause: (&Option<String>, &Option<crate::asl::path::Path>),
+) -> StatesError {
+    let read = |(fixed, path): (&Option<String>, &Option<crate::asl::path::Path>)| {
+        fixed.clone().or_else(|| {
+            path.as_ref()
+                .and_then(|p| p.get(&thread.input, ctx))
+                .and_then(|v| v.as_str().map(str::to_owned))
+        })
+    };
+    StatesError::new(
+        read(error).unwrap_or_default(),
+        read(cause).unwrap_or_default(),
+    )
+}
