@@ -6,54 +6,13 @@
 pub mod backends;
 #[path = "support/domain.rs"]
 mod domain;
-
-use std::time::{Duration, Instant};
+#[path = "support/signing.rs"]
+mod signing;
 
 use countersign_domain::DomainError;
 use countersign_domain::outcome::Outcome;
-use countersign_domain::services::Services;
-use countersign_domain::signatures::{Document, SignatureRequest, SignerSpec};
 use domain::both;
-
-fn signers(humans: &[&str]) -> Vec<SignerSpec> {
-    let mut list = vec![SignerSpec {
-        name: "alice".into(),
-        automatic: true,
-    }];
-    list.extend(humans.iter().map(|h| SignerSpec {
-        name: (*h).into(),
-        automatic: false,
-    }));
-    list
-}
-
-async fn desk_request(s: &Services, signer: &str, document: &str) -> SignatureRequest {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let desk = s.signer_desk(signer).await.expect("desk");
-        if let Some(r) = desk.into_iter().find(|r| r.document_id == document) {
-            return r;
-        }
-        assert!(Instant::now() < deadline, "{signer} never saw {document}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn document_becomes(s: &Services, id: &str, status: &str) -> Document {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(d) = s.document(id).await
-            && d.status.as_str() == status
-        {
-            return d;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "document {id} never became {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
+use signing::{desk_request, document_becomes, signers};
 
 #[tokio::test]
 async fn alice_signs_by_herself_and_bob_signs_on_his_desk() {

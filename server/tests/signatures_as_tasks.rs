@@ -11,6 +11,8 @@
 pub mod backends;
 #[path = "support/domain.rs"]
 mod domain;
+#[path = "support/signing.rs"]
+mod signing;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -21,30 +23,17 @@ use countersign_domain::inbox::InboxQuery;
 use countersign_domain::migrate::Carried;
 use countersign_domain::outcome::Outcome;
 use countersign_domain::services::Services;
-use countersign_domain::signatures::{
-    Document, SignatureRequest, SignerSpec, request_id, signature_task,
-};
+use countersign_domain::signatures::{request_id, signature_task};
 use countersign_domain::tasks::Status;
 use countersign_domain::tasks::decide::Answer;
 use countersign_domain::users::{Role, User};
 use countersign_domain::workflows::{deploy_named, substitute};
 use domain::both;
+use signing::{desk_request, document_becomes, signers};
 
 const BEFORE: &str = include_str!("fixtures/sign-document-before-tasks.asl.json");
 
 type Row = HashMap<String, AttributeValue>;
-
-fn signers(humans: &[&str]) -> Vec<SignerSpec> {
-    let mut list = vec![SignerSpec {
-        name: "alice".into(),
-        automatic: true,
-    }];
-    list.extend(humans.iter().map(|h| SignerSpec {
-        name: (*h).into(),
-        automatic: false,
-    }));
-    list
-}
 
 fn person(name: &str, roles: &[Role]) -> User {
     User {
@@ -70,34 +59,6 @@ async fn task_row(s: &Services, id: &str) -> Option<Row> {
         .expect("read a task row")
         .item()
         .cloned()
-}
-
-async fn desk_request(s: &Services, signer: &str, document: &str) -> SignatureRequest {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let desk = s.signer_desk(signer).await.expect("desk");
-        if let Some(r) = desk.into_iter().find(|r| r.document_id == document) {
-            return r;
-        }
-        assert!(Instant::now() < deadline, "{signer} never saw {document}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn document_becomes(s: &Services, id: &str, status: &str) -> Document {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(d) = s.document(id).await
-            && d.status.as_str() == status
-        {
-            return d;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "document {id} never became {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
 
 /// Waits until the row of `id` is closed (the workflow closes it a moment

@@ -357,3 +357,27 @@ mod tests {
         assert_eq!(left(3 * 86_400), "3 days left");
     }
 }
+
+/// Claiming a task or giving it back: one button posting to the claim
+/// action, the same on the list and on the task's page. `button_id` names
+/// the button where there is one per page.
+#[component]
+pub fn HandButton(
+    action: ServerAction<crate::server_fns::tasks::ClaimTask>,
+    task_id: String,
+    give_back: bool,
+    #[prop(optional)] button_id: Option<&'static str>,
+) -> impl IntoView {
+    let (what, label) = if give_back {
+        ("unclaim", "Give back")
+    } else {
+        ("claim", "Claim")
+    };
+    view! {
+        <ActionForm action=action attr:class="decide">
+            <input type="hidden" name="task_id" value=task_id />
+            <input type="hidden" name="what" value=what />
+            <button type="submit" class="quiet" id=button_id>{label}</button>
+        </ActionForm>
+    }
+}

@@ -7,7 +7,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::error::FieldProblem;
-use crate::pages::common::{Failure, Left, Outcome, Status, When, live, one_outcome, value_of};
+use crate::pages::common::{
+    Failure, HandButton, Left, Outcome, Status, When, live, one_outcome, value_of,
+};
 use crate::pages::forms::{FormFields, plain, problems};
 use crate::server_fns::tasks::{AnswerTask, AssignTask, ClaimTask, TaskCard};
 
@@ -173,25 +175,11 @@ fn TaskView(
     view! {
         {body}
         <div class="actions">
-            {can_claim.then(|| {
-                let id = id.clone();
-                view! {
-                    <ActionForm action=claim attr:class="decide">
-                        <input type="hidden" name="task_id" value=id />
-                        <input type="hidden" name="what" value="claim" />
-                        <button type="submit" class="quiet" id="claim">"Claim"</button>
-                    </ActionForm>
-                }
+            {can_claim.then(|| view! {
+                <HandButton action=claim task_id=id.clone() give_back=false button_id="claim" />
             })}
-            {can_unclaim.then(|| {
-                let id = id.clone();
-                view! {
-                    <ActionForm action=claim attr:class="decide">
-                        <input type="hidden" name="task_id" value=id />
-                        <input type="hidden" name="what" value="unclaim" />
-                        <button type="submit" class="quiet" id="unclaim">"Give back"</button>
-                    </ActionForm>
-                }
+            {can_unclaim.then(|| view! {
+                <HandButton action=claim task_id=id.clone() give_back=true button_id="unclaim" />
             })}
             {(open && card.may_assign).then(|| {
                 let id = id.clone();

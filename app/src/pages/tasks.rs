@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::error::FieldProblem;
-use crate::pages::common::{Failure, Left, Outcome, When, live, one_outcome, value_of};
+use crate::pages::common::{Failure, HandButton, Left, Outcome, When, live, one_outcome, value_of};
 use crate::pages::forms::{FormFields, plain, problems};
 use crate::server_fns::tasks::{ClaimTask, DeleteView, KindCard, SaveView, StartKind, TaskCard};
 
@@ -216,13 +216,7 @@ fn TaskRow(card: TaskCard, claim: ServerAction<ClaimTask>) -> impl IntoView {
                 }}
                 {(quorum > 1).then(|| format!(" · {} of {quorum} approvals", task.approvals.len()))}
             </p>
-            {can_claim.then(|| view! {
-                <ActionForm action=claim attr:class="decide">
-                    <input type="hidden" name="task_id" value=id />
-                    <input type="hidden" name="what" value="claim" />
-                    <button type="submit" class="quiet">"Claim"</button>
-                </ActionForm>
-            })}
+            {can_claim.then(|| view! { <HandButton action=claim task_id=id give_back=false /> })}
         </li>
     }
 }

@@ -10,26 +10,19 @@ use crate::model::{Decision, DeskCard, Document, EventsPage};
 /// Who may call it: signers (their own requests only).
 #[server(endpoint = "signatures/desk")]
 pub async fn signer_desk() -> Result<Vec<DeskCard>, AppError> {
-    crate::error::reply(
-        async move {
-            let user = crate::auth::signed_in().await?;
-            let services = crate::services::Services::from_context()?;
-            let requests = countersign_domain::access::signer_desk(&services.domain, &user).await?;
-            let mut cards = Vec::with_capacity(requests.len());
-            for request in requests {
-                // Named on it, so the signer may read it.
-                let document = countersign_domain::access::document(
-                    &services.domain,
-                    &user,
-                    &request.document_id,
-                )
-                .await?;
-                cards.push(DeskCard { request, document });
-            }
-            Ok(cards)
+    crate::services::as_signed_in(|services, user| async move {
+        let requests = countersign_domain::access::signer_desk(&services.domain, &user).await?;
+        let mut cards = Vec::with_capacity(requests.len());
+        for request in requests {
+            // Named on it, so the signer may read it.
+            let document =
+                countersign_domain::access::document(&services.domain, &user, &request.document_id)
+                    .await?;
+            cards.push(DeskCard { request, document });
         }
-        .await,
-    )
+        Ok(cards)
+    })
+    .await
 }
 
 /// A document with every signer's state.
@@ -38,16 +31,12 @@ pub async fn signer_desk() -> Result<Vec<DeskCard>, AppError> {
 /// else is told "not found".
 #[server(endpoint = "signatures/document")]
 pub async fn get_document(document_id: String) -> Result<Document, AppError> {
-    crate::error::reply(
-        async move {
-            let user = crate::auth::signed_in().await?;
-            let services = crate::services::Services::from_context()?;
-            let document =
-                countersign_domain::access::document(&services.domain, &user, &document_id).await?;
-            Ok(document)
-        }
-        .await,
-    )
+    crate::services::as_signed_in(|services, user| async move {
+        let document =
+            countersign_domain::access::document(&services.domain, &user, &document_id).await?;
+        Ok(document)
+    })
+    .await
 }
 
 /// A document's Step Functions events, a page at a time.
@@ -58,22 +47,18 @@ pub async fn document_events(
     document_id: String,
     page: Option<String>,
 ) -> Result<EventsPage, AppError> {
-    crate::error::reply(
-        async move {
-            let user = crate::auth::signed_in().await?;
-            let services = crate::services::Services::from_context()?;
-            let subject = countersign_domain::access::Subject::Document(&document_id);
-            let events = countersign_domain::access::execution_events(
-                &services.domain,
-                &user,
-                subject,
-                page.as_deref(),
-            )
-            .await?;
-            Ok(events)
-        }
-        .await,
-    )
+    crate::services::as_signed_in(|services, user| async move {
+        let subject = countersign_domain::access::Subject::Document(&document_id);
+        let events = countersign_domain::access::execution_events(
+            &services.domain,
+            &user,
+            subject,
+            page.as_deref(),
+        )
+        .await?;
+        Ok(events)
+    })
+    .await
 }
 
 /// Signs (`sign`) or declines (`decline`, with a reason) the caller's own
@@ -87,34 +72,30 @@ pub async fn decide_signature(
     action: String,
     reason: Option<String>,
 ) -> Result<Decision, AppError> {
-    crate::error::reply(
-        async move {
-            use countersign_domain::outcome::Outcome;
-            let user = crate::auth::signed_in().await?;
-            let services = crate::services::Services::from_context()?;
-            let outcome = match action.as_str() {
-                "sign" => Outcome::Advance,
-                "decline" => Outcome::reject(reason.unwrap_or_default().trim().to_owned()),
-                other => {
-                    return Err(AppError::Invalid(format!(
-                        "the action is sign or decline, not {other:?}"
-                    )));
-                }
-            };
-            let decided = countersign_domain::access::decide_signature(
-                &services.domain,
-                &user,
-                &document_id,
-                &task_id,
-                outcome,
-            )
-            .await?;
-            let decided: Decision = decided.into();
-            crate::error::back_with("done", &crate::words::decided_text(&decided));
-            Ok(decided)
-        }
-        .await,
-    )
+    crate::services::as_signed_in(|services, user| async move {
+        use countersign_domain::outcome::Outcome;
+        let outcome = match action.as_str() {
+            "sign" => Outcome::Advance,
+            "decline" => Outcome::reject(reason.unwrap_or_default().trim().to_owned()),
+            other => {
+                return Err(AppError::Invalid(format!(
+                    "the action is sign or decline, not {other:?}"
+                )));
+            }
+        };
+        let decided = countersign_domain::access::decide_signature(
+            &services.domain,
+            &user,
+            &document_id,
+            &task_id,
+            outcome,
+        )
+        .await?;
+        let decided: Decision = decided.into();
+        crate::error::back_with("done", &crate::words::decided_text(&decided));
+        Ok(decided)
+    })
+    .await
 }
 
 /// Seconds in one `unit` of a signing timeout.
@@ -142,37 +123,33 @@ pub async fn request_signatures(
     timeout: u64,
     unit: String,
 ) -> Result<String, AppError> {
-    crate::error::reply(
-        async move {
-            use countersign_domain::signatures::SignerSpec;
-            let user = crate::auth::signed_in().await?;
-            let services = crate::services::Services::from_context()?;
-            let signers: Vec<SignerSpec> = signers
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(|l| match l.strip_suffix("(auto)") {
-                    Some(name) => SignerSpec {
-                        name: name.trim().to_owned(),
-                        automatic: true,
-                    },
-                    None => SignerSpec {
-                        name: l.to_owned(),
-                        automatic: false,
-                    },
-                })
-                .collect();
-            let id = countersign_domain::access::request_signatures(
-                &services.domain,
-                &user,
-                &title,
-                &signers,
-                timeout.saturating_mul(unit_secs(&unit)?),
-            )
-            .await?;
-            crate::redirect::to(&format!("/signing/{id}"));
-            Ok(id)
-        }
-        .await,
-    )
+    crate::services::as_signed_in(|services, user| async move {
+        use countersign_domain::signatures::SignerSpec;
+        let signers: Vec<SignerSpec> = signers
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| match l.strip_suffix("(auto)") {
+                Some(name) => SignerSpec {
+                    name: name.trim().to_owned(),
+                    automatic: true,
+                },
+                None => SignerSpec {
+                    name: l.to_owned(),
+                    automatic: false,
+                },
+            })
+            .collect();
+        let id = countersign_domain::access::request_signatures(
+            &services.domain,
+            &user,
+            &title,
+            &signers,
+            timeout.saturating_mul(unit_secs(&unit)?),
+        )
+        .await?;
+        crate::redirect::to(&format!("/signing/{id}"));
+        Ok(id)
+    })
+    .await
 }

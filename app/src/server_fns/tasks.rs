@@ -86,65 +86,61 @@ pub async fn list_tasks(
     kind: Option<String>,
     cursor: Option<String>,
 ) -> Result<TaskList, AppError> {
-    crate::error::reply(
-        async move {
-            use countersign_domain::tasks::views::{Filter, Sort, View};
-            let user = crate::auth::signed_in().await?;
-            let services = crate::services::Services::from_context()?;
-            let parse = |text: Option<String>| -> Result<Option<String>, AppError> {
-                Ok(text.filter(|t| !t.is_empty()))
-            };
-            let view: View = match parse(view)? {
-                Some(v) => serde_json::from_value(serde_json::Value::String(v.clone()))
-                    .map_err(|_| AppError::Invalid(format!("there is no view {v:?}")))?,
-                None => View::default(),
-            };
-            let sort: Sort = match parse(sort)? {
-                Some(v) => serde_json::from_value(serde_json::Value::String(v.clone()))
-                    .map_err(|_| AppError::Invalid(format!("there is no order {v:?}")))?,
-                None => Sort::default(),
-            };
-            let filter = Filter {
-                view,
-                sort,
-                kind: parse(kind)?,
-            };
-            let page = services
-                .domain
-                .tasks(
-                    &user,
-                    &filter,
-                    cursor.as_deref().filter(|c| !c.is_empty()),
-                    50,
-                )
-                .await?;
-            let kinds = services
-                .kinds
-                .all()
-                .filter(|k| k.may_start(&user) && k.state_machine_arn.is_some())
-                .map(|k| KindCard {
-                    kind: k.name().to_owned(),
-                    title: k.descriptor.title.clone(),
-                    description: k.descriptor.description.clone(),
-                    form: k.descriptor.start.form.clone(),
-                })
-                .collect();
-            let views = services.domain.saved_views(&user).await?;
-            Ok(TaskList {
-                views,
-                groups: user.groups.clone(),
-                me: user.name.clone(),
-                cards: page
-                    .tasks
-                    .into_iter()
-                    .map(|t| card(&services, &user, t))
-                    .collect(),
-                next: page.next,
-                kinds,
+    crate::services::as_signed_in(|services, user| async move {
+        use countersign_domain::tasks::views::{Filter, Sort, View};
+        let parse = |text: Option<String>| -> Result<Option<String>, AppError> {
+            Ok(text.filter(|t| !t.is_empty()))
+        };
+        let view: View = match parse(view)? {
+            Some(v) => serde_json::from_value(serde_json::Value::String(v.clone()))
+                .map_err(|_| AppError::Invalid(format!("there is no view {v:?}")))?,
+            None => View::default(),
+        };
+        let sort: Sort = match parse(sort)? {
+            Some(v) => serde_json::from_value(serde_json::Value::String(v.clone()))
+                .map_err(|_| AppError::Invalid(format!("there is no order {v:?}")))?,
+            None => Sort::default(),
+        };
+        let filter = Filter {
+            view,
+            sort,
+            kind: parse(kind)?,
+        };
+        let page = services
+            .domain
+            .tasks(
+                &user,
+                &filter,
+                cursor.as_deref().filter(|c| !c.is_empty()),
+                50,
+            )
+            .await?;
+        let kinds = services
+            .kinds
+            .all()
+            .filter(|k| k.may_start(&user) && k.state_machine_arn.is_some())
+            .map(|k| KindCard {
+                kind: k.name().to_owned(),
+                title: k.descriptor.title.clone(),
+                description: k.descriptor.description.clone(),
+                form: k.descriptor.start.form.clone(),
             })
-        }
-        .await,
-    )
+            .collect();
+        let views = services.domain.saved_views(&user).await?;
+        Ok(TaskList {
+            views,
+            groups: user.groups.clone(),
+            me: user.name.clone(),
+            cards: page
+                .tasks
+                .into_iter()
+                .map(|t| card(&services, &user, t))
+                .collect(),
+            next: page.next,
+            kinds,
+        })
+    })
+    .await
 }
 
 /// One task.
@@ -153,15 +149,11 @@ pub async fn list_tasks(
 /// it. Anyone else is told "not found".
 #[server(endpoint = "tasks/get")]
 pub async fn get_task(task_id: String) -> Result<TaskCard, AppError> {
-    crate::error::reply(
-        async move {
-            let user = crate::auth::signed_in().await?;
-            let services = crate::services::Services::from_context()?;
-            let task = services.domain.task(&user, &task_id).await?;
-            Ok(card(&services, &user, task))
-        }
-        .await,
-    )
+    crate::services::as_signed_in(|services, user| async move {
+        let task = services.domain.task(&user, &task_id).await?;
+        Ok(card(&services, &user, task))
+    })
+    .await
 }
 
 /// Answers a task with one of its actions, the form's values and a
@@ -176,40 +168,36 @@ pub async fn answer_task(
     reason: Option<String>,
     values: Option<BTreeMap<String, String>>,
 ) -> Result<String, AppError> {
-    crate::error::reply(
-        async move {
-            use countersign_domain::tasks::decide::Answer;
-            let user = crate::auth::signed_in().await?;
-            let services = crate::services::Services::from_context()?;
-            let answered = services
-                .domain
-                .answer_task(
-                    &user,
-                    &task_id,
-                    Answer {
-                        action,
-                        values: values
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|(k, v)| (k, serde_json::Value::String(v)))
-                            .collect(),
-                        reason,
-                    },
-                )
-                .await?;
-            let text = if answered.resumed {
-                format!("{}: done, the workflow goes on", answered.action)
-            } else {
-                format!(
-                    "{}: counted ({} of {} approvals)",
-                    answered.action, answered.approvals, answered.quorum
-                )
-            };
-            crate::error::back_with("done", &text);
-            Ok(text)
-        }
-        .await,
-    )
+    crate::services::as_signed_in(|services, user| async move {
+        use countersign_domain::tasks::decide::Answer;
+        let answered = services
+            .domain
+            .answer_task(
+                &user,
+                &task_id,
+                Answer {
+                    action,
+                    values: values
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(k, v)| (k, serde_json::Value::String(v)))
+                        .collect(),
+                    reason,
+                },
+            )
+            .await?;
+        let text = if answered.resumed {
+            format!("{}: done, the workflow goes on", answered.action)
+        } else {
+            format!(
+                "{}: counted ({} of {} approvals)",
+                answered.action, answered.approvals, answered.quorum
+            )
+        };
+        crate::error::back_with("done", &text);
+        Ok(text)
+    })
+    .await
 }
 
 /// Claims (`claim`) or gives back (`unclaim`) a task.
@@ -218,30 +206,26 @@ pub async fn answer_task(
 /// holder or staff.
 #[server(endpoint = "tasks/claim")]
 pub async fn claim_task(task_id: String, what: String) -> Result<String, AppError> {
-    crate::error::reply(
-        async move {
-            let user = crate::auth::signed_in().await?;
-            let services = crate::services::Services::from_context()?;
-            let text = match what.as_str() {
-                "claim" => {
-                    services.domain.claim_task(&user, &task_id).await?;
-                    "claimed: it is yours".to_owned()
-                }
-                "unclaim" => {
-                    services.domain.unclaim_task(&user, &task_id).await?;
-                    "given back".to_owned()
-                }
-                other => {
-                    return Err(AppError::Invalid(format!(
-                        "claim or unclaim, not {other:?}"
-                    )));
-                }
-            };
-            crate::error::back_with("done", &text);
-            Ok(text)
-        }
-        .await,
-    )
+    crate::services::as_signed_in(|services, user| async move {
+        let text = match what.as_str() {
+            "claim" => {
+                services.domain.claim_task(&user, &task_id).await?;
+                "claimed: it is yours".to_owned()
+            }
+            "unclaim" => {
+                services.domain.unclaim_task(&user, &task_id).await?;
+                "given back".to_owned()
+            }
+            other => {
+                return Err(AppError::Invalid(format!(
+                    "claim or unclaim, not {other:?}"
+                )));
+            }
+        };
+        crate::error::back_with("done", &text);
+        Ok(text)
+    })
+    .await
 }
 
 /// Assigns a task to `to`, with an optional reason.
@@ -253,21 +237,17 @@ pub async fn assign_task(
     to: String,
     reason: Option<String>,
 ) -> Result<String, AppError> {
-    crate::error::reply(
-        async move {
-            let user = crate::auth::signed_in().await?;
-            let services = crate::services::Services::from_context()?;
-            let to = to.trim().to_owned();
-            services
-                .domain
-                .assign_task(&user, &task_id, &to, reason.as_deref())
-                .await?;
-            let text = format!("assigned to {to}");
-            crate::error::back_with("done", &text);
-            Ok(text)
-        }
-        .await,
-    )
+    crate::services::as_signed_in(|services, user| async move {
+        let to = to.trim().to_owned();
+        services
+            .domain
+            .assign_task(&user, &task_id, &to, reason.as_deref())
+            .await?;
+        let text = format!("assigned to {to}");
+        crate::error::back_with("done", &text);
+        Ok(text)
+    })
+    .await
 }
 
 /// Starts a kind with its start form's values; then shows the task list.
@@ -278,23 +258,19 @@ pub async fn start_kind(
     kind: String,
     values: Option<BTreeMap<String, String>>,
 ) -> Result<String, AppError> {
-    crate::error::reply(
-        async move {
-            let user = crate::auth::signed_in().await?;
-            let services = crate::services::Services::from_context()?;
-            let found = services.kinds.get(&kind).ok_or(AppError::NotFound)?;
-            let values = values
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| (k, serde_json::Value::String(v)))
-                .collect();
-            let started = services.domain.start_kind(&user, found, &values).await?;
-            let text = format!("started: {}", found.descriptor.title);
-            crate::error::back_with("done", &text);
-            Ok(started.subject_id)
-        }
-        .await,
-    )
+    crate::services::as_signed_in(|services, user| async move {
+        let found = services.kinds.get(&kind).ok_or(AppError::NotFound)?;
+        let values = values
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect();
+        let started = services.domain.start_kind(&user, found, &values).await?;
+        let text = format!("started: {}", found.descriptor.title);
+        crate::error::back_with("done", &text);
+        Ok(started.subject_id)
+    })
+    .await
 }
 
 /// Saves the list's current filter as the caller's view `name`, shared
@@ -309,45 +285,41 @@ pub async fn save_view(
     kind: Option<String>,
     group: Option<String>,
 ) -> Result<String, AppError> {
-    crate::error::reply(
-        async move {
-            use countersign_model::tasks::Filter;
-            let user = crate::auth::signed_in().await?;
-            let services = crate::services::Services::from_context()?;
-            let parse = |text: Option<String>, what: &str| -> Result<serde_json::Value, AppError> {
-                match text.filter(|t| !t.is_empty()) {
-                    Some(t) => Ok(serde_json::Value::String(t)),
-                    None => Err(AppError::Invalid(format!("no {what}"))),
-                }
-            };
-            let filter = Filter {
-                view: parse(view, "view")
-                    .and_then(|v| {
-                        serde_json::from_value(v)
-                            .map_err(|_| AppError::Invalid("there is no such view".into()))
-                    })
-                    .unwrap_or_default(),
-                sort: parse(sort, "sort")
-                    .and_then(|v| {
-                        serde_json::from_value(v)
-                            .map_err(|_| AppError::Invalid("there is no such order".into()))
-                    })
-                    .unwrap_or_default(),
-                kind: kind.filter(|k| !k.is_empty()),
-            };
-            let saved = services
-                .domain
-                .save_view(&user, &name, &filter, group.as_deref())
-                .await?;
-            let text = match &saved.group {
-                Some(g) => format!("saved the view {}, shared with {g}", saved.name),
-                None => format!("saved the view {}", saved.name),
-            };
-            crate::error::back_with("done", &text);
-            Ok(text)
-        }
-        .await,
-    )
+    crate::services::as_signed_in(|services, user| async move {
+        use countersign_model::tasks::Filter;
+        let parse = |text: Option<String>, what: &str| -> Result<serde_json::Value, AppError> {
+            match text.filter(|t| !t.is_empty()) {
+                Some(t) => Ok(serde_json::Value::String(t)),
+                None => Err(AppError::Invalid(format!("no {what}"))),
+            }
+        };
+        let filter = Filter {
+            view: parse(view, "view")
+                .and_then(|v| {
+                    serde_json::from_value(v)
+                        .map_err(|_| AppError::Invalid("there is no such view".into()))
+                })
+                .unwrap_or_default(),
+            sort: parse(sort, "sort")
+                .and_then(|v| {
+                    serde_json::from_value(v)
+                        .map_err(|_| AppError::Invalid("there is no such order".into()))
+                })
+                .unwrap_or_default(),
+            kind: kind.filter(|k| !k.is_empty()),
+        };
+        let saved = services
+            .domain
+            .save_view(&user, &name, &filter, group.as_deref())
+            .await?;
+        let text = match &saved.group {
+            Some(g) => format!("saved the view {}, shared with {g}", saved.name),
+            None => format!("saved the view {}", saved.name),
+        };
+        crate::error::back_with("done", &text);
+        Ok(text)
+    })
+    .await
 }
 
 /// Deletes the caller's own view `name`.
@@ -355,15 +327,11 @@ pub async fn save_view(
 /// Who may call it: anyone signed in (for their own views).
 #[server(endpoint = "tasks/delete_view")]
 pub async fn delete_view(name: String) -> Result<String, AppError> {
-    crate::error::reply(
-        async move {
-            let user = crate::auth::signed_in().await?;
-            let services = crate::services::Services::from_context()?;
-            services.domain.delete_view(&user, &name).await?;
-            let text = format!("deleted the view {name}");
-            crate::error::back_with("done", &text);
-            Ok(text)
-        }
-        .await,
-    )
+    crate::services::as_signed_in(|services, user| async move {
+        services.domain.delete_view(&user, &name).await?;
+        let text = format!("deleted the view {name}");
+        crate::error::back_with("done", &text);
+        Ok(text)
+    })
+    .await
 }
