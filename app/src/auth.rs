@@ -145,3 +145,23 @@ pub async fn start_session(user: &User) -> Result<(), AppError> {
 pub async fn end_session() -> Result<(), AppError> {
     session().await?.flush().await.map_err(store_error)
 }
+
+/// A server function's body, run for the signed-in user with the
+/// server's services, and answered as every server function is
+/// ([`crate::error::reply`]: a refusal is a 4xx). Signing in comes first,
+/// so a caller who is not signed in is told that, even while the server
+/// starts.
+pub async fn as_signed_in<T, F, Fut>(body: F) -> Result<T, AppError>
+where
+    F: FnOnce(Services, User) -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    crate::error::reply(
+        async move {
+            let user = signed_in().await?;
+            let services = Services::from_context()?;
+            body(services, user).await
+        }
+        .await,
+    )
+}

@@ -11,7 +11,7 @@ use crate::model::{BulkResult, Decision, EventsPage, InboxPage, OrderPage, Order
 /// Who may call it: customers (for themselves).
 #[server(endpoint = "orders/place")]
 pub async fn place_order(items: String) -> Result<String, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         let items: Vec<String> = items
             .lines()
             .map(str::trim)
@@ -31,7 +31,7 @@ pub async fn place_order(items: String) -> Result<String, AppError> {
 /// Who may call it: customers; they see only their own.
 #[server(endpoint = "orders/mine")]
 pub async fn my_orders(cursor: Option<String>) -> Result<Page<OrderSummary>, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         let (items, next) =
             countersign_domain::access::my_orders(&services.domain, &user, 25, cursor.as_deref())
                 .await?;
@@ -46,7 +46,7 @@ pub async fn my_orders(cursor: Option<String>) -> Result<Page<OrderSummary>, App
 /// anyone else's is "not found", so ids cannot be probed).
 #[server(endpoint = "orders/get")]
 pub async fn get_order(order_id: String) -> Result<OrderPage, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         let (order, pending) =
             countersign_domain::access::order(&services.domain, &user, &order_id).await?;
         Ok(OrderPage { order, pending })
@@ -68,7 +68,7 @@ pub async fn staff_inbox(
     sort: Option<String>,
     cursor: Option<String>,
 ) -> Result<InboxPage, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         use countersign_domain::inbox::{InboxQuery, Kind, Sort};
         let query = InboxQuery {
             kind: Kind::parse(kind.as_deref().unwrap_or_default())?,
@@ -90,7 +90,7 @@ pub async fn staff_inbox(
 /// Who may call it: staff.
 #[server(endpoint = "orders/events")]
 pub async fn order_events(order_id: String, page: Option<String>) -> Result<EventsPage, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         let subject = countersign_domain::access::Subject::Order(&order_id);
         let events = countersign_domain::access::execution_events(
             &services.domain,
@@ -115,7 +115,7 @@ pub async fn decide_orders(
     action: String,
     reason: Option<String>,
 ) -> Result<Vec<BulkResult>, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         use countersign_domain::outcome::Outcome;
         let picked = picked.unwrap_or_default();
         if picked.is_empty() {
@@ -197,7 +197,7 @@ pub async fn decide_order(
     reason: Option<String>,
     comment: Option<String>,
 ) -> Result<Decision, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         use countersign_domain::outcome::Outcome;
         let outcome = match action.as_str() {
             "advance" => Outcome::Advance,

@@ -10,7 +10,7 @@ use crate::model::{Decision, DeskCard, Document, EventsPage};
 /// Who may call it: signers (their own requests only).
 #[server(endpoint = "signatures/desk")]
 pub async fn signer_desk() -> Result<Vec<DeskCard>, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         let requests = countersign_domain::access::signer_desk(&services.domain, &user).await?;
         let mut cards = Vec::with_capacity(requests.len());
         for request in requests {
@@ -31,7 +31,7 @@ pub async fn signer_desk() -> Result<Vec<DeskCard>, AppError> {
 /// else is told "not found".
 #[server(endpoint = "signatures/document")]
 pub async fn get_document(document_id: String) -> Result<Document, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         let document =
             countersign_domain::access::document(&services.domain, &user, &document_id).await?;
         Ok(document)
@@ -47,7 +47,7 @@ pub async fn document_events(
     document_id: String,
     page: Option<String>,
 ) -> Result<EventsPage, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         let subject = countersign_domain::access::Subject::Document(&document_id);
         let events = countersign_domain::access::execution_events(
             &services.domain,
@@ -72,7 +72,7 @@ pub async fn decide_signature(
     action: String,
     reason: Option<String>,
 ) -> Result<Decision, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         use countersign_domain::outcome::Outcome;
         let outcome = match action.as_str() {
             "sign" => Outcome::Advance,
@@ -123,7 +123,7 @@ pub async fn request_signatures(
     timeout: u64,
     unit: String,
 ) -> Result<String, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         use countersign_domain::signatures::SignerSpec;
         let signers: Vec<SignerSpec> = signers
             .lines()

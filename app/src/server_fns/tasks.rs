@@ -86,7 +86,7 @@ pub async fn list_tasks(
     kind: Option<String>,
     cursor: Option<String>,
 ) -> Result<TaskList, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         use countersign_domain::tasks::views::{Filter, Sort, View};
         let parse = |text: Option<String>| -> Result<Option<String>, AppError> {
             Ok(text.filter(|t| !t.is_empty()))
@@ -149,7 +149,7 @@ pub async fn list_tasks(
 /// it. Anyone else is told "not found".
 #[server(endpoint = "tasks/get")]
 pub async fn get_task(task_id: String) -> Result<TaskCard, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         let task = services.domain.task(&user, &task_id).await?;
         Ok(card(&services, &user, task))
     })
@@ -168,7 +168,7 @@ pub async fn answer_task(
     reason: Option<String>,
     values: Option<BTreeMap<String, String>>,
 ) -> Result<String, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         use countersign_domain::tasks::decide::Answer;
         let answered = services
             .domain
@@ -206,7 +206,7 @@ pub async fn answer_task(
 /// holder or staff.
 #[server(endpoint = "tasks/claim")]
 pub async fn claim_task(task_id: String, what: String) -> Result<String, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         let text = match what.as_str() {
             "claim" => {
                 services.domain.claim_task(&user, &task_id).await?;
@@ -237,7 +237,7 @@ pub async fn assign_task(
     to: String,
     reason: Option<String>,
 ) -> Result<String, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         let to = to.trim().to_owned();
         services
             .domain
@@ -258,7 +258,7 @@ pub async fn start_kind(
     kind: String,
     values: Option<BTreeMap<String, String>>,
 ) -> Result<String, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         let found = services.kinds.get(&kind).ok_or(AppError::NotFound)?;
         let values = values
             .unwrap_or_default()
@@ -285,7 +285,7 @@ pub async fn save_view(
     kind: Option<String>,
     group: Option<String>,
 ) -> Result<String, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         use countersign_model::tasks::Filter;
         let parse = |text: Option<String>, what: &str| -> Result<serde_json::Value, AppError> {
             match text.filter(|t| !t.is_empty()) {
@@ -327,7 +327,7 @@ pub async fn save_view(
 /// Who may call it: anyone signed in (for their own views).
 #[server(endpoint = "tasks/delete_view")]
 pub async fn delete_view(name: String) -> Result<String, AppError> {
-    crate::services::as_signed_in(|services, user| async move {
+    crate::auth::as_signed_in(|services, user| async move {
         services.domain.delete_view(&user, &name).await?;
         let text = format!("deleted the view {name}");
         crate::error::back_with("done", &text);
