@@ -119,6 +119,12 @@ async fn each_human_signer_decides_only_their_own_request() {
             .expect("erin");
         let document = document_becomes(&s, &doc, "SIGNED").await;
         assert_eq!(document.signatures.len(), 3, "{}", b.name);
+        // Erin's task id on bob's request names nothing of bob's: not
+        // found, not who decided erin's.
+        let crossed = s
+            .decide_signature(&doc, "bob", &erins, Outcome::Advance, "bob")
+            .await;
+        assert_eq!(crossed, Err(DomainError::NotFound), "{}", b.name);
         let again = s
             .decide_signature(&doc, "bob", &bobs, Outcome::Advance, "bob")
             .await;
