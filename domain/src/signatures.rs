@@ -34,21 +34,20 @@ pub const KIND: &str = "sign-document";
 pub const SIGNATURES_INBOX: &str = "signatures";
 
 /// The task JSON sign-document writes for a human signer's request; the
-/// same text as the definition's "Describe the request" state builds.
+/// same as the definition's "Describe the request" state builds.
 pub fn signature_task(
     document_id: &str,
     title: &str,
     signer: &str,
-    deadline: &str,
+    deadline: Option<&str>,
 ) -> serde_json::Value {
-    serde_json::json!({
+    let mut task = serde_json::json!({
         "kind": KIND,
         "subject": {
             "id": document_id,
             "title": title,
             "link": format!("/signing/{document_id}"),
         },
-        "deadline": deadline,
         "eligible": {"people": [signer]},
         "quorum": 1,
         "actions": [
@@ -59,7 +58,13 @@ pub fn signature_task(
             {"name": "document", "label": "Document", "value": title},
             {"name": "signer", "label": "Signer", "value": signer}
         ]
-    })
+    });
+    // The contract wants a date-time or nothing: a request an earlier
+    // version wrote without one carries none.
+    if let Some(deadline) = deadline {
+        task["deadline"] = deadline.into();
+    }
+    task
 }
 
 /// A request's task row as the signer's desk and the document's page show

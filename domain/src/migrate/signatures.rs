@@ -107,11 +107,11 @@ impl Services {
         }
         let id = request_id(&document_id, &signer);
         let title = s(row, "title").unwrap_or_default();
-        let deadline = s(row, "deadline").unwrap_or_default();
+        let deadline = s(row, "deadline").filter(|d| !d.is_empty());
         let created = s(row, "createdAt")
             .or_else(|| ended.as_ref().and_then(|e| e.at.clone()))
             .unwrap_or_else(|| self.clock.stamp());
-        let task = signature_task(&document_id, &title, &signer, &deadline);
+        let task = signature_task(&document_id, &title, &signer, deadline.as_deref());
         let mut put = self
             .ddb
             .put_item()
@@ -129,7 +129,7 @@ impl Services {
             .item("task", AttributeValue::S(task.to_string()))
             // Carried over once: a second replica's pass changes nothing.
             .condition_expression("attribute_not_exists(taskId)");
-        if !deadline.is_empty() {
+        if let Some(deadline) = deadline {
             put = put.item("deadline", AttributeValue::S(deadline));
         }
         if let Some(old) = &old_task {
