@@ -27,3 +27,14 @@ enum Step {
     Removed,
     Left,
 }
+
+impl Carried {
+    /// Counts one old row's step.
+    fn count(&mut self, step: Step) {
+        match step {
+            Step::Carried => self.carried += 1,
+            Step::Removed => self.removed += 1,
+            Step::Left => self.left += 1,
+        }
+    }
+}

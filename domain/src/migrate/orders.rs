@@ -72,11 +72,7 @@ impl Services {
                 .await
                 .map_err(|e| unavailable("reading old order waits")(format!("{e:?}")))?;
             for row in out.items() {
-                match self.carry_over(row).await? {
-                    Step::Carried => done.carried += 1,
-                    Step::Removed => done.removed += 1,
-                    Step::Left => done.left += 1,
-                }
+                done.count(self.carry_over(row).await?);
             }
             match out.last_evaluated_key() {
                 Some(key) => start = Some(key.clone()),

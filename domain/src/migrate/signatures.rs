@@ -49,11 +49,7 @@ impl Services {
             .map_err(|e| unavailable("reading old signature requests")(format!("{e:?}")))?;
         let mut done = Carried::default();
         for row in out.items() {
-            match self.carry_request(row).await? {
-                Step::Carried => done.carried += 1,
-                Step::Removed => done.removed += 1,
-                Step::Left => done.left += 1,
-            }
+            done.count(self.carry_request(row).await?);
         }
         if done.carried + done.removed > 0 {
             tracing::info!(
@@ -164,15 +160,21 @@ impl Services {
 
     /// Closes a carried request that still waits, as it ended.
     async fn close_carried(&self, id: &str, end: &Ended) -> Result<(), DomainError> {
+        // Who decided, where someone did (an expiry names nobody).
+        let by = if end.by.is_some() {
+            ", decidedBy = :by"
+        } else {
+            ""
+        };
         let mut update = self
             .ddb
             .update_item()
             .table_name(&self.tables.tasks)
             .key("taskId", AttributeValue::S(id.into()))
             .condition_expression("attribute_exists(#open)")
-            .update_expression(
-                "SET #status = :status, decidedAt = :at REMOVE #open, #token, inbox, assignee",
-            )
+            .update_expression(format!(
+                "SET #status = :status, decidedAt = :at{by} REMOVE #open, #token, inbox, assignee"
+            ))
             .expression_attribute_names("#open", "open")
             .expression_attribute_names("#token", "token")
             .expression_attribute_names("#status", "status")
@@ -182,9 +184,7 @@ impl Services {
                 AttributeValue::S(end.at.clone().unwrap_or_else(|| self.clock.stamp())),
             );
         if let Some(by) = &end.by {
-            update = update
-                .update_expression("SET #status = :status, decidedAt = :at, decidedBy = :by REMOVE #open, #token, inbox, assignee")
-                .expression_attribute_values(":by", AttributeValue::S(by.clone()));
+            update = update.expression_attribute_values(":by", AttributeValue::S(by.clone()));
         }
         match update.send().await {
             Ok(_) => Ok(()),

@@ -124,21 +124,7 @@ impl Run {
         };
         let is_map = self.is_map(env, parent_id);
         if is_map {
-            let name = self
-                .threads
-                .get(&parent_id)
-                .map(|t| t.state.clone())
-                .unwrap_or_default();
-            self.emit_for(
-                env,
-                effects,
-                parent_id,
-                "MapIterationFailed",
-                Some((
-                    "mapIterationFailedEventDetails",
-                    json!({"name": name, "index": thread.slot}),
-                )),
-            );
+            self.emit_iteration_end(env, effects, parent_id, thread.slot, "Failed");
             self.emit_for(env, effects, parent_id, "MapStateFailed", None);
         } else {
             self.emit_for(env, effects, parent_id, "ParallelStateFailed", None);

@@ -34,21 +34,7 @@ impl Run {
         };
         let is_map = self.is_map(env, parent_id);
         if is_map {
-            let name = self
-                .threads
-                .get(&parent_id)
-                .map(|t| t.state.clone())
-                .unwrap_or_default();
-            self.emit_for(
-                env,
-                effects,
-                parent_id,
-                "MapIterationSucceeded",
-                Some((
-                    "mapIterationSucceededEventDetails",
-                    json!({"name": name, "index": thread.slot}),
-                )),
-            );
+            self.emit_iteration_end(env, effects, parent_id, thread.slot, "Succeeded");
         }
         let all_done = match self.threads.get_mut(&parent_id).map(|p| &mut p.phase) {
             Some(Phase::Children {
@@ -133,5 +119,31 @@ impl Run {
         let combined = apply_result_path(&outcomes.result_path, &thread.input, selected)?;
         let output = apply_output_path(&state.output_path, &combined, &ctx)?;
         self.exit_state(env, effects, id, output)
+    }
+
+    /// A Map iteration's end, `Succeeded` or `Failed`, as history spells it.
+    pub(super) fn emit_iteration_end(
+        &mut self,
+        env: &Env<'_>,
+        effects: &mut Effects,
+        map_id: u32,
+        index: usize,
+        ending: &str,
+    ) {
+        let name = self
+            .threads
+            .get(&map_id)
+            .map(|t| t.state.clone())
+            .unwrap_or_default();
+        self.emit_for(
+            env,
+            effects,
+            map_id,
+            &format!("MapIteration{ending}"),
+            Some((
+                &format!("mapIteration{ending}EventDetails"),
+                json!({"name": name, "index": index}),
+            )),
+        );
     }
 }
