@@ -512,6 +512,100 @@ async fn a_claim_left_by_a_crash_whose_task_then_timed_out_ends_expired() {
     }
 }
 
+#[tokio::test]
+async fn a_signature_whose_answer_is_lost_after_it_took_effect_and_whose_close_fails_is_signed_once()
+ {
+    for (b, plain) in both().await {
+        let faults = Faults::default();
+        let (sfn, ddb) = faults.clients(&b.config);
+        let s = Services {
+            sfn,
+            ddb,
+            ..plain.clone()
+        };
+        let signers = [SignerSpec {
+            name: "bob".into(),
+            automatic: false,
+        }];
+        let doc = s
+            .request_signatures("Quote", &signers, 3600)
+            .await
+            .expect("started");
+        let task = loop {
+            let desk = s.signer_desk("bob").await.expect("desk");
+            if let Some(t) = desk
+                .into_iter()
+                .find(|r| r.document_id == doc)
+                .and_then(|r| r.task_id)
+            {
+                break t;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        // Step Functions takes the signature but its answer is lost; then
+        // closing the request's row fails.
+        let tasks = format!("\"{}\"", s.tables.tasks);
+        faults.inject(Fault::once("SendTaskSuccess", &[], When::After));
+        faults.inject(Fault::once("UpdateItem", &[&tasks], When::Before));
+        let told = s
+            .decide_signature(&doc, "bob", &task, Outcome::Advance, "bob")
+            .await;
+        assert_eq!(faults.struck(), 2, "{}: both faults struck", b.name);
+        faults.clear();
+        assert!(
+            matches!(told, Ok(_) | Err(DomainError::Unavailable)),
+            "{}: {told:?}",
+            b.name
+        );
+        domain::reconcile_later(&s).await;
+        assert_eq!(
+            ledger_state(&s, &task).await.as_deref(),
+            Some("RECORDED"),
+            "{}",
+            b.name
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let document = loop {
+            let d = s.document(&doc).await.expect("document");
+            if d.status.as_str() == "SIGNED" {
+                break d;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{}: never signed",
+                b.name
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        };
+        let bob = &document.requests[0];
+        assert_eq!(
+            (bob.status.as_str(), bob.decided_by.as_deref()),
+            ("SIGNED", Some("bob")),
+            "{}",
+            b.name
+        );
+        let lines = document
+            .history
+            .iter()
+            .filter(|h| h.decision.is_some())
+            .count();
+        assert_eq!(lines, 1, "{}: {:?}", b.name, document.history);
+        assert!(
+            s.signer_desk("bob").await.expect("desk").is_empty(),
+            "{}",
+            b.name
+        );
+        let again = s
+            .decide_signature(&doc, "bob", &task, Outcome::Advance, "bob")
+            .await;
+        assert!(
+            matches!(again, Err(DomainError::AlreadyDecided { ref by, .. }) if by == "bob"),
+            "{}: {again:?}",
+            b.name
+        );
+    }
+}
+
 /// The order article's race, made to happen every time: the close of the
 /// decided step's waiting row runs only after the workflow has written the
 /// row of its next wait (the close is failed once, the test waits for the
