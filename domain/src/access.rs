@@ -41,7 +41,7 @@ pub async fn place_order(
         Some(name) if user.has(Role::Customer) && name == user.name => name,
         _ => return Err(DomainError::Forbidden),
     };
-    s.place_order(customer, items).await
+    s.orders().place(customer, items).await
 }
 
 /// A customer's own orders, newest first.
@@ -52,7 +52,7 @@ pub async fn my_orders(
     cursor: Option<&str>,
 ) -> Result<(Vec<OrderSummary>, Option<String>), DomainError> {
     require(user, Role::Customer)?;
-    s.orders_of(&user.name, limit, cursor).await
+    s.orders().placed_by(&user.name, limit, cursor).await
 }
 
 /// An order and its waiting step: staff see any, a customer their own.
@@ -64,11 +64,11 @@ pub async fn order(
     if !user.has(Role::Staff) && !user.has(Role::Customer) {
         return Err(DomainError::Forbidden);
     }
-    let order = s.order(order_id).await?;
+    let order = s.orders().get(order_id).await?;
     if !user.has(Role::Staff) && order.customer != user.name {
         return Err(DomainError::NotFound);
     }
-    let pending = s.pending_task(order_id).await?;
+    let pending = s.orders().pending_task(order_id).await?;
     Ok((order, pending))
 }
 
@@ -80,7 +80,7 @@ pub async fn inbox(
     cursor: Option<&str>,
 ) -> Result<(Vec<PendingTask>, Option<String>), DomainError> {
     require(user, Role::Staff)?;
-    s.inbox(limit, cursor).await
+    s.orders().inbox(limit, cursor).await
 }
 
 /// The staff inbox: orders and signature requests, filtered and paged.
@@ -90,7 +90,7 @@ pub async fn staff_inbox(
     query: &InboxQuery,
 ) -> Result<InboxPage, DomainError> {
     require(user, Role::Staff)?;
-    s.staff_inbox(query).await
+    s.staff_inbox().page(query).await
 }
 
 /// An order's or a document's Step Functions events: staff only (the
@@ -104,15 +104,15 @@ pub async fn execution_events(
     require(user, Role::Staff)?;
     let arn = match subject {
         Subject::Order(id) => {
-            s.order(id).await?;
+            s.orders().get(id).await?;
             s.execution_arn(id)
         }
         Subject::Document(id) => {
-            s.document(id).await?;
+            s.documents().get(id).await?;
             s.document_execution_arn(id)
         }
     };
-    s.execution_events(&arn, 25, page).await
+    s.live().execution_events(&arn, 25, page).await
 }
 
 /// What an execution belongs to.
@@ -132,7 +132,8 @@ pub async fn decide_order(
     comment: Option<&str>,
 ) -> Result<Decided, DomainError> {
     require(user, Role::Staff)?;
-    s.decide(order_id, task_id, outcome, &user.name, comment)
+    s.decisions()
+        .decide(order_id, task_id, outcome, &user.name, comment)
         .await
 }
 
@@ -150,14 +151,15 @@ pub async fn decide_waiting_order(
     // Who may not see the order is told "not found", as when reading it.
     order(s, user, order_id).await?;
     require(user, Role::Staff)?;
-    s.decide_waiting(order_id, outcome, &user.name, comment, arrived, settle)
+    s.decisions()
+        .decide_waiting(order_id, outcome, &user.name, comment, arrived, settle)
         .await
 }
 
 /// Requests waiting for the caller's own signature.
 pub async fn signer_desk(s: &Services, user: &User) -> Result<Vec<SignatureRequest>, DomainError> {
     require(user, Role::Signer)?;
-    s.signer_desk(&user.name).await
+    s.documents().signer_desk(&user.name).await
 }
 
 /// A document: staff see any, a signer those naming them.
@@ -169,7 +171,7 @@ pub async fn document(
     if !user.has(Role::Staff) && !user.has(Role::Signer) {
         return Err(DomainError::Forbidden);
     }
-    let document = s.document(document_id).await?;
+    let document = s.documents().get(document_id).await?;
     let named = document.signers.iter().any(|s| s.name == user.name);
     if !user.has(Role::Staff) && !named {
         return Err(DomainError::NotFound);
@@ -187,7 +189,8 @@ pub async fn decide_signature(
     outcome: Outcome,
 ) -> Result<Decided, DomainError> {
     require(user, Role::Signer)?;
-    s.decide_signature(document_id, &user.name, task_id, outcome, &user.name)
+    s.documents()
+        .decide(document_id, &user.name, task_id, outcome, &user.name)
         .await
 }
 
@@ -208,6 +211,7 @@ pub async fn request_signatures(
             "the timeout is 1 second to 365 days".into(),
         ));
     }
-    s.request_signatures(title.trim(), signers, timeout_secs)
+    s.documents()
+        .request(title.trim(), signers, timeout_secs)
         .await
 }

@@ -42,12 +42,26 @@ pub(crate) enum Sent {
     Unclear,
 }
 
+/// The exactly-once path of a decision on a waiting step: claim, send, close.
+/// A handle on [`Services`]; get one with [`Services::decisions`].
+#[derive(Debug, Clone, Copy)]
+pub struct Decisions<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// The decision path every kind's answer takes.
+    pub fn decisions(&self) -> Decisions<'_> {
+        Decisions { s: self }
+    }
+}
+
+impl Decisions<'_> {
     /// Decides the step `task_id` of order `order_id`. Exactly one caller
     /// per step gets `Ok`; the others get `AlreadyDecided` naming the
     /// winner, or `Expired`.
     pub async fn decide(
-        &self,
+        self,
         order_id: &str,
         task_id: &str,
         outcome: Outcome,
@@ -56,7 +70,7 @@ impl Services {
     ) -> Result<Decided, DomainError> {
         check_input(&outcome, actor, comment)?;
         // The step must still be the one waiting; otherwise say who decided it.
-        match self.pending(order_id).await? {
+        match self.s.orders().pending(order_id).await? {
             Some(p) if p.task_id == task_id => {
                 self.decide_pending(p, outcome, actor, comment).await
             }
@@ -76,7 +90,7 @@ impl Services {
     /// step waiting then, waiting (up to `settle`) for the workflow to write
     /// it, so calling twice in a row advances twice.
     pub async fn decide_waiting(
-        &self,
+        self,
         order_id: &str,
         outcome: Outcome,
         actor: &str,
@@ -91,7 +105,7 @@ impl Services {
             // before the workflow can write its next wait, so if the row
             // read is a later step, the claim of the one before shows
             // (read by key, consistently: see `latest_step_decision`).
-            let pending = self.pending(order_id).await?;
+            let pending = self.s.orders().pending(order_id).await?;
             let latest = self.latest_step_decision(order_id).await?;
             // A decision still in flight when the request arrived (not yet
             // finished then, or claimed after) was on the step this request
@@ -107,7 +121,7 @@ impl Services {
                 }
                 return self.decide_pending(p, outcome, actor, comment).await;
             }
-            let status = self.order_status(order_id).await?;
+            let status = self.s.orders().status(order_id).await?;
             // Decided, but the workflow has not taken it in yet: the step
             // waiting on arrival was that one.
             if let Some(l) = latest
@@ -134,15 +148,17 @@ impl Services {
     /// next one. The index still adds claims filed under other task ids
     /// (those made before orders were tasks).
     pub(crate) async fn latest_step_decision(
-        &self,
+        self,
         order_id: &str,
     ) -> Result<Option<Entry>, DomainError> {
-        let mut latest = self.latest_decision(order_id).await?;
+        let mut latest = self.s.ledger().latest_decision(order_id).await?;
         for status in crate::orders::OrderStatus::ALL
             .into_iter()
             .filter(|s| s.waits())
         {
             let Some(entry) = self
+                .s
+                .ledger()
                 .entry(&crate::orders::wait_id(order_id, status))
                 .await?
             else {
@@ -157,7 +173,7 @@ impl Services {
 
     /// The exactly-once core shared by orders and signatures.
     pub(crate) async fn decide_pending(
-        &self,
+        self,
         pending: Pending,
         outcome: Outcome,
         actor: &str,
@@ -171,7 +187,7 @@ impl Services {
     /// task's action, form values and approvals (kept on the ledger row,
     /// so whoever sends it sends the same).
     pub(crate) async fn decide_pending_with(
-        &self,
+        self,
         pending: Pending,
         outcome: Outcome,
         actor: &str,
@@ -182,7 +198,7 @@ impl Services {
             Scope::Order { execution_arn, .. } | Scope::Task { execution_arn, .. } => {
                 execution_arn.clone()
             }
-            Scope::Signature { document_id, .. } => self.document_execution_arn(document_id),
+            Scope::Signature { document_id, .. } => self.s.document_execution_arn(document_id),
         };
         let mut entry = Entry::new(
             &pending,
@@ -190,11 +206,11 @@ impl Services {
             outcome,
             actor,
             comment,
-            self.clock.stamp(),
-            lease_end(self),
+            self.s.clock.stamp(),
+            lease_end(self.s),
         );
         entry.payload = payload;
-        if let Claim::Taken(other) = self.claim(&entry).await? {
+        if let Claim::Taken(other) = self.s.ledger().claim(&entry).await? {
             return Err(verdict_of(&other));
         }
         match self.send(&entry).await {
@@ -202,16 +218,19 @@ impl Services {
                 // The decision took effect whatever happens next: a failed
                 // write here leaves the row CLAIMED, and the reconciler
                 // finds the success in the workflow's history.
-                if let Err(e) = self.transition(&mut entry, State::Sent).await {
+                if let Err(e) = self.s.ledger().transition(&mut entry, State::Sent).await {
                     tracing::warn!(task_id = entry.task_id, error = %e, "a sent decision is left for the reconciler");
                     return Ok(decided(&entry));
                 }
             }
             Sent::Refused => {
-                self.transition(&mut entry, State::Failed).await?;
+                self.s
+                    .ledger()
+                    .transition(&mut entry, State::Failed)
+                    .await?;
                 return Err(DomainError::Unavailable);
             }
-            Sent::Unclear => self.settle_claim(&mut entry).await?,
+            Sent::Unclear => self.s.reconciler().settle_claim(&mut entry).await?,
         }
         match entry.state {
             State::Sent | State::Expired => {
@@ -231,13 +250,14 @@ impl Services {
     }
 
     /// Step 2: sends the stored outcome.
-    pub(crate) async fn send(&self, entry: &Entry) -> Sent {
+    pub(crate) async fn send(self, entry: &Entry) -> Sent {
         let Some(token) = &entry.token else {
             return Sent::Unclear;
         };
         match &entry.outcome {
             Outcome::Advance => classify(
-                self.sfn
+                self.s
+                    .sfn
                     .send_task_success()
                     .task_token(token)
                     .output(entry.success_output())
@@ -245,7 +265,8 @@ impl Services {
                     .await,
             ),
             Outcome::Reject { reason, error } => classify(
-                self.sfn
+                self.s
+                    .sfn
                     .send_task_failure()
                     .task_token(token)
                     .error(error)
@@ -260,16 +281,16 @@ impl Services {
     /// whose waiting row is already closed: close it, tell open pages. Stops at the first failure or
     /// when someone else moved the row; whoever holds it next goes on from
     /// there.
-    pub(crate) async fn finish(&self, entry: &mut Entry) -> Result<(), DomainError> {
+    pub(crate) async fn finish(self, entry: &mut Entry) -> Result<(), DomainError> {
         if matches!(entry.state, State::Sent | State::Expired) {
             self.close_waiting(entry).await?;
-            if !self.transition(entry, State::Closed).await? {
+            if !self.s.ledger().transition(entry, State::Closed).await? {
                 return Ok(());
             }
         }
         if entry.state == State::Closed {
-            self.try_announce().await?;
-            self.transition(entry, State::Recorded).await?;
+            self.s.live().try_announce().await?;
+            self.s.ledger().transition(entry, State::Recorded).await?;
         }
         Ok(())
     }
@@ -277,7 +298,7 @@ impl Services {
     /// Step 3: closes the waiting row only while it is this task's. Every
     /// waiting row is a task row, which leaves the open indexes with how
     /// it ended (kept for the pages that show it).
-    async fn close_waiting(&self, entry: &Entry) -> Result<(), DomainError> {
+    async fn close_waiting(self, entry: &Entry) -> Result<(), DomainError> {
         let row = match &entry.scope {
             // An order's wait is keyed by the wait (order and status), so
             // closing it never touches the order's next wait.
@@ -297,7 +318,7 @@ impl Services {
             by: &entry.actor,
             action: entry.action(),
         };
-        let result = self.close_task(&row, &end).await;
+        let result = self.s.tasks().close(&row, &end).await;
         match result {
             // The row moved on (the next wait's row, or closed already):
             // exactly what must survive.
@@ -307,8 +328,8 @@ impl Services {
     }
 
     /// Why a step that no longer waits cannot be decided.
-    pub(crate) async fn verdict(&self, task_id: &str) -> DomainError {
-        match self.entry(task_id).await {
+    pub(crate) async fn verdict(self, task_id: &str) -> DomainError {
+        match self.s.ledger().entry(task_id).await {
             Ok(Some(e)) => verdict_of(&e),
             Ok(None) => DomainError::NotFound,
             Err(e) => e,

@@ -28,7 +28,7 @@ pub const MAX_KEY_LEN: usize = 255;
 /// What a request under a key should do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Begin {
-    /// First use: run it, then [`Services::idempotency_done`].
+    /// First use: run it, then [`Idempotency::done`].
     Fresh,
     /// Done before: answer this again.
     Replay { status: u16, body: String },
@@ -62,20 +62,29 @@ fn row_key(owner: &str, key: &str) -> String {
     format!("idempotency#{}", crate::secrets::hex(&h.finalize()))
 }
 
+/// The answers kept for REST calls made with an Idempotency-Key.
+/// A handle on [`Services`]; get one with [`Services::idempotency`].
+#[derive(Debug, Clone, Copy)]
+pub struct Idempotency<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// The kept answers of idempotent REST calls.
+    pub fn idempotency(&self) -> Idempotency<'_> {
+        Idempotency { s: self }
+    }
+}
+
+impl Idempotency<'_> {
     /// Starts a request under `owner`'s `key`.
-    pub async fn idempotency_begin(
-        &self,
-        owner: &str,
-        key: &str,
-        request: &str,
-    ) -> Result<Begin, DomainError> {
-        let now = self.clock.now_ms() / 1000;
+    pub async fn begin(self, owner: &str, key: &str, request: &str) -> Result<Begin, DomainError> {
+        let now = self.s.clock.now_ms() / 1000;
         let row = row_key(owner, key);
-        let put = self
+        let put = self.s
             .ddb
             .put_item()
-            .table_name(&self.tables.meta)
+            .table_name(&self.s.tables.meta)
             .item("key", AttributeValue::S(row.clone()))
             .item("request", AttributeValue::S(request.into()))
             .item("state", AttributeValue::S("running".into()))
@@ -103,9 +112,10 @@ impl Services {
             }
         }
         let out = self
+            .s
             .ddb
             .get_item()
-            .table_name(&self.tables.meta)
+            .table_name(&self.s.tables.meta)
             .key("key", AttributeValue::S(row))
             .consistent_read(true)
             .send()
@@ -132,16 +142,17 @@ impl Services {
     }
 
     /// Keeps the answer to a request that ran under `key`.
-    pub async fn idempotency_done(
-        &self,
+    pub async fn done(
+        self,
         owner: &str,
         key: &str,
         status: u16,
         body: &str,
     ) -> Result<(), DomainError> {
-        self.ddb
+        self.s
+            .ddb
             .update_item()
-            .table_name(&self.tables.meta)
+            .table_name(&self.s.tables.meta)
             .key("key", AttributeValue::S(row_key(owner, key)))
             .update_expression("SET #state = :done, #status = :status, #response = :body")
             .expression_attribute_names("#state", "state")
@@ -158,10 +169,11 @@ impl Services {
 
     /// Forgets a key whose request could not be completed (the service was
     /// unavailable), so that a retry runs it again.
-    pub async fn idempotency_forget(&self, owner: &str, key: &str) -> Result<(), DomainError> {
-        self.ddb
+    pub async fn forget(self, owner: &str, key: &str) -> Result<(), DomainError> {
+        self.s
+            .ddb
             .delete_item()
-            .table_name(&self.tables.meta)
+            .table_name(&self.s.tables.meta)
             .key("key", AttributeValue::S(row_key(owner, key)))
             .send()
             .await

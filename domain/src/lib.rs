@@ -3,7 +3,7 @@
 //! Orders move through the `process-order` workflow (ASL in `workflows/`);
 //! at each human step the workflow writes a task row holding its task token
 //! (the task contract every kind follows) and waits. A person's decision goes through
-//! [`decisions::Decisions::decide`], which makes it happen exactly once
+//! [`decisions::Decisions::decide`] (`services.decisions().decide(…)`), which makes it happen exactly once
 //! however many people, clicks or retries race for it.
 //!
 //! Everything here speaks to DynamoDB and Step Functions through the AWS
@@ -11,7 +11,10 @@
 //!
 //! # Layout
 //! - `services`: the clients, tables, clock and lease every operation
-//!   needs; each module below adds its own operations to it.
+//!   needs, and nothing else; each module below defines a handle on it
+//!   for its own responsibility (`Orders`, `Documents`, `Decisions`,
+//!   `Ledger`, `Tasks`, `SavedViews`, `Approvals`, `StaffInbox`, `Live`,
+//!   `Idempotency`, `Reconciler`, `Migration`, `Accounts`).
 //! - `items`: reading DynamoDB items, and which keys can name a row.
 //! - `secrets`: base64url and SHA-256 hex for keys, passwords and ids.
 //! - `access`: who may do what with orders and documents; the pages and

@@ -24,20 +24,35 @@ pub use countersign_model::events::{EventsPage, ExecutionEvent};
 /// The meta row that counts changes.
 pub const CHANGES_KEY: &str = "changes";
 
+/// The change counter the pages watch, and executions' events.
+/// A handle on [`Services`]; get one with [`Services::live`].
+#[derive(Debug, Clone, Copy)]
+pub struct Live<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// The change counter and execution events.
+    pub fn live(&self) -> Live<'_> {
+        Live { s: self }
+    }
+}
+
+impl Live<'_> {
     /// Bumps the change counter. A failure is logged, not returned: the
     /// change itself happened, and pages still refresh on their next look.
-    pub async fn announce(&self) {
+    pub async fn announce(self) {
         if let Err(e) = self.try_announce().await {
             tracing::warn!(error = %e, "bumping the change counter failed");
         }
     }
 
     /// Bumps the change counter, saying whether it worked.
-    pub async fn try_announce(&self) -> Result<(), DomainError> {
-        self.ddb
+    pub async fn try_announce(self) -> Result<(), DomainError> {
+        self.s
+            .ddb
             .update_item()
-            .table_name(&self.tables.meta)
+            .table_name(&self.s.tables.meta)
             .key("key", AttributeValue::S(CHANGES_KEY.into()))
             .update_expression("ADD #n :one")
             .expression_attribute_names("#n", "n")
@@ -49,11 +64,12 @@ impl Services {
     }
 
     /// The change counter now (0 before the first change).
-    pub async fn changes(&self) -> Result<u64, DomainError> {
+    pub async fn changes(self) -> Result<u64, DomainError> {
         let out = self
+            .s
             .ddb
             .get_item()
-            .table_name(&self.tables.meta)
+            .table_name(&self.s.tables.meta)
             .key("key", AttributeValue::S(CHANGES_KEY.into()))
             .consistent_read(true)
             .send()
@@ -69,12 +85,13 @@ impl Services {
 
     /// A page of an execution's events, oldest first.
     pub async fn execution_events(
-        &self,
+        self,
         execution_arn: &str,
         limit: i32,
         page: Option<&str>,
     ) -> Result<EventsPage, DomainError> {
         let out = self
+            .s
             .sfn
             .get_execution_history()
             .execution_arn(execution_arn)

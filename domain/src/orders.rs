@@ -53,13 +53,23 @@ pub const MAX_ITEMS: usize = 100;
 /// Longest item name.
 pub const MAX_ITEM_LEN: usize = 200;
 
+/// Orders: placing one, reading it and its history, the step it waits on.
+/// A handle on [`Services`]; get one with [`Services::orders`].
+#[derive(Debug, Clone, Copy)]
+pub struct Orders<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// Orders, for placing, reading and following them.
+    pub fn orders(&self) -> Orders<'_> {
+        Orders { s: self }
+    }
+}
+
+impl Orders<'_> {
     /// Starts an order for `customer`; returns its id.
-    pub async fn place_order(
-        &self,
-        customer: &str,
-        items: &[String],
-    ) -> Result<String, DomainError> {
+    pub async fn place(self, customer: &str, items: &[String]) -> Result<String, DomainError> {
         if customer.trim().is_empty() {
             return Err(DomainError::Invalid("an order needs a customer".into()));
         }
@@ -83,32 +93,33 @@ impl Services {
         }
         let order_id = uuid::Uuid::new_v4().to_string();
         let input = serde_json::json!({"orderId": order_id, "customer": customer, "items": items});
-        start_workflow(&self.sfn, &self.process_order_arn, &order_id, &input).await?;
+        start_workflow(&self.s.sfn, &self.s.process_order_arn, &order_id, &input).await?;
         // The workflow writes the order row in its first state. Wait briefly
         // for it, so that the caller's next look (often at once: the page
         // of the new order) finds it; if it is slow, the id is still right.
         for _ in 0..50 {
-            match self.order(&order_id).await {
+            match self.get(&order_id).await {
                 Err(DomainError::NotFound) => {
                     tokio::time::sleep(std::time::Duration::from_millis(20)).await
                 }
                 _ => break,
             }
         }
-        self.announce().await;
+        self.s.live().announce().await;
         Ok(order_id)
     }
 
     /// An order's status alone: one read of its row (what callers waiting
     /// for the workflow to move on poll).
-    pub async fn order_status(&self, order_id: &str) -> Result<OrderStatus, DomainError> {
+    pub async fn status(self, order_id: &str) -> Result<OrderStatus, DomainError> {
         if !usable_key(order_id) {
             return Err(DomainError::NotFound);
         }
         let out = self
+            .s
             .ddb
             .get_item()
-            .table_name(&self.tables.orders)
+            .table_name(&self.s.tables.orders)
             .key("orderId", AttributeValue::S(order_id.to_owned()))
             .projection_expression("#status")
             .expression_attribute_names("#status", "status")
@@ -121,14 +132,15 @@ impl Services {
     }
 
     /// An order with its history and notifications.
-    pub async fn order(&self, order_id: &str) -> Result<Order, DomainError> {
+    pub async fn get(self, order_id: &str) -> Result<Order, DomainError> {
         if !usable_key(order_id) {
             return Err(DomainError::NotFound);
         }
         let out = self
+            .s
             .ddb
             .get_item()
-            .table_name(&self.tables.orders)
+            .table_name(&self.s.tables.orders)
             .key("orderId", AttributeValue::S(order_id.to_owned()))
             .consistent_read(true)
             .send()
@@ -136,7 +148,7 @@ impl Services {
             .map_err(|e| unavailable("reading an order")(format!("{e:?}")))?;
         let item = out.item().ok_or(DomainError::NotFound)?;
         let mut history = history_of(item);
-        history.extend(self.decision_lines(order_id).await?);
+        history.extend(self.s.ledger().decision_lines(order_id).await?);
         history.sort_by(|a, b| time_key(&a.at).cmp(&time_key(&b.at)));
         let notifications = list_of_maps(item, "notifications")
             .iter()
@@ -164,16 +176,17 @@ impl Services {
 
     /// `customer`'s own orders, newest first: one Query on the customer
     /// index per page. `cursor` is the previous page's, as returned.
-    pub async fn orders_of(
-        &self,
+    pub async fn placed_by(
+        self,
         customer: &str,
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<(Vec<OrderSummary>, Option<String>), DomainError> {
         let query = self
+            .s
             .ddb
             .query()
-            .table_name(&self.tables.orders)
+            .table_name(&self.s.tables.orders)
             .index_name(CUSTOMER_INDEX)
             .key_condition_expression("customer = :c")
             .expression_attribute_values(":c", AttributeValue::S(customer.into()))
@@ -205,19 +218,20 @@ impl Services {
 
     /// The task row of the step an order waits on, if it still waits:
     /// the row of the wait for the order's current status.
-    async fn waiting_row(&self, order_id: &str) -> Result<Option<Item>, DomainError> {
+    async fn waiting_row(self, order_id: &str) -> Result<Option<Item>, DomainError> {
         if !usable_key(order_id) {
             return Ok(None);
         }
-        let status = match self.order_status(order_id).await {
+        let status = match self.status(order_id).await {
             Ok(status) if status.waits() => status,
             Ok(_) | Err(DomainError::NotFound) => return Ok(None),
             Err(e) => return Err(e),
         };
         let out = self
+            .s
             .ddb
             .get_item()
-            .table_name(&self.tables.tasks)
+            .table_name(&self.s.tables.tasks)
             .key("taskId", AttributeValue::S(wait_id(order_id, status)))
             .consistent_read(true)
             .send()
@@ -228,7 +242,7 @@ impl Services {
     }
 
     /// The step an order currently waits on, with its token.
-    pub(crate) async fn pending(&self, order_id: &str) -> Result<Option<Pending>, DomainError> {
+    pub(crate) async fn pending(self, order_id: &str) -> Result<Option<Pending>, DomainError> {
         Ok(self.waiting_row(order_id).await?.and_then(|item| {
             let wait = order_wait(&item)?;
             Some(Pending {
@@ -244,7 +258,7 @@ impl Services {
     }
 
     /// The step an order waits on, as anyone may see it.
-    pub async fn pending_task(&self, order_id: &str) -> Result<Option<PendingTask>, DomainError> {
+    pub async fn pending_task(self, order_id: &str) -> Result<Option<PendingTask>, DomainError> {
         Ok(self
             .waiting_row(order_id)
             .await?
@@ -256,14 +270,15 @@ impl Services {
     /// table's inbox index per page, whatever the number of orders.
     /// `cursor` is the previous page's last task, as returned.
     pub async fn inbox(
-        &self,
+        self,
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<(Vec<PendingTask>, Option<String>), DomainError> {
         let mut query = self
+            .s
             .ddb
             .query()
-            .table_name(&self.tables.tasks)
+            .table_name(&self.s.tables.tasks)
             .index_name(INBOX_INDEX)
             .key_condition_expression("inbox = :inbox")
             .expression_attribute_values(":inbox", AttributeValue::S(ORDERS_INBOX.into()))

@@ -54,18 +54,32 @@ enum Fate {
 /// Most rows one pass works on.
 pub const PASS_LIMIT: i32 = 25;
 
+/// Drives unfinished decisions to agree with their workflows.
+/// A handle on [`Services`]; get one with [`Services::reconciler`].
+#[derive(Debug, Clone, Copy)]
+pub struct Reconciler<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// The reconciler of unfinished decisions.
+    pub fn reconciler(&self) -> Reconciler<'_> {
+        Reconciler { s: self }
+    }
+}
+
+impl Reconciler<'_> {
     /// One pass over overdue unfinished decisions.
-    pub async fn reconcile(&self) -> Result<Pass, DomainError> {
+    pub async fn pass(self) -> Result<Pass, DomainError> {
         // Waits and requests an earlier version's executions still write the
         // old way.
-        if let Err(e) = self.carry_over_order_waits().await {
+        if let Err(e) = self.s.migration().order_waits().await {
             tracing::warn!(error = %e, "old order waits are not carried over yet; retrying later");
         }
-        if let Err(e) = self.carry_over_signature_requests().await {
+        if let Err(e) = self.s.migration().signature_requests().await {
             tracing::warn!(error = %e, "old signature requests are not carried over yet; retrying later");
         }
-        let rows = self.overdue(PASS_LIMIT).await?;
+        let rows = self.s.ledger().overdue(PASS_LIMIT).await?;
         let mut pass = Pass {
             found: rows.len(),
             ..Pass::default()
@@ -77,7 +91,7 @@ impl Services {
                     let Some(approval) = Unfinished::from_item(&item) else {
                         continue;
                     };
-                    match self.settle_approval(&approval).await? {
+                    match self.s.approvals().settle(&approval).await? {
                         Settled::Busy => {}
                         Settled::Finished => {
                             pass.leased += 1;
@@ -88,7 +102,7 @@ impl Services {
                     continue;
                 }
             };
-            if !self.lease(&mut entry).await? {
+            if !self.s.ledger().lease(&mut entry).await? {
                 continue;
             }
             pass.leased += 1;
@@ -109,8 +123,8 @@ impl Services {
     }
 
     /// Passes every `every` until `stop` resolves.
-    pub async fn reconcile_until(
-        &self,
+    pub async fn until(
+        self,
         every: std::time::Duration,
         stop: impl std::future::Future<Output = ()>,
     ) {
@@ -121,7 +135,7 @@ impl Services {
             tokio::select! {
                 () = &mut stop => return,
                 _ = tick.tick() => {
-                    if let Err(e) = self.reconcile().await {
+                    if let Err(e) = self.pass().await {
                         tracing::warn!(error = %e, "a reconciler pass failed");
                     }
                 }
@@ -129,12 +143,12 @@ impl Services {
         }
     }
 
-    async fn drive(&self, entry: &mut Entry) -> Result<(), DomainError> {
+    async fn drive(self, entry: &mut Entry) -> Result<(), DomainError> {
         if entry.state == State::Claimed {
             self.settle_claim(entry).await?;
         }
         if matches!(entry.state, State::Sent | State::Expired | State::Closed) {
-            self.finish(entry).await?;
+            self.s.decisions().finish(entry).await?;
         }
         Ok(())
     }
@@ -142,10 +156,10 @@ impl Services {
     /// Settles a CLAIMED row whose send had no clear answer (or never
     /// happened): from the workflow's history, resending the stored outcome
     /// only when the task provably still waits.
-    pub(crate) async fn settle_claim(&self, entry: &mut Entry) -> Result<(), DomainError> {
+    pub(crate) async fn settle_claim(self, entry: &mut Entry) -> Result<(), DomainError> {
         match self.fate(entry).await? {
             Fate::Took { ours: true } => {
-                self.transition(entry, State::Sent).await?;
+                self.s.ledger().transition(entry, State::Sent).await?;
             }
             Fate::Took { ours: false } => {
                 // Resumed by someone outside Countersign (the console, say):
@@ -154,17 +168,17 @@ impl Services {
                     task_id = entry.task_id,
                     "a task was resumed outside Countersign; its claim expires"
                 );
-                self.transition(entry, State::Expired).await?;
+                self.s.ledger().transition(entry, State::Expired).await?;
             }
             Fate::Ended => {
-                self.transition(entry, State::Expired).await?;
+                self.s.ledger().transition(entry, State::Expired).await?;
             }
-            Fate::Waiting => match self.send(entry).await {
+            Fate::Waiting => match self.s.decisions().send(entry).await {
                 Sent::Applied => {
-                    self.transition(entry, State::Sent).await?;
+                    self.s.ledger().transition(entry, State::Sent).await?;
                 }
                 Sent::Refused => {
-                    self.transition(entry, State::Failed).await?;
+                    self.s.ledger().transition(entry, State::Failed).await?;
                 }
                 // Left CLAIMED; the next lease asks again.
                 Sent::Unclear => {}
@@ -175,11 +189,12 @@ impl Services {
     }
 
     /// What the execution's history says about this row's task.
-    async fn fate(&self, entry: &Entry) -> Result<Fate, DomainError> {
+    async fn fate(self, entry: &Entry) -> Result<Fate, DomainError> {
         let mut events: Vec<HistoryEvent> = Vec::new();
         let mut next = None;
         loop {
             let page = self
+                .s
                 .sfn
                 .get_execution_history()
                 .execution_arn(&entry.execution)

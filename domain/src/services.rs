@@ -1,8 +1,11 @@
 //! What the domain needs to reach AWS: the SDK clients, the tables, the
 //! built-in workflows' state machines, the clock and the decision lease.
-//! Each module adds the operations it owns to [`Services`] in its own
-//! `impl` block (orders, documents, decisions, the ledger, tasks, users,
-//! keys), so this one holds no behaviour of theirs.
+//! This is the composition root and holds no behaviour: each
+//! responsibility is a handle borrowed from it, defined in its own module
+//! ([`crate::orders::Orders`] from `services.orders()`, and so on for
+//! documents, decisions, the ledger, tasks, saved views, approvals, the
+//! staff inbox, live changes, idempotency, the reconciler, the migration
+//! and accounts), so a caller names the part it uses.
 
 use crate::tables::Tables;
 

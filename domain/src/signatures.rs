@@ -95,10 +95,24 @@ pub(crate) fn request_from(item: &Item) -> Option<SignatureRequest> {
     })
 }
 
+/// Documents and their signature requests: starting a signing, a signer's desk, a signer's answer.
+/// A handle on [`Services`]; get one with [`Services::documents`].
+#[derive(Debug, Clone, Copy)]
+pub struct Documents<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// Documents, for requesting signatures and answering them.
+    pub fn documents(&self) -> Documents<'_> {
+        Documents { s: self }
+    }
+}
+
+impl Documents<'_> {
     /// Starts a document's signing; returns its id.
-    pub async fn request_signatures(
-        &self,
+    pub async fn request(
+        self,
         title: &str,
         signers: &[SignerSpec],
         timeout_seconds: u64,
@@ -138,22 +152,28 @@ impl Services {
             "documentId": document_id, "title": title, "signers": signers,
             "timeoutSeconds": timeout_seconds, "deadline": deadline,
         });
-        crate::workflows::start_workflow(&self.sfn, &self.sign_document_arn, &document_id, &input)
-            .await?;
-        self.announce().await;
+        crate::workflows::start_workflow(
+            &self.s.sfn,
+            &self.s.sign_document_arn,
+            &document_id,
+            &input,
+        )
+        .await?;
+        self.s.live().announce().await;
         Ok(document_id)
     }
 
     /// A document with each signature and each request's state. A request
     /// still marked waiting on a document that has ended shows as EXPIRED.
-    pub async fn document(&self, document_id: &str) -> Result<Document, DomainError> {
+    pub async fn get(self, document_id: &str) -> Result<Document, DomainError> {
         if !crate::items::usable_key(document_id) {
             return Err(DomainError::NotFound);
         }
         let out = self
+            .s
             .ddb
             .get_item()
-            .table_name(&self.tables.documents)
+            .table_name(&self.s.tables.documents)
             .key("documentId", AttributeValue::S(document_id.into()))
             .consistent_read(true)
             .send()
@@ -199,7 +219,7 @@ impl Services {
             })
             .collect();
         let mut history = crate::orders::history_of(item);
-        history.extend(self.decision_lines(document_id).await?);
+        history.extend(self.s.ledger().decision_lines(document_id).await?);
         history.sort_by(|a, b| crate::items::time_key(&a.at).cmp(&crate::items::time_key(&b.at)));
         Ok(Document {
             document_id: document_id.into(),
@@ -216,7 +236,7 @@ impl Services {
     /// consistent BatchGetItem), in the order the signers were named. A
     /// signer whose request the workflow has not written yet has none.
     async fn requests_of(
-        &self,
+        self,
         document_id: &str,
         signers: &[SignerSpec],
     ) -> Result<Vec<SignatureRequest>, DomainError> {
@@ -242,18 +262,19 @@ impl Services {
                 .build()
                 .map_err(|e| unavailable("reading signature requests")(e.to_string()))?;
             let out = self
+                .s
                 .ddb
                 .batch_get_item()
-                .request_items(&self.tables.tasks, wanted)
+                .request_items(&self.s.tables.tasks, wanted)
                 .send()
                 .await
                 .map_err(|e| unavailable("reading signature requests")(format!("{e:?}")))?;
-            if let Some(found) = out.responses().and_then(|r| r.get(&self.tables.tasks)) {
+            if let Some(found) = out.responses().and_then(|r| r.get(&self.s.tables.tasks)) {
                 rows.extend(found.iter().cloned());
             }
             keys = out
                 .unprocessed_keys()
-                .and_then(|u| u.get(&self.tables.tasks))
+                .and_then(|u| u.get(&self.s.tables.tasks))
                 .map(|k| k.keys().to_vec())
                 .unwrap_or_default();
         }
@@ -272,14 +293,15 @@ impl Services {
 
     /// Requests waiting for `signer`, oldest first: a Query of the signer
     /// index, which holds open requests only.
-    pub async fn signer_desk(&self, signer: &str) -> Result<Vec<SignatureRequest>, DomainError> {
+    pub async fn signer_desk(self, signer: &str) -> Result<Vec<SignatureRequest>, DomainError> {
         let mut rows = Vec::new();
         let mut start = None;
         loop {
             let out = self
+                .s
                 .ddb
                 .query()
-                .table_name(&self.tables.tasks)
+                .table_name(&self.s.tables.tasks)
                 .index_name(TASKS_BY_SIGNER)
                 .key_condition_expression("signer = :s")
                 .expression_attribute_values(":s", AttributeValue::S(signer.into()))
@@ -300,7 +322,11 @@ impl Services {
             // its document (another signer declined, and that version's
             // workflow did not close the others).
             if request.status == RequestStatus::Waiting
-                && !self.document_ended(&request.document_id).await?
+                && !self
+                    .s
+                    .staff_inbox()
+                    .document_ended(&request.document_id)
+                    .await?
             {
                 waiting.push(request);
             }
@@ -310,8 +336,8 @@ impl Services {
 
     /// Signs (`Advance`) or declines (`Reject`) `signer`'s request on a
     /// document. Only the signer may decide their own request.
-    pub async fn decide_signature(
-        &self,
+    pub async fn decide(
+        self,
         document_id: &str,
         signer: &str,
         task_id: &str,
@@ -333,15 +359,18 @@ impl Services {
             .as_ref()
             .and_then(|r| pending_of(r, document_id, signer))
         {
-            Some(p) if !self.document_ended(document_id).await? => {
-                self.decide_pending(p, outcome, actor, None).await
+            Some(p) if !self.s.staff_inbox().document_ended(document_id).await? => {
+                self.s
+                    .decisions()
+                    .decide_pending(p, outcome, actor, None)
+                    .await
             }
             // It no longer waits: decided (under today's id, or under the
             // id an earlier version gave it), or else expired.
             _ => {
                 let id = request_id(document_id, signer);
                 for asked in [id.as_str(), task_id] {
-                    match self.verdict(asked).await {
+                    match self.s.decisions().verdict(asked).await {
                         DomainError::NotFound => continue,
                         other => return Err(other),
                     }
@@ -353,7 +382,7 @@ impl Services {
 
     /// `signer`'s request row on a document, as stored (token included).
     async fn request_row(
-        &self,
+        self,
         document_id: &str,
         signer: &str,
     ) -> Result<Option<Item>, DomainError> {
@@ -365,9 +394,10 @@ impl Services {
             return Ok(None);
         }
         let out = self
+            .s
             .ddb
             .get_item()
-            .table_name(&self.tables.tasks)
+            .table_name(&self.s.tables.tasks)
             .key("taskId", AttributeValue::S(id))
             .consistent_read(true)
             .send()

@@ -45,7 +45,7 @@ pub async fn place_sample_orders(orders: &Services) -> Result<(), DomainError> {
     ];
     for (customer, items) in samples {
         let items: Vec<String> = items.iter().map(|s| (*s).to_owned()).collect();
-        let id = orders.place_order(customer, &items).await?;
+        let id = orders.orders().place(customer, &items).await?;
         tracing::info!(order = %id, customer, "demo order placed");
     }
     let signers = [
@@ -59,7 +59,8 @@ pub async fn place_sample_orders(orders: &Services) -> Result<(), DomainError> {
         },
     ];
     let id = orders
-        .request_signatures("Supplier contract 2026", &signers, 7 * 24 * 3600)
+        .documents()
+        .request("Supplier contract 2026", &signers, 7 * 24 * 3600)
         .await?;
     tracing::info!(document = %id, "demo document waits for bob");
     Ok(())

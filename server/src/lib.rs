@@ -294,7 +294,7 @@ async fn start_backend(
     // out) and then continuously, on every replica.
     // A failed pass (an AWS stack deployed before the ledger's index, say)
     // does not stop the dashboard: the background passes say so and retry.
-    if let Err(error) = orders.reconcile().await {
+    if let Err(error) = orders.reconciler().pass().await {
         tracing::warn!(%error, "the first reconciler pass failed");
     }
     let reconciler = orders.clone();
@@ -303,7 +303,7 @@ async fn start_backend(
         let stopped = async move {
             let _ = reconciler_stopped.wait_for(|stopped| *stopped).await;
         };
-        reconciler.reconcile_until(every, stopped).await
+        reconciler.reconciler().until(every, stopped).await
     });
     sessions.connect(dynamodb.clone(), config.tables.sessions.clone());
     if config.demo {

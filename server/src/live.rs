@@ -134,11 +134,11 @@ impl Live {
             return;
         };
         let watcher = tokio::spawn(async move {
-            let mut last = domain.changes().await.unwrap_or(0);
+            let mut last = domain.live().changes().await.unwrap_or(0);
             let mut settle: Option<tokio::time::Instant> = None;
             loop {
                 tokio::time::sleep(POLL).await;
-                let now = match domain.changes().await {
+                let now = match domain.live().changes().await {
                     Ok(n) => n,
                     // Logged by the domain; try again on the next tick.
                     Err(_) => continue,

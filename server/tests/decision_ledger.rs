@@ -119,7 +119,8 @@ async fn of_eight_conditional_writes_racing_for_one_item_exactly_one_wins() {
 async fn the_same_person_deciding_one_step_twenty_times_at_once_makes_one_decision() {
     for (b, s) in both().await {
         let order = s
-            .place_order("carol", &["hat".to_owned()])
+            .orders()
+            .place("carol", &["hat".to_owned()])
             .await
             .expect("placed");
         let task = waiting_on(&s, &order, "PENDING").await;
@@ -132,7 +133,9 @@ async fn the_same_person_deciding_one_step_twenty_times_at_once_makes_one_decisi
                 Outcome::reject("out of stock")
             };
             calls.push(tokio::spawn(async move {
-                s.decide(&order, &task_id, outcome, "sam", None).await
+                s.decisions()
+                    .decide(&order, &task_id, outcome, "sam", None)
+                    .await
             }));
         }
         let mut won = Vec::new();
@@ -186,7 +189,8 @@ async fn the_same_person_deciding_one_step_twenty_times_at_once_makes_one_decisi
 async fn fifty_identical_calls_without_a_task_decide_only_the_step_waiting_when_they_arrived() {
     for (b, s) in both().await {
         let order = s
-            .place_order("carol", &["hat".to_owned()])
+            .orders()
+            .place("carol", &["hat".to_owned()])
             .await
             .expect("placed");
         waiting_on(&s, &order, "PENDING").await;
@@ -195,15 +199,16 @@ async fn fifty_identical_calls_without_a_task_decide_only_the_step_waiting_when_
         for _ in 0..50 {
             let (s, order, arrived) = (s.clone(), order.clone(), arrived.clone());
             calls.push(tokio::spawn(async move {
-                s.decide_waiting(
-                    &order,
-                    Outcome::Advance,
-                    "sam",
-                    None,
-                    &arrived,
-                    Duration::from_secs(2),
-                )
-                .await
+                s.decisions()
+                    .decide_waiting(
+                        &order,
+                        Outcome::Advance,
+                        "sam",
+                        None,
+                        &arrived,
+                        Duration::from_secs(2),
+                    )
+                    .await
             }));
         }
         let (mut won, mut told) = (0, 0);
@@ -224,6 +229,7 @@ async fn fifty_identical_calls_without_a_task_decide_only_the_step_waiting_when_
 
         // Calls one after another still advance step by step.
         let d = s
+            .decisions()
             .decide_waiting(
                 &order,
                 Outcome::Advance,
@@ -238,6 +244,7 @@ async fn fifty_identical_calls_without_a_task_decide_only_the_step_waiting_when_
         let o = status_becomes(&s, &order, "SENT").await;
         assert_eq!(decisions_in(&o).len(), 2, "{}", b.name);
         let late = s
+            .decisions()
             .decide_waiting(
                 &order,
                 Outcome::Advance,
@@ -372,7 +379,8 @@ async fn a_fault_at_any_step_of_a_decision_ends_with_workflow_ledger_and_history
         for case in cases(&s) {
             let what = format!("{}: {}", b.name, case.name);
             let order = s
-                .place_order("carol", &["hat".to_owned()])
+                .orders()
+                .place("carol", &["hat".to_owned()])
                 .await
                 .expect("placed");
             let task = waiting_on(&s, &order, "PENDING").await;
@@ -380,6 +388,7 @@ async fn a_fault_at_any_step_of_a_decision_ends_with_workflow_ledger_and_history
                 faults.inject(fault);
             }
             let told = s
+                .decisions()
                 .decide(&order, &task.task_id, Outcome::Advance, "sam", None)
                 .await;
             assert!(faults.struck() > 0, "{what}: the fault struck");
@@ -403,6 +412,7 @@ async fn a_fault_at_any_step_of_a_decision_ends_with_workflow_ledger_and_history
                 let next = waiting_on(&s, &order, "PROCESSING").await;
                 assert_ne!(next.task_id, task.task_id, "{what}: no stale waiting row");
                 let again = s
+                    .decisions()
                     .decide(&order, &task.task_id, Outcome::Advance, "pat", None)
                     .await;
                 assert!(
@@ -410,12 +420,13 @@ async fn a_fault_at_any_step_of_a_decision_ends_with_workflow_ledger_and_history
                     "{what}: {again:?}"
                 );
             } else {
-                let o = s.order(&order).await.expect("order");
+                let o = s.orders().get(&order).await.expect("order");
                 assert_eq!(o.status.as_str(), "PENDING", "{what}");
                 assert!(decisions_in(&o).is_empty(), "{what}");
                 assert_eq!(ledger_state(&s, &task.task_id).await, None, "{what}");
                 // Nothing was lost: the step can still be decided.
-                s.decide(&order, &task.task_id, Outcome::Advance, "sam", None)
+                s.decisions()
+                    .decide(&order, &task.task_id, Outcome::Advance, "sam", None)
                     .await
                     .unwrap_or_else(|e| panic!("{what}: retry {e:?}"));
                 status_becomes(&s, &order, "PROCESSING").await;
@@ -446,11 +457,12 @@ async fn a_claim_left_by_a_crash_whose_task_then_timed_out_ends_expired() {
             },
         ];
         let doc = s
-            .request_signatures("Quote", &signers, 2)
+            .documents()
+            .request("Quote", &signers, 2)
             .await
             .expect("started");
         let task = loop {
-            let desk = s.signer_desk("bob").await.expect("desk");
+            let desk = s.documents().signer_desk("bob").await.expect("desk");
             if let Some(t) = desk
                 .into_iter()
                 .find(|r| r.document_id == doc)
@@ -465,7 +477,8 @@ async fn a_claim_left_by_a_crash_whose_task_then_timed_out_ends_expired() {
         faults.inject(Fault::once("SendTaskSuccess", &[], When::Before));
         faults.inject(Fault::once("GetExecutionHistory", &[], When::Before));
         let told = s
-            .decide_signature(&doc, "bob", &task, Outcome::Advance, "bob")
+            .documents()
+            .decide(&doc, "bob", &task, Outcome::Advance, "bob")
             .await;
         assert_eq!(told, Err(DomainError::Unavailable), "{}", b.name);
         assert_eq!(
@@ -476,7 +489,15 @@ async fn a_claim_left_by_a_crash_whose_task_then_timed_out_ends_expired() {
         );
         // Meanwhile the request times out in the workflow.
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while s.document(&doc).await.expect("document").status.as_str() != "TIMED_OUT" {
+        while s
+            .documents()
+            .get(&doc)
+            .await
+            .expect("document")
+            .status
+            .as_str()
+            != "TIMED_OUT"
+        {
             assert!(
                 std::time::Instant::now() < deadline,
                 "{}: no timeout",
@@ -492,10 +513,11 @@ async fn a_claim_left_by_a_crash_whose_task_then_timed_out_ends_expired() {
             b.name
         );
         let again = s
-            .decide_signature(&doc, "bob", &task, Outcome::Advance, "bob")
+            .documents()
+            .decide(&doc, "bob", &task, Outcome::Advance, "bob")
             .await;
         assert_eq!(again, Err(DomainError::Expired), "{}", b.name);
-        let document = s.document(&doc).await.expect("document");
+        let document = s.documents().get(&doc).await.expect("document");
         assert!(
             document.history.iter().all(|h| h.decision.is_none()),
             "{}: an expired claim writes no decision: {:?}",
@@ -528,11 +550,12 @@ async fn a_signature_whose_answer_is_lost_after_it_took_effect_and_whose_close_f
             automatic: false,
         }];
         let doc = s
-            .request_signatures("Quote", &signers, 3600)
+            .documents()
+            .request("Quote", &signers, 3600)
             .await
             .expect("started");
         let task = loop {
-            let desk = s.signer_desk("bob").await.expect("desk");
+            let desk = s.documents().signer_desk("bob").await.expect("desk");
             if let Some(t) = desk
                 .into_iter()
                 .find(|r| r.document_id == doc)
@@ -548,7 +571,8 @@ async fn a_signature_whose_answer_is_lost_after_it_took_effect_and_whose_close_f
         faults.inject(Fault::once("SendTaskSuccess", &[], When::After));
         faults.inject(Fault::once("UpdateItem", &[&tasks], When::Before));
         let told = s
-            .decide_signature(&doc, "bob", &task, Outcome::Advance, "bob")
+            .documents()
+            .decide(&doc, "bob", &task, Outcome::Advance, "bob")
             .await;
         assert_eq!(faults.struck(), 2, "{}: both faults struck", b.name);
         faults.clear();
@@ -566,7 +590,7 @@ async fn a_signature_whose_answer_is_lost_after_it_took_effect_and_whose_close_f
         );
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         let document = loop {
-            let d = s.document(&doc).await.expect("document");
+            let d = s.documents().get(&doc).await.expect("document");
             if d.status.as_str() == "SIGNED" {
                 break d;
             }
@@ -591,12 +615,17 @@ async fn a_signature_whose_answer_is_lost_after_it_took_effect_and_whose_close_f
             .count();
         assert_eq!(lines, 1, "{}: {:?}", b.name, document.history);
         assert!(
-            s.signer_desk("bob").await.expect("desk").is_empty(),
+            s.documents()
+                .signer_desk("bob")
+                .await
+                .expect("desk")
+                .is_empty(),
             "{}",
             b.name
         );
         let again = s
-            .decide_signature(&doc, "bob", &task, Outcome::Advance, "bob")
+            .documents()
+            .decide(&doc, "bob", &task, Outcome::Advance, "bob")
             .await;
         assert!(
             matches!(again, Err(DomainError::AlreadyDecided { ref by, .. }) if by == "bob"),
@@ -624,13 +653,15 @@ async fn closing_after_the_workflow_wrote_its_next_wait_leaves_that_wait_alone()
             ..plain.clone()
         };
         let order = s
-            .place_order("carol", &["hat".to_owned()])
+            .orders()
+            .place("carol", &["hat".to_owned()])
             .await
             .expect("placed");
         let first = waiting_on(&s, &order, "PENDING").await;
         let tasks = format!("\"{}\"", s.tables.tasks);
         faults.inject(Fault::once("UpdateItem", &[&tasks], When::Before));
-        s.decide(&order, &first.task_id, Outcome::Advance, "sam", None)
+        s.decisions()
+            .decide(&order, &first.task_id, Outcome::Advance, "sam", None)
             .await
             .expect("decided");
         assert_eq!(faults.struck(), 1, "{}: the close was held back", b.name);
@@ -642,7 +673,7 @@ async fn closing_after_the_workflow_wrote_its_next_wait_leaves_that_wait_alone()
             "{}",
             b.name
         );
-        let still = s.pending_task(&order).await.expect("read");
+        let still = s.orders().pending_task(&order).await.expect("read");
         assert_eq!(
             still.map(|t| t.task_id),
             Some(next.task_id),

@@ -17,10 +17,11 @@ use countersign_domain::outcome::Outcome;
 async fn an_order_goes_pending_processing_sent_with_its_history() {
     for (b, s) in both().await {
         let items = vec!["Really nice hat".to_owned(), "Cool jeans".to_owned()];
-        let order = s.place_order("carol", &items).await.expect("placed");
+        let order = s.orders().place("carol", &items).await.expect("placed");
         let first = waiting_on(&s, &order, "PENDING").await;
         assert_eq!(first.customer, "carol");
         let d = s
+            .decisions()
             .decide(
                 &order,
                 &first.task_id,
@@ -33,7 +34,8 @@ async fn an_order_goes_pending_processing_sent_with_its_history() {
         assert_eq!((d.step.as_str(), d.by.as_str()), ("PENDING", "sam"));
         let second = waiting_on(&s, &order, "PROCESSING").await;
         assert_ne!(second.task_id, first.task_id);
-        s.decide(&order, &second.task_id, Outcome::Advance, "sam", None)
+        s.decisions()
+            .decide(&order, &second.task_id, Outcome::Advance, "sam", None)
             .await
             .expect("sent");
         let o = status_becomes(&s, &order, "SENT").await;
@@ -59,7 +61,11 @@ async fn an_order_goes_pending_processing_sent_with_its_history() {
             b.name
         );
         assert!(
-            s.pending_task(&order).await.expect("read").is_none(),
+            s.orders()
+                .pending_task(&order)
+                .await
+                .expect("read")
+                .is_none(),
             "{}: nothing left pending",
             b.name
         );
@@ -71,19 +77,21 @@ async fn a_rejection_at_either_wait_records_error_with_the_reason() {
     for (b, s) in both().await {
         // At the first wait.
         let early = s
-            .place_order("dave", &["lamp".to_owned()])
+            .orders()
+            .place("dave", &["lamp".to_owned()])
             .await
             .expect("placed");
         let t = waiting_on(&s, &early, "PENDING").await;
-        s.decide(
-            &early,
-            &t.task_id,
-            Outcome::reject("out of stock"),
-            "sam",
-            None,
-        )
-        .await
-        .expect("rejected");
+        s.decisions()
+            .decide(
+                &early,
+                &t.task_id,
+                Outcome::reject("out of stock"),
+                "sam",
+                None,
+            )
+            .await
+            .expect("rejected");
         let o = status_becomes(&s, &early, "ERROR").await;
         assert_eq!(o.error.as_deref(), Some("Rejected"), "{}", b.name);
         // Our own history keeps the reason on every backend (moto drops
@@ -100,23 +108,26 @@ async fn a_rejection_at_either_wait_records_error_with_the_reason() {
 
         // At the second wait.
         let late = s
-            .place_order("dave", &["desk".to_owned()])
+            .orders()
+            .place("dave", &["desk".to_owned()])
             .await
             .expect("placed");
         let t = waiting_on(&s, &late, "PENDING").await;
-        s.decide(&late, &t.task_id, Outcome::Advance, "sam", None)
+        s.decisions()
+            .decide(&late, &t.task_id, Outcome::Advance, "sam", None)
             .await
             .expect("advance");
         let t = waiting_on(&s, &late, "PROCESSING").await;
-        s.decide(
-            &late,
-            &t.task_id,
-            Outcome::reject("address unknown"),
-            "sam",
-            None,
-        )
-        .await
-        .expect("rejected");
+        s.decisions()
+            .decide(
+                &late,
+                &t.task_id,
+                Outcome::reject("address unknown"),
+                "sam",
+                None,
+            )
+            .await
+            .expect("rejected");
         let o = status_becomes(&s, &late, "ERROR").await;
         let statuses: Vec<_> = o.history.iter().filter_map(|h| h.status.clone()).collect();
         assert_eq!(statuses, ["PENDING", "PROCESSING", "ERROR"], "{}", b.name);
@@ -127,7 +138,8 @@ async fn a_rejection_at_either_wait_records_error_with_the_reason() {
 async fn a_hundred_concurrent_decisions_on_one_task_make_exactly_one() {
     for (b, s) in both().await {
         let order = s
-            .place_order("carol", &["hat".to_owned()])
+            .orders()
+            .place("carol", &["hat".to_owned()])
             .await
             .expect("placed");
         let task = waiting_on(&s, &order, "PENDING").await;
@@ -135,14 +147,15 @@ async fn a_hundred_concurrent_decisions_on_one_task_make_exactly_one() {
         for i in 0..100 {
             let (s, order, task_id) = (s.clone(), order.clone(), task.task_id.clone());
             attempts.push(tokio::spawn(async move {
-                s.decide(
-                    &order,
-                    &task_id,
-                    Outcome::Advance,
-                    &format!("staff-{i}"),
-                    None,
-                )
-                .await
+                s.decisions()
+                    .decide(
+                        &order,
+                        &task_id,
+                        Outcome::Advance,
+                        &format!("staff-{i}"),
+                        None,
+                    )
+                    .await
             }));
         }
         let mut winners = Vec::new();
@@ -186,7 +199,8 @@ async fn deciding_never_erases_the_next_steps_pending_row() {
         let mut orders = Vec::new();
         for _ in 0..10 {
             orders.push(
-                s.place_order("carol", &["hat".to_owned()])
+                s.orders()
+                    .place("carol", &["hat".to_owned()])
                     .await
                     .expect("placed"),
             );
@@ -196,7 +210,8 @@ async fn deciding_never_erases_the_next_steps_pending_row() {
             let t = waiting_on(&s, order, "PENDING").await;
             let (s, order) = (s.clone(), order.clone());
             decided.push(tokio::spawn(async move {
-                s.decide(&order, &t.task_id, Outcome::Advance, "sam", None)
+                s.decisions()
+                    .decide(&order, &t.task_id, Outcome::Advance, "sam", None)
                     .await
             }));
         }
@@ -207,7 +222,7 @@ async fn deciding_never_erases_the_next_steps_pending_row() {
             let next = waiting_on(&s, order, "PROCESSING").await;
             // Still there a moment later: nothing deleted it behind our back.
             tokio::time::sleep(Duration::from_millis(50)).await;
-            let again = s.pending_task(order).await.expect("read");
+            let again = s.orders().pending_task(order).await.expect("read");
             assert_eq!(
                 again.as_ref().map(|t| &t.task_id),
                 Some(&next.task_id),
@@ -222,12 +237,14 @@ async fn deciding_never_erases_the_next_steps_pending_row() {
 async fn a_decided_step_tells_who_decided_it_and_bad_input_changes_nothing() {
     for (b, s) in both().await {
         let order = s
-            .place_order("carol", &["hat".to_owned()])
+            .orders()
+            .place("carol", &["hat".to_owned()])
             .await
             .expect("placed");
         let t = waiting_on(&s, &order, "PENDING").await;
 
         let refused = s
+            .decisions()
             .decide(&order, &t.task_id, Outcome::reject("  "), "sam", None)
             .await;
         assert!(
@@ -236,7 +253,8 @@ async fn a_decided_step_tells_who_decided_it_and_bad_input_changes_nothing() {
             b.name
         );
         assert_eq!(
-            s.pending_task(&order)
+            s.orders()
+                .pending_task(&order)
                 .await
                 .expect("read")
                 .map(|p| p.task_id),
@@ -244,10 +262,12 @@ async fn a_decided_step_tells_who_decided_it_and_bad_input_changes_nothing() {
         );
 
         let first = s
+            .decisions()
             .decide(&order, &t.task_id, Outcome::Advance, "sam", None)
             .await
             .expect("first");
         let late = s
+            .decisions()
             .decide(&order, &t.task_id, Outcome::Advance, "pat", None)
             .await;
         assert_eq!(
@@ -265,15 +285,16 @@ async fn a_decided_step_tells_who_decided_it_and_bad_input_changes_nothing() {
         );
 
         let unknown = s
+            .decisions()
             .decide(&order, "no-such-task", Outcome::Advance, "sam", None)
             .await;
         assert_eq!(unknown, Err(DomainError::NotFound), "{}", b.name);
         assert!(matches!(
-            s.place_order("carol", &[]).await,
+            s.orders().place("carol", &[]).await,
             Err(DomainError::Invalid(_))
         ));
         assert!(matches!(
-            s.order("no-such-order").await,
+            s.orders().get("no-such-order").await,
             Err(DomainError::NotFound)
         ));
     }
@@ -285,7 +306,8 @@ async fn the_inbox_lists_waiting_orders_oldest_first_in_pages() {
         let mut placed = Vec::new();
         for _ in 0..5 {
             let order = s
-                .place_order("carol", &["hat".to_owned()])
+                .orders()
+                .place("carol", &["hat".to_owned()])
                 .await
                 .expect("placed");
             waiting_on(&s, &order, "PENDING").await;
@@ -294,7 +316,7 @@ async fn the_inbox_lists_waiting_orders_oldest_first_in_pages() {
         let mut seen = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let (page, next) = s.inbox(2, cursor.as_deref()).await.expect("inbox");
+            let (page, next) = s.orders().inbox(2, cursor.as_deref()).await.expect("inbox");
             assert!(page.len() <= 2, "{}", b.name);
             seen.extend(page.into_iter().map(|t| t.order_id));
             cursor = next;
@@ -311,13 +333,13 @@ async fn the_inbox_lists_waiting_orders_oldest_first_in_pages() {
             r#"{"whatever":"x"}"#,
             r#"{"taskId":"x","inbox":"orders","createdAt":"a","extra":"b"}"#,
         ] {
-            let refused = s.inbox(2, Some(stale)).await;
+            let refused = s.orders().inbox(2, Some(stale)).await;
             assert!(
                 matches!(refused, Err(DomainError::Invalid(_))),
                 "{}: {stale}: {refused:?}",
                 b.name
             );
-            let refused = s.orders_of("carol", 2, Some(stale)).await;
+            let refused = s.orders().placed_by("carol", 2, Some(stale)).await;
             assert!(
                 matches!(refused, Err(DomainError::Invalid(_))),
                 "{}: {stale}: {refused:?}",

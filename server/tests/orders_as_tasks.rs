@@ -67,7 +67,7 @@ async fn old_order(s: &Services, customer: &str) -> String {
 async fn carried_once(s: &Services) -> Carried {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let pass = s.carry_over_order_waits().await.expect("carry over");
+        let pass = s.migration().order_waits().await.expect("carry over");
         if pass.carried > 0 {
             return pass;
         }
@@ -92,18 +92,19 @@ async fn an_order_waiting_the_old_way_is_carried_over_and_decided_to_the_end() {
             b.name
         );
         // A second pass (another replica's, say) finds nothing to do.
-        let again = s.carry_over_order_waits().await.expect("again");
+        let again = s.migration().order_waits().await.expect("again");
         assert_eq!(again, Carried::default(), "{}", b.name);
 
         let first = waiting_on(&s, &order, "PENDING").await;
         assert_eq!(first.customer, "carol", "{}", b.name);
-        let (inbox, _) = s.inbox(100, None).await.expect("inbox");
+        let (inbox, _) = s.orders().inbox(100, None).await.expect("inbox");
         assert!(
             inbox.iter().any(|t| t.task_id == first.task_id),
             "{}: the carried wait is in the staff inbox",
             b.name
         );
-        s.decide(&order, &first.task_id, Outcome::Advance, "sam", None)
+        s.decisions()
+            .decide(&order, &first.task_id, Outcome::Advance, "sam", None)
             .await
             .expect("advanced");
         // The old execution goes on with its own definition: its next wait
@@ -111,7 +112,8 @@ async fn an_order_waiting_the_old_way_is_carried_over_and_decided_to_the_end() {
         carried_once(&s).await;
         let second = waiting_on(&s, &order, "PROCESSING").await;
         assert_ne!(second.task_id, first.task_id, "{}", b.name);
-        s.decide(&order, &second.task_id, Outcome::Advance, "sam", None)
+        s.decisions()
+            .decide(&order, &second.task_id, Outcome::Advance, "sam", None)
             .await
             .expect("sent");
         let done = status_becomes(&s, &order, "SENT").await;
@@ -124,6 +126,7 @@ async fn an_order_waiting_the_old_way_is_carried_over_and_decided_to_the_end() {
         assert_eq!(old_rows(&s).await.len(), 0, "{}", b.name);
         // Deciding the first step again is refused, naming who decided it.
         let late = s
+            .decisions()
             .decide(&order, &first.task_id, Outcome::Advance, "sam", None)
             .await;
         assert!(
@@ -138,7 +141,8 @@ async fn an_order_waiting_the_old_way_is_carried_over_and_decided_to_the_end() {
 async fn the_definition_writes_the_same_task_the_carry_over_does() {
     for (b, s) in both().await {
         let order = s
-            .place_order("dora", &["lamp".to_owned()])
+            .orders()
+            .place("dora", &["lamp".to_owned()])
             .await
             .expect("placed");
         for (step, next) in [
@@ -176,7 +180,8 @@ async fn the_definition_writes_the_same_task_the_carry_over_does() {
                 "{}",
                 b.name
             );
-            s.decide(&order, &waiting.task_id, Outcome::Advance, "sam", None)
+            s.decisions()
+                .decide(&order, &waiting.task_id, Outcome::Advance, "sam", None)
                 .await
                 .expect("advanced");
             status_becomes(&s, &order, next).await;
@@ -200,23 +205,29 @@ async fn an_order_decided_from_the_task_list_is_decided_once_and_in_its_history(
     let dave = person("dave", &[Role::Customer]);
     for (b, s) in both().await {
         let order = s
-            .place_order("carol", &["hat".to_owned()])
+            .orders()
+            .place("carol", &["hat".to_owned()])
             .await
             .expect("placed");
         let waiting = waiting_on(&s, &order, "PENDING").await;
         // Staff see it in the one task list; its customer sees it as its
         // requester; another customer does not.
-        let task = s.task(&sam, &waiting.task_id).await.expect("staff see it");
+        let task = s
+            .tasks()
+            .get(&sam, &waiting.task_id)
+            .await
+            .expect("staff see it");
         assert_eq!(
             task.status,
             countersign_domain::tasks::contract::Status::Open
         );
-        s.task(&carol, &waiting.task_id)
+        s.tasks()
+            .get(&carol, &waiting.task_id)
             .await
             .expect("the customer sees her own");
         assert!(
             matches!(
-                s.task(&dave, &waiting.task_id).await,
+                s.tasks().get(&dave, &waiting.task_id).await,
                 Err(countersign_domain::DomainError::NotFound)
             ),
             "{}",
@@ -224,7 +235,8 @@ async fn an_order_decided_from_the_task_list_is_decided_once_and_in_its_history(
         );
         // The customer may see it, not decide it.
         let refused = s
-            .answer_task(
+            .tasks()
+            .answer(
                 &carol,
                 &waiting.task_id,
                 Answer {
@@ -239,7 +251,8 @@ async fn an_order_decided_from_the_task_list_is_decided_once_and_in_its_history(
             b.name
         );
         let answered = s
-            .answer_task(
+            .tasks()
+            .answer(
                 &sam,
                 &waiting.task_id,
                 Answer {
@@ -253,6 +266,7 @@ async fn an_order_decided_from_the_task_list_is_decided_once_and_in_its_history(
         assert!(answered.resumed, "{}", b.name);
         // The order's own page and REST call are told who decided it.
         let late = s
+            .decisions()
             .decide(&order, &waiting.task_id, Outcome::Advance, "sam", None)
             .await;
         assert!(
@@ -261,15 +275,16 @@ async fn an_order_decided_from_the_task_list_is_decided_once_and_in_its_history(
             b.name
         );
         let next = waiting_on(&s, &order, "PROCESSING").await;
-        s.decide(
-            &order,
-            &next.task_id,
-            Outcome::reject("out of stock"),
-            "sam",
-            None,
-        )
-        .await
-        .expect("rejected from the order's page");
+        s.decisions()
+            .decide(
+                &order,
+                &next.task_id,
+                Outcome::reject("out of stock"),
+                "sam",
+                None,
+            )
+            .await
+            .expect("rejected from the order's page");
         let done = status_becomes(&s, &order, "ERROR").await;
         let lines: Vec<_> = done
             .history
@@ -307,7 +322,8 @@ async fn the_task_list_and_the_order_page_racing_decide_a_step_once() {
     let sam = person("sam", &[Role::Staff]);
     for (b, s) in both().await {
         let order = s
-            .place_order("carol", &["hat".to_owned()])
+            .orders()
+            .place("carol", &["hat".to_owned()])
             .await
             .expect("placed");
         let waiting = waiting_on(&s, &order, "PENDING").await;
@@ -330,7 +346,8 @@ async fn the_task_list_and_the_order_page_racing_decide_a_step_once() {
                         reason: Some(format!("list {i}")),
                         ..Answer::default()
                     };
-                    s.answer_task(&sam, &task, answer)
+                    s.tasks()
+                        .answer(&sam, &task, answer)
                         .await
                         .map(|_| action.to_owned())
                 } else {
@@ -339,7 +356,8 @@ async fn the_task_list_and_the_order_page_racing_decide_a_step_once() {
                     } else {
                         Outcome::Advance
                     };
-                    s.decide(&order, &task, outcome, "sam", Some(&format!("page {i}")))
+                    s.decisions()
+                        .decide(&order, &task, outcome, "sam", Some(&format!("page {i}")))
                         .await
                         .map(|_| if reject { "reject" } else { "advance" }.to_owned())
                 }
@@ -412,7 +430,7 @@ async fn an_old_wait_with_a_decision_in_flight_is_left_to_the_ledger() {
         }
         put.send().await.expect("the old claim");
 
-        let pass = s.carry_over_order_waits().await.expect("carry over");
+        let pass = s.migration().order_waits().await.expect("carry over");
         assert_eq!(
             pass,
             Carried {
@@ -423,7 +441,11 @@ async fn an_old_wait_with_a_decision_in_flight_is_left_to_the_ledger() {
             b.name
         );
         assert!(
-            s.pending_task(&order).await.expect("read").is_none(),
+            s.orders()
+                .pending_task(&order)
+                .await
+                .expect("read")
+                .is_none(),
             "{}: nobody can decide it a second time",
             b.name
         );
@@ -431,8 +453,8 @@ async fn an_old_wait_with_a_decision_in_flight_is_left_to_the_ledger() {
         // row of the decided step goes, the next wait is carried over.
         domain::reconcile_later(&s).await;
         let second = loop {
-            s.reconcile().await.expect("reconcile");
-            if let Some(t) = s.pending_task(&order).await.expect("read") {
+            s.reconciler().pass().await.expect("reconcile");
+            if let Some(t) = s.orders().pending_task(&order).await.expect("read") {
                 break t;
             }
             assert!(
@@ -443,7 +465,7 @@ async fn an_old_wait_with_a_decision_in_flight_is_left_to_the_ledger() {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         };
         assert_eq!(second.step, "PROCESSING", "{}", b.name);
-        let now = s.order(&order).await.expect("order");
+        let now = s.orders().get(&order).await.expect("order");
         let decisions: Vec<_> = now
             .history
             .iter()

@@ -18,13 +18,15 @@ use signing::{desk_request, document_becomes, signers};
 async fn alice_signs_by_herself_and_bob_signs_on_his_desk() {
     for (b, s) in both().await {
         let doc = s
-            .request_signatures("Supplier contract", &signers(&["bob"]), 3600)
+            .documents()
+            .request("Supplier contract", &signers(&["bob"]), 3600)
             .await
             .expect("started");
         let request = desk_request(&s, "bob", &doc).await;
         let task = request.task_id.expect("a waiting request has a task");
         let d = s
-            .decide_signature(&doc, "bob", &task, Outcome::Advance, "bob")
+            .documents()
+            .decide(&doc, "bob", &task, Outcome::Advance, "bob")
             .await
             .expect("signed");
         assert_eq!(d.outcome, "sign");
@@ -51,7 +53,8 @@ async fn alice_signs_by_herself_and_bob_signs_on_his_desk() {
             b.name
         );
         assert!(
-            s.signer_desk("bob")
+            s.documents()
+                .signer_desk("bob")
                 .await
                 .expect("desk")
                 .iter()
@@ -64,11 +67,13 @@ async fn alice_signs_by_herself_and_bob_signs_on_his_desk() {
 async fn bob_declines_with_a_reason_and_the_document_is_declined() {
     for (b, s) in both().await {
         let doc = s
-            .request_signatures("NDA", &signers(&["bob"]), 3600)
+            .documents()
+            .request("NDA", &signers(&["bob"]), 3600)
             .await
             .expect("started");
         let task = desk_request(&s, "bob", &doc).await.task_id.expect("task");
-        s.decide_signature(&doc, "bob", &task, Outcome::reject("wrong address"), "bob")
+        s.documents()
+            .decide(&doc, "bob", &task, Outcome::reject("wrong address"), "bob")
             .await
             .expect("declined");
         let document = document_becomes(&s, &doc, "DECLINED").await;
@@ -95,26 +100,30 @@ async fn bob_declines_with_a_reason_and_the_document_is_declined() {
 async fn each_human_signer_decides_only_their_own_request() {
     for (b, s) in both().await {
         let doc = s
-            .request_signatures("Board minutes", &signers(&["bob", "erin"]), 3600)
+            .documents()
+            .request("Board minutes", &signers(&["bob", "erin"]), 3600)
             .await
             .expect("started");
         let bobs = desk_request(&s, "bob", &doc).await.task_id.expect("task");
         let erins = desk_request(&s, "erin", &doc).await.task_id.expect("task");
         assert_ne!(bobs, erins);
         let meddling = s
-            .decide_signature(&doc, "bob", &bobs, Outcome::Advance, "erin")
+            .documents()
+            .decide(&doc, "bob", &bobs, Outcome::Advance, "erin")
             .await;
         assert_eq!(meddling, Err(DomainError::Forbidden), "{}", b.name);
-        s.decide_signature(&doc, "bob", &bobs, Outcome::Advance, "bob")
+        s.documents()
+            .decide(&doc, "bob", &bobs, Outcome::Advance, "bob")
             .await
             .expect("bob");
         assert_eq!(
-            s.document(&doc).await.expect("doc").status.as_str(),
+            s.documents().get(&doc).await.expect("doc").status.as_str(),
             "WAITING",
             "{}: erin has not signed",
             b.name
         );
-        s.decide_signature(&doc, "erin", &erins, Outcome::Advance, "erin")
+        s.documents()
+            .decide(&doc, "erin", &erins, Outcome::Advance, "erin")
             .await
             .expect("erin");
         let document = document_becomes(&s, &doc, "SIGNED").await;
@@ -122,11 +131,13 @@ async fn each_human_signer_decides_only_their_own_request() {
         // Erin's task id on bob's request names nothing of bob's: not
         // found, not who decided erin's.
         let crossed = s
-            .decide_signature(&doc, "bob", &erins, Outcome::Advance, "bob")
+            .documents()
+            .decide(&doc, "bob", &erins, Outcome::Advance, "bob")
             .await;
         assert_eq!(crossed, Err(DomainError::NotFound), "{}", b.name);
         let again = s
-            .decide_signature(&doc, "bob", &bobs, Outcome::Advance, "bob")
+            .documents()
+            .decide(&doc, "bob", &bobs, Outcome::Advance, "bob")
             .await;
         assert!(
             matches!(again, Err(DomainError::AlreadyDecided { ref by, .. }) if by == "bob"),
@@ -140,7 +151,8 @@ async fn each_human_signer_decides_only_their_own_request() {
 async fn an_unanswered_request_expires_and_the_document_times_out() {
     for (b, s) in both().await {
         let doc = s
-            .request_signatures("Quote", &signers(&["bob"]), 1)
+            .documents()
+            .request("Quote", &signers(&["bob"]), 1)
             .await
             .expect("started");
         let task = desk_request(&s, "bob", &doc).await.task_id.expect("task");
@@ -152,7 +164,8 @@ async fn an_unanswered_request_expires_and_the_document_times_out() {
             .expect("bob's request");
         assert_eq!(bob.status.as_str(), "EXPIRED", "{}", b.name);
         let late = s
-            .decide_signature(&doc, "bob", &task, Outcome::Advance, "bob")
+            .documents()
+            .decide(&doc, "bob", &task, Outcome::Advance, "bob")
             .await;
         assert!(
             matches!(late, Err(DomainError::Expired) | Err(DomainError::NotFound)),

@@ -80,20 +80,22 @@ async fn closed_row(s: &Services, id: &str) -> Row {
 async fn a_decline_closes_every_request_still_open() {
     for (b, s) in both().await {
         let doc = s
-            .request_signatures("Lease", &signers(&["bob", "erin"]), 3600)
+            .documents()
+            .request("Lease", &signers(&["bob", "erin"]), 3600)
             .await
             .expect("started");
         let bobs = desk_request(&s, "bob", &doc).await;
         desk_request(&s, "erin", &doc).await;
-        s.decide_signature(
-            &doc,
-            "bob",
-            &bobs.task_id.expect("waits"),
-            Outcome::reject("the rent is wrong"),
-            "bob",
-        )
-        .await
-        .expect("declined");
+        s.documents()
+            .decide(
+                &doc,
+                "bob",
+                &bobs.task_id.expect("waits"),
+                Outcome::reject("the rent is wrong"),
+                "bob",
+            )
+            .await
+            .expect("declined");
         document_becomes(&s, &doc, "DECLINED").await;
         // Erin's wait was stopped with the document: the workflow closed
         // her request, so no list shows it, not even to staff.
@@ -120,7 +122,8 @@ async fn a_decline_closes_every_request_still_open() {
         );
         let sam = person("sam", &[Role::Staff]);
         let open = s
-            .tasks(&sam, &Default::default(), None, 100)
+            .tasks()
+            .list(&sam, &Default::default(), None, 100)
             .await
             .expect("the task list");
         assert!(
@@ -129,7 +132,7 @@ async fn a_decline_closes_every_request_still_open() {
             b.name,
             open.tasks
         );
-        let document = s.document(&doc).await.expect("document");
+        let document = s.documents().get(&doc).await.expect("document");
         let states: Vec<(&str, &str)> = document
             .requests
             .iter()
@@ -143,7 +146,8 @@ async fn a_decline_closes_every_request_still_open() {
         );
         // Erin's answer now is refused: her request expired.
         let late = s
-            .decide_signature(
+            .documents()
+            .decide(
                 &doc,
                 "erin",
                 &request_id(&doc, "erin"),
@@ -166,7 +170,8 @@ async fn a_request_is_a_task_only_its_signer_answers_from_the_task_list_once() {
     let sam = person("sam", &[Role::Staff]);
     for (b, s) in both().await {
         let doc = s
-            .request_signatures("Supplier contract", &signers(&["bob"]), 3600)
+            .documents()
+            .request("Supplier contract", &signers(&["bob"]), 3600)
             .await
             .expect("started");
         let request = desk_request(&s, "bob", &doc).await;
@@ -174,19 +179,24 @@ async fn a_request_is_a_task_only_its_signer_answers_from_the_task_list_once() {
         assert_eq!(id, request_id(&doc, "bob"), "{}", b.name);
         // Bob sees it in the one task list; staff too; erin does not.
         let mine = s
-            .tasks(&bob, &Default::default(), None, 100)
+            .tasks()
+            .list(&bob, &Default::default(), None, 100)
             .await
             .expect("bob's list");
         assert!(mine.tasks.iter().any(|t| t.id == id), "{}", b.name);
-        s.task(&sam, &id).await.expect("staff see every task");
+        s.tasks()
+            .get(&sam, &id)
+            .await
+            .expect("staff see every task");
         assert!(
-            matches!(s.task(&erin, &id).await, Err(DomainError::NotFound)),
+            matches!(s.tasks().get(&erin, &id).await, Err(DomainError::NotFound)),
             "{}",
             b.name
         );
         // Staff may see it, not sign it.
         let refused = s
-            .answer_task(
+            .tasks()
+            .answer(
                 &sam,
                 &id,
                 Answer {
@@ -202,7 +212,8 @@ async fn a_request_is_a_task_only_its_signer_answers_from_the_task_list_once() {
         );
         // Declining needs a reason, from the task list as on the desk.
         let bare = s
-            .answer_task(
+            .tasks()
+            .answer(
                 &bob,
                 &id,
                 Answer {
@@ -217,7 +228,8 @@ async fn a_request_is_a_task_only_its_signer_answers_from_the_task_list_once() {
             b.name
         );
         let answered = s
-            .answer_task(
+            .tasks()
+            .answer(
                 &bob,
                 &id,
                 Answer {
@@ -248,7 +260,8 @@ async fn a_request_is_a_task_only_its_signer_answers_from_the_task_list_once() {
         assert_eq!(decisions, ["sign"], "{}: {document:#?}", b.name);
         // The desk's answer after it is told who signed.
         let again = s
-            .decide_signature(&doc, "bob", &id, Outcome::Advance, "bob")
+            .documents()
+            .decide(&doc, "bob", &id, Outcome::Advance, "bob")
             .await;
         assert!(
             matches!(again, Err(DomainError::AlreadyDecided { ref by, .. }) if by == "bob"),
@@ -256,7 +269,8 @@ async fn a_request_is_a_task_only_its_signer_answers_from_the_task_list_once() {
             b.name
         );
         assert!(
-            s.signer_desk("bob")
+            s.documents()
+                .signer_desk("bob")
                 .await
                 .expect("desk")
                 .iter()
@@ -272,7 +286,8 @@ async fn the_desk_and_the_task_list_racing_decide_a_request_once() {
     let bob = person("bob", &[Role::Signer]);
     for (b, s) in both().await {
         let doc = s
-            .request_signatures("Offer", &signers(&["bob"]), 3600)
+            .documents()
+            .request("Offer", &signers(&["bob"]), 3600)
             .await
             .expect("started");
         let id = desk_request(&s, "bob", &doc).await.task_id.expect("waits");
@@ -281,20 +296,22 @@ async fn the_desk_and_the_task_list_racing_decide_a_request_once() {
             let (s, bob, doc, id) = (s.clone(), bob.clone(), doc.clone(), id.clone());
             calls.spawn(async move {
                 if i % 2 == 0 {
-                    s.decide_signature(&doc, "bob", &id, Outcome::Advance, "bob")
+                    s.documents()
+                        .decide(&doc, "bob", &id, Outcome::Advance, "bob")
                         .await
                         .map(|_| ())
                 } else {
-                    s.answer_task(
-                        &bob,
-                        &id,
-                        Answer {
-                            action: "sign".into(),
-                            ..Answer::default()
-                        },
-                    )
-                    .await
-                    .map(|_| ())
+                    s.tasks()
+                        .answer(
+                            &bob,
+                            &id,
+                            Answer {
+                                action: "sign".into(),
+                                ..Answer::default()
+                            },
+                        )
+                        .await
+                        .map(|_| ())
                 }
             });
         }
@@ -321,7 +338,8 @@ async fn the_desk_and_the_task_list_racing_decide_a_request_once() {
 async fn the_definition_writes_the_same_task_the_carry_over_does() {
     for (b, s) in both().await {
         let doc = s
-            .request_signatures("Invoice", &signers(&["bob"]), 3600)
+            .documents()
+            .request("Invoice", &signers(&["bob"]), 3600)
             .await
             .expect("started");
         desk_request(&s, "bob", &doc).await;
@@ -409,20 +427,25 @@ async fn waiting_requests_of_the_version_before_are_carried_over_and_signed() {
             .iter()
             .filter_map(|r| Some((text(r, "signer")?, text(r, "taskId")?)))
             .collect();
-        let pass = s.carry_over_signature_requests().await.expect("carry over");
+        let pass = s
+            .migration()
+            .signature_requests()
+            .await
+            .expect("carry over");
         assert_eq!(pass.carried, 2, "{}: {pass:?}", b.name);
         assert!(
             old_rows(&s).await.is_empty(),
             "{}: the old rows are gone",
             b.name
         );
-        let again = s.carry_over_signature_requests().await.expect("again");
+        let again = s.migration().signature_requests().await.expect("again");
         assert_eq!(again, Carried::default(), "{}", b.name);
 
         let bobs = desk_request(&s, "bob", &doc).await;
         assert_eq!(bobs.task_id, Some(request_id(&doc, "bob")), "{}", b.name);
         let inbox = s
-            .staff_inbox(&InboxQuery {
+            .staff_inbox()
+            .page(&InboxQuery {
                 limit: 100,
                 ..InboxQuery::default()
             })
@@ -437,18 +460,20 @@ async fn waiting_requests_of_the_version_before_are_carried_over_and_signed() {
             b.name
         );
         // Bob's page was loaded before the upgrade: it names the old id.
-        s.decide_signature(&doc, "bob", &old_ids["bob"], Outcome::Advance, "bob")
+        s.documents()
+            .decide(&doc, "bob", &old_ids["bob"], Outcome::Advance, "bob")
             .await
             .expect("bob signs under the old id");
-        s.decide_signature(
-            &doc,
-            "erin",
-            &request_id(&doc, "erin"),
-            Outcome::Advance,
-            "erin",
-        )
-        .await
-        .expect("erin signs under the new one");
+        s.documents()
+            .decide(
+                &doc,
+                "erin",
+                &request_id(&doc, "erin"),
+                Outcome::Advance,
+                "erin",
+            )
+            .await
+            .expect("erin signs under the new one");
         let document = document_becomes(&s, &doc, "SIGNED").await;
         let states: Vec<(&str, &str, Option<&str>)> = document
             .requests
@@ -471,7 +496,8 @@ async fn waiting_requests_of_the_version_before_are_carried_over_and_signed() {
             b.name
         );
         let again = s
-            .decide_signature(&doc, "bob", &old_ids["bob"], Outcome::Advance, "bob")
+            .documents()
+            .decide(&doc, "bob", &old_ids["bob"], Outcome::Advance, "bob")
             .await;
         assert!(
             matches!(again, Err(DomainError::AlreadyDecided { ref by, .. }) if by == "bob"),
@@ -540,10 +566,14 @@ async fn closed_requests_of_the_version_before_keep_how_they_ended() {
         .send()
         .await
         .expect("dan's request");
-        let pass = s.carry_over_signature_requests().await.expect("carry over");
+        let pass = s
+            .migration()
+            .signature_requests()
+            .await
+            .expect("carry over");
         assert_eq!(pass.carried, 2, "{}: {pass:?}", b.name);
         assert!(old_rows(&s).await.is_empty(), "{}", b.name);
-        let document = s.document(&doc).await.expect("document");
+        let document = s.documents().get(&doc).await.expect("document");
         let states: Vec<(&str, &str, Option<&str>)> = document
             .requests
             .iter()
@@ -569,7 +599,8 @@ async fn closed_requests_of_the_version_before_keep_how_they_ended() {
         assert!(!row.contains_key("open"), "{}", b.name);
         let sam = person("sam", &[Role::Staff]);
         let task = s
-            .task(&sam, &request_id(&doc, "dan"))
+            .tasks()
+            .get(&sam, &request_id(&doc, "dan"))
             .await
             .expect("a task like any");
         assert_eq!(task.status, Status::Expired, "{}", b.name);
@@ -577,7 +608,13 @@ async fn closed_requests_of_the_version_before_keep_how_they_ended() {
         // contract (no empty date-time), so it reads as a valid task.
         assert!(task.spec().is_some(), "{}: {:?}", b.name, task.contract);
         // Neither is anyone's to decide.
-        assert!(s.signer_desk("carol").await.expect("desk").is_empty());
+        assert!(
+            s.documents()
+                .signer_desk("carol")
+                .await
+                .expect("desk")
+                .is_empty()
+        );
     }
 }
 
@@ -585,7 +622,7 @@ async fn closed_requests_of_the_version_before_keep_how_they_ended() {
 async fn a_carried_request_that_version_expires_later_is_closed_with_it() {
     for (b, s) in both().await {
         let doc = old_document(&s, &["bob"]).await;
-        s.carry_over_signature_requests().await.expect("carried");
+        s.migration().signature_requests().await.expect("carried");
         desk_request(&s, "bob", &doc).await;
         // What the old definition's "Expire request" writes once the old
         // row is gone: an update of a deleted key makes a row of its own.
@@ -602,7 +639,7 @@ async fn a_carried_request_that_version_expires_later_is_closed_with_it() {
             .send()
             .await
             .expect("the old workflow's expiry");
-        let pass = s.carry_over_signature_requests().await.expect("again");
+        let pass = s.migration().signature_requests().await.expect("again");
         assert_eq!(pass.carried, 1, "{}: {pass:?}", b.name);
         let row = closed_row(&s, &request_id(&doc, "bob")).await;
         assert_eq!(
@@ -614,7 +651,8 @@ async fn a_carried_request_that_version_expires_later_is_closed_with_it() {
         assert!(!row.contains_key("token"), "{}", b.name);
         assert!(old_rows(&s).await.is_empty(), "{}", b.name);
         assert!(
-            s.signer_desk("bob")
+            s.documents()
+                .signer_desk("bob")
                 .await
                 .expect("desk")
                 .iter()

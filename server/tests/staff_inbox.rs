@@ -35,7 +35,7 @@ async fn all_pages(s: &Services, q: &InboxQuery, limit: usize) -> Vec<InboxItem>
     };
     let mut out = Vec::new();
     for _ in 0..100 {
-        let page = s.staff_inbox(&q).await.expect("inbox page");
+        let page = s.staff_inbox().page(&q).await.expect("inbox page");
         assert!(page.items.len() <= limit);
         out.extend(page.items);
         match page.next {
@@ -72,11 +72,12 @@ fn human(name: &str) -> SignerSpec {
 #[tokio::test]
 async fn orders_and_signature_requests_share_one_inbox_filtered_sorted_and_paged() {
     for (b, s) in both().await {
-        let before = s.changes().await.expect("counter");
+        let before = s.live().changes().await.expect("counter");
         let mut orders = Vec::new();
         for (customer, item) in [("carol", "Hat"), ("dave", "Scarf"), ("carol", "Boots")] {
             orders.push(
-                s.place_order(customer, &[item.to_owned()])
+                s.orders()
+                    .place(customer, &[item.to_owned()])
                     .await
                     .expect("placed"),
             );
@@ -84,16 +85,18 @@ async fn orders_and_signature_requests_share_one_inbox_filtered_sorted_and_paged
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let long = s
-            .request_signatures("Lease renewal", &[human("bob")], 86_400)
+            .documents()
+            .request("Lease renewal", &[human("bob")], 86_400)
             .await
             .expect("requested");
         let short = s
-            .request_signatures("Supplier contract", &[human("bob"), human("erin")], 3_600)
+            .documents()
+            .request("Supplier contract", &[human("bob"), human("erin")], 3_600)
             .await
             .expect("requested");
         let all = inbox_has(&s, &query(Kind::All, Sort::Age), 6).await;
         assert!(
-            s.changes().await.expect("counter") >= before + 5,
+            s.live().changes().await.expect("counter") >= before + 5,
             "{}: each placement and request bumps the change counter",
             b.name
         );
@@ -176,11 +179,13 @@ async fn orders_and_signature_requests_share_one_inbox_filtered_sorted_and_paged
         // Decided rows leave; a request whose document ended (erin
         // declined, so bob's is moot) leaves too.
         let first = &all[0];
-        s.decide(&first.id, &first.task_id, Outcome::Advance, "sam", None)
+        s.decisions()
+            .decide(&first.id, &first.task_id, Outcome::Advance, "sam", None)
             .await
             .expect("advanced");
         let erin = contract.iter().find(|i| i.who == "erin").expect("erin's");
-        s.decide_signature(&short, "erin", &erin.task_id, Outcome::reject("no"), "erin")
+        s.documents()
+            .decide(&short, "erin", &erin.task_id, Outcome::reject("no"), "erin")
             .await
             .expect("declined");
         // The first order comes back at its next step (PROCESSING).
@@ -195,7 +200,7 @@ async fn orders_and_signature_requests_share_one_inbox_filtered_sorted_and_paged
                 .iter()
                 .any(|i| i.id == orders[0] && i.status.as_str() == "PROCESSING")
         );
-        let bob_desk = s.signer_desk("bob").await.expect("desk");
+        let bob_desk = s.documents().signer_desk("bob").await.expect("desk");
         assert_eq!(
             bob_desk
                 .iter()
@@ -217,7 +222,7 @@ async fn bad_inbox_questions_are_refused_with_a_reason() {
         ..query(Kind::All, Sort::Age)
     };
     assert!(matches!(
-        s.staff_inbox(&bad_cursor).await,
+        s.staff_inbox().page(&bad_cursor).await,
         Err(DomainError::Invalid(m)) if m.contains("cursor")
     ));
     let bad_status = InboxQuery {
@@ -225,7 +230,7 @@ async fn bad_inbox_questions_are_refused_with_a_reason() {
         ..query(Kind::All, Sort::Age)
     };
     assert!(matches!(
-        s.staff_inbox(&bad_status).await,
+        s.staff_inbox().page(&bad_status).await,
         Err(DomainError::Invalid(m)) if m.contains("PENDING")
     ));
     assert!(Kind::parse("invoices").is_err());
@@ -236,17 +241,29 @@ async fn bad_inbox_questions_are_refused_with_a_reason() {
 async fn execution_events_page_and_never_carry_a_token() {
     for (b, s) in both().await {
         let order = s
-            .place_order("carol", &["Lamp".to_owned()])
+            .orders()
+            .place("carol", &["Lamp".to_owned()])
             .await
             .expect("placed");
         let arn = s.execution_arn(&order);
         // Wait for the first callback step, whose parameters hold a token.
         let deadline = Instant::now() + Duration::from_secs(20);
-        while s.pending_task(&order).await.expect("read").is_none() {
+        while s
+            .orders()
+            .pending_task(&order)
+            .await
+            .expect("read")
+            .is_none()
+        {
             assert!(Instant::now() < deadline, "never waited");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let waiting = s.pending_task(&order).await.expect("read").expect("waits");
+        let waiting = s
+            .orders()
+            .pending_task(&order)
+            .await
+            .expect("read")
+            .expect("waits");
         let row = s
             .ddb
             .get_item()
@@ -270,6 +287,7 @@ async fn execution_events_page_and_never_carry_a_token() {
         let mut pages = 0;
         loop {
             let got = s
+                .live()
                 .execution_events(&arn, 2, page.as_deref())
                 .await
                 .expect("events");
@@ -317,7 +335,8 @@ async fn execution_events_page_and_never_carry_a_token() {
             b.name
         );
         assert!(matches!(
-            s.execution_events(&s.execution_arn("no-such-order"), 10, None)
+            s.live()
+                .execution_events(&s.execution_arn("no-such-order"), 10, None)
                 .await,
             Err(DomainError::NotFound)
         ));

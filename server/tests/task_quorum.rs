@@ -65,12 +65,13 @@ async fn large_expense(s: &Services, kinds: &Kinds, p: &People) -> (String, Stri
         ("purpose".to_owned(), json!("servers")),
     ]);
     let started = s
-        .start_kind(&p.carol, kind, &values)
+        .tasks()
+        .start(&p.carol, kind, &values)
         .await
         .expect("started");
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        if let Ok(task) = s.task(&p.fay, &started.subject_id).await
+        if let Ok(task) = s.tasks().get(&p.fay, &started.subject_id).await
             && task.status == Status::Open
         {
             assert_eq!(task.spec().map(|spec| spec.quorum), Some(2));
@@ -150,8 +151,8 @@ async fn the_same_person_approving_twice_at_once_counts_once() {
         let p = people();
         let (task_id, execution) = large_expense(&s, &kinds, &p).await;
         let (first, second) = tokio::join!(
-            s.answer_task(&p.fay, &task_id, approve("first")),
-            s.answer_task(&p.fay, &task_id, approve("second")),
+            s.tasks().answer(&p.fay, &task_id, approve("first")),
+            s.tasks().answer(&p.fay, &task_id, approve("second")),
         );
         let results = [&first, &second];
         let won: Vec<&Answered> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
@@ -166,14 +167,15 @@ async fn the_same_person_approving_twice_at_once_counts_once() {
             "{}: the other is told fay approved already: {first:?} {second:?}",
             b.name
         );
-        let task = s.task(&p.fay, &task_id).await.expect("task");
+        let task = s.tasks().get(&p.fay, &task_id).await.expect("task");
         assert_eq!(task.status, Status::Open, "{}", b.name);
         assert_eq!(task.approvals.len(), 1, "{}", b.name);
         assert!(unfinished_records(&s, &task_id).await.is_empty());
 
         // The second approver still completes it, with two approvals.
         let done = s
-            .answer_task(&p.gus, &task_id, approve("fine"))
+            .tasks()
+            .answer(&p.gus, &task_id, approve("fine"))
             .await
             .expect("gus approves");
         assert!(done.resumed);
@@ -192,8 +194,8 @@ async fn two_approvals_reaching_the_quorum_at_once_resume_the_workflow_once() {
             let what = format!("{} round {round}", b.name);
             let (task_id, execution) = large_expense(&s, &kinds, &p).await;
             let (fay, gus) = tokio::join!(
-                s.answer_task(&p.fay, &task_id, approve("fay agrees")),
-                s.answer_task(&p.gus, &task_id, approve("gus agrees")),
+                s.tasks().answer(&p.fay, &task_id, approve("fay agrees")),
+                s.tasks().answer(&p.gus, &task_id, approve("gus agrees")),
             );
             let fay = fay.unwrap_or_else(|e| panic!("{what}: fay {e:?}"));
             let gus = gus.unwrap_or_else(|e| panic!("{what}: gus {e:?}"));
@@ -270,13 +272,17 @@ async fn an_approval_stopped_at_any_step_ends_resumed_once_with_every_approval()
         for case in cases(&s) {
             let what = format!("{}: {}", b.name, case.name);
             let (task_id, execution) = large_expense(&s, &kinds, &p).await;
-            s.answer_task(&p.fay, &task_id, approve("fay agrees"))
+            s.tasks()
+                .answer(&p.fay, &task_id, approve("fay agrees"))
                 .await
                 .unwrap_or_else(|e| panic!("{what}: fay {e:?}"));
             for fault in case.faults {
                 faults.inject(fault);
             }
-            let told = s.answer_task(&p.gus, &task_id, approve("gus agrees")).await;
+            let told = s
+                .tasks()
+                .answer(&p.gus, &task_id, approve("gus agrees"))
+                .await;
             assert!(faults.struck() > 0, "{what}: the fault struck ({told:?})");
             faults.clear();
             // Told it failed, or that it went through: never a wrong answer.
@@ -299,7 +305,7 @@ async fn an_approval_stopped_at_any_step_ends_resumed_once_with_every_approval()
             );
             let deadline = std::time::Instant::now() + Duration::from_secs(20);
             loop {
-                let task = s.task(&p.fay, &task_id).await.expect("task");
+                let task = s.tasks().get(&p.fay, &task_id).await.expect("task");
                 if task.status == Status::Approved {
                     break;
                 }
@@ -311,7 +317,7 @@ async fn an_approval_stopped_at_any_step_ends_resumed_once_with_every_approval()
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             // A retry now is told it is decided, and changes nothing.
-            let again = s.answer_task(&p.gus, &task_id, approve("again")).await;
+            let again = s.tasks().answer(&p.gus, &task_id, approve("again")).await;
             assert!(
                 matches!(again, Err(DomainError::AlreadyDecided { .. })),
                 "{what}: {again:?}"

@@ -108,7 +108,8 @@ pub async fn list_tasks(
         };
         let page = services
             .domain
-            .tasks(
+            .tasks()
+            .list(
                 &user,
                 &filter,
                 cursor.as_deref().filter(|c| !c.is_empty()),
@@ -126,7 +127,7 @@ pub async fn list_tasks(
                 form: k.descriptor.start.form.clone(),
             })
             .collect();
-        let views = services.domain.saved_views(&user).await?;
+        let views = services.domain.saved_views().list(&user).await?;
         Ok(TaskList {
             views,
             groups: user.groups.clone(),
@@ -150,7 +151,7 @@ pub async fn list_tasks(
 #[server(endpoint = "tasks/get")]
 pub async fn get_task(task_id: String) -> Result<TaskCard, AppError> {
     crate::auth::as_signed_in(|services, user| async move {
-        let task = services.domain.task(&user, &task_id).await?;
+        let task = services.domain.tasks().get(&user, &task_id).await?;
         Ok(card(&services, &user, task))
     })
     .await
@@ -172,7 +173,8 @@ pub async fn answer_task(
         use countersign_domain::tasks::decide::Answer;
         let answered = services
             .domain
-            .answer_task(
+            .tasks()
+            .answer(
                 &user,
                 &task_id,
                 Answer {
@@ -209,11 +211,11 @@ pub async fn claim_task(task_id: String, what: String) -> Result<String, AppErro
     crate::auth::as_signed_in(|services, user| async move {
         let text = match what.as_str() {
             "claim" => {
-                services.domain.claim_task(&user, &task_id).await?;
+                services.domain.tasks().claim(&user, &task_id).await?;
                 "claimed: it is yours".to_owned()
             }
             "unclaim" => {
-                services.domain.unclaim_task(&user, &task_id).await?;
+                services.domain.tasks().unclaim(&user, &task_id).await?;
                 "given back".to_owned()
             }
             other => {
@@ -241,7 +243,8 @@ pub async fn assign_task(
         let to = to.trim().to_owned();
         services
             .domain
-            .assign_task(&user, &task_id, &to, reason.as_deref())
+            .tasks()
+            .assign(&user, &task_id, &to, reason.as_deref())
             .await?;
         let text = format!("assigned to {to}");
         crate::error::back_with("done", &text);
@@ -265,7 +268,7 @@ pub async fn start_kind(
             .into_iter()
             .map(|(k, v)| (k, serde_json::Value::String(v)))
             .collect();
-        let started = services.domain.start_kind(&user, found, &values).await?;
+        let started = services.domain.tasks().start(&user, found, &values).await?;
         let text = format!("started: {}", found.descriptor.title);
         crate::error::back_with("done", &text);
         Ok(started.subject_id)
@@ -310,7 +313,8 @@ pub async fn save_view(
         };
         let saved = services
             .domain
-            .save_view(&user, &name, &filter, group.as_deref())
+            .saved_views()
+            .save(&user, &name, &filter, group.as_deref())
             .await?;
         let text = match &saved.group {
             Some(g) => format!("saved the view {}, shared with {g}", saved.name),
@@ -328,7 +332,7 @@ pub async fn save_view(
 #[server(endpoint = "tasks/delete_view")]
 pub async fn delete_view(name: String) -> Result<String, AppError> {
     crate::auth::as_signed_in(|services, user| async move {
-        services.domain.delete_view(&user, &name).await?;
+        services.domain.saved_views().delete(&user, &name).await?;
         let text = format!("deleted the view {name}");
         crate::error::back_with("done", &text);
         Ok(text)

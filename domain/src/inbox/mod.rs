@@ -94,9 +94,23 @@ pub struct InboxQuery {
     pub cursor: Option<String>,
 }
 
+/// The staff inbox: orders and signature requests in one list.
+/// A handle on [`Services`]; get one with [`Services::staff_inbox`].
+#[derive(Debug, Clone, Copy)]
+pub struct StaffInbox<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// The staff inbox.
+    pub fn staff_inbox(&self) -> StaffInbox<'_> {
+        StaffInbox { s: self }
+    }
+}
+
+impl StaffInbox<'_> {
     /// One page of the staff inbox.
-    pub async fn staff_inbox(&self, query: &InboxQuery) -> Result<InboxPage, DomainError> {
+    pub async fn page(self, query: &InboxQuery) -> Result<InboxPage, DomainError> {
         let limit = query.limit.clamp(1, MAX_PAGE);
         let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
             Some(text) => decode(text)?,
@@ -128,7 +142,7 @@ impl Services {
         let wants_signatures =
             query.kind != Kind::Orders && status.as_deref().is_none_or(|s| s == "WAITING");
         let mut orders = Source::new(
-            &self.tables.tasks,
+            &self.s.tables.tasks,
             &ORDERS_BY_AGE,
             if wants_orders {
                 cursor.orders.clone()
@@ -137,7 +151,7 @@ impl Services {
             },
         )?;
         let mut signatures = Source::new(
-            &self.tables.tasks,
+            &self.s.tables.tasks,
             match query.sort {
                 Sort::Age => &SIGNATURES_BY_AGE,
                 Sort::Deadline => &SIGNATURES_BY_DEADLINE,
@@ -158,8 +172,8 @@ impl Services {
                 cut_short = true;
                 break;
             }
-            let order_key = orders.peek(&self.ddb).await?;
-            let signature_key = signatures.peek(&self.ddb).await?;
+            let order_key = orders.peek(&self.s.ddb).await?;
+            let signature_key = signatures.peek(&self.s.ddb).await?;
             let from_orders = match (&order_key, &signature_key) {
                 (None, None) => break,
                 (Some(_), None) => true,
@@ -221,11 +235,12 @@ impl Services {
     }
 
     /// Whether a document no longer waits for signatures.
-    pub(crate) async fn document_ended(&self, document_id: &str) -> Result<bool, DomainError> {
+    pub(crate) async fn document_ended(self, document_id: &str) -> Result<bool, DomainError> {
         let out = self
+            .s
             .ddb
             .get_item()
-            .table_name(&self.tables.documents)
+            .table_name(&self.s.tables.documents)
             .key("documentId", AttributeValue::S(document_id.into()))
             .projection_expression("#status")
             .expression_attribute_names("#status", "status")
@@ -241,14 +256,14 @@ impl Services {
     /// An order's row in the inbox says what was ordered; the pending row
     /// does not carry the items, so they are read from the orders (at
     /// once, one request per order on the page).
-    async fn fill_in_items(&self, items: &mut [InboxItem]) -> Result<(), DomainError> {
+    async fn fill_in_items(self, items: &mut [InboxItem]) -> Result<(), DomainError> {
         let mut reads = tokio::task::JoinSet::new();
         for (at, item) in items.iter().enumerate() {
             if item.kind != "order" {
                 continue;
             }
-            let ddb = self.ddb.clone();
-            let table = self.tables.orders.clone();
+            let ddb = self.s.ddb.clone();
+            let table = self.s.tables.orders.clone();
             let id = item.id.clone();
             reads.spawn(async move {
                 let out = ddb

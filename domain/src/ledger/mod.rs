@@ -61,14 +61,29 @@ pub(crate) enum Claim {
     Taken(Box<Entry>),
 }
 
+/// The decisions table: each decision's row and how far it has got.
+/// A handle on [`Services`]; get one with [`Services::ledger`].
+#[derive(Debug, Clone, Copy)]
+pub struct Ledger<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// The decision ledger.
+    pub fn ledger(&self) -> Ledger<'_> {
+        Ledger { s: self }
+    }
+}
+
+impl Ledger<'_> {
     /// Writes a new CLAIMED row, unless the task already has one that is
     /// not FAILED.
-    pub(crate) async fn claim(&self, entry: &Entry) -> Result<Claim, DomainError> {
+    pub(crate) async fn claim(self, entry: &Entry) -> Result<Claim, DomainError> {
         let put = self
+            .s
             .ddb
             .put_item()
-            .table_name(&self.tables.decisions)
+            .table_name(&self.s.tables.decisions)
             .set_item(Some(entry.item()))
             .condition_expression("attribute_not_exists(taskId) OR #state = :failed")
             .expression_attribute_names("#state", "state")
@@ -99,14 +114,15 @@ impl Services {
     }
 
     /// A ledger row, read consistently.
-    pub(crate) async fn entry(&self, task_id: &str) -> Result<Option<Entry>, DomainError> {
+    pub(crate) async fn entry(self, task_id: &str) -> Result<Option<Entry>, DomainError> {
         if !crate::items::usable_key(task_id) {
             return Ok(None);
         }
         let out = self
+            .s
             .ddb
             .get_item()
-            .table_name(&self.tables.decisions)
+            .table_name(&self.s.tables.decisions)
             .key("taskId", AttributeValue::S(task_id.into()))
             .consistent_read(true)
             .send()
@@ -119,7 +135,7 @@ impl Services {
     /// state. `Ok(false)`: someone else moved it first. A finished row
     /// leaves the open index and forgets its token.
     pub(crate) async fn transition(
-        &self,
+        self,
         entry: &mut Entry,
         to: State,
     ) -> Result<bool, DomainError> {
@@ -127,21 +143,22 @@ impl Services {
         if to == State::Sent {
             update.push_str(", applied = :true");
         }
-        let now = self.clock.stamp();
+        let now = self.s.clock.stamp();
         if to == State::Recorded {
             update.push_str(", finishedAt = :now");
         }
         // Whoever moves a row holds it for another lease.
-        let due = lease_end(self);
+        let due = lease_end(self.s);
         if to.finished() {
             update.push_str(" REMOVE #open, #token");
         } else if matches!(to, State::Sent | State::Expired) {
             update.push_str(" REMOVE #token");
         }
         let mut call = self
+            .s
             .ddb
             .update_item()
-            .table_name(&self.tables.decisions)
+            .table_name(&self.s.tables.decisions)
             .key("taskId", AttributeValue::S(entry.task_id.clone()))
             .update_expression(update)
             .condition_expression("#state = :from")
@@ -189,12 +206,13 @@ impl Services {
 
     /// Takes the lease on a row the reconciler found: only if nobody moved
     /// or leased it since it was read. Pushes `due` to a lease from now.
-    pub(crate) async fn lease(&self, entry: &mut Entry) -> Result<bool, DomainError> {
-        let due = lease_end(self);
+    pub(crate) async fn lease(self, entry: &mut Entry) -> Result<bool, DomainError> {
+        let due = lease_end(self.s);
         let leased = self
+            .s
             .ddb
             .update_item()
-            .table_name(&self.tables.decisions)
+            .table_name(&self.s.tables.decisions)
             .key("taskId", AttributeValue::S(entry.task_id.clone()))
             .update_expression("SET #due = :due ADD attempts :one")
             .condition_expression("#state = :state AND #due = :seen")
@@ -218,17 +236,18 @@ impl Services {
 
     /// Up to `limit` unfinished rows whose lease has run out, the longest
     /// overdue first: one Query on the sparse open index.
-    pub(crate) async fn overdue(&self, limit: i32) -> Result<Vec<Overdue>, DomainError> {
+    pub(crate) async fn overdue(self, limit: i32) -> Result<Vec<Overdue>, DomainError> {
         let out = self
+            .s
             .ddb
             .query()
-            .table_name(&self.tables.decisions)
+            .table_name(&self.s.tables.decisions)
             .index_name(DECISIONS_OPEN)
             .key_condition_expression("#open = :open AND #due <= :now")
             .expression_attribute_names("#open", "open")
             .expression_attribute_names("#due", "due")
             .expression_attribute_values(":open", AttributeValue::S(OPEN.into()))
-            .expression_attribute_values(":now", AttributeValue::S(self.clock.stamp()))
+            .expression_attribute_values(":now", AttributeValue::S(self.s.clock.stamp()))
             .limit(limit)
             .send()
             .await
@@ -248,17 +267,15 @@ impl Services {
 
     /// The latest decision on an order or document (by claim time), FAILED
     /// ones aside: one Query on the subject index.
-    pub(crate) async fn latest_decision(
-        &self,
-        subject: &str,
-    ) -> Result<Option<Entry>, DomainError> {
+    pub(crate) async fn latest_decision(self, subject: &str) -> Result<Option<Entry>, DomainError> {
         if !crate::items::usable_key(subject) {
             return Ok(None);
         }
         let out = self
+            .s
             .ddb
             .query()
-            .table_name(&self.tables.decisions)
+            .table_name(&self.s.tables.decisions)
             .index_name(DECISIONS_BY_SUBJECT)
             .key_condition_expression("subject = :s")
             .expression_attribute_values(":s", AttributeValue::S(subject.into()))
@@ -275,14 +292,14 @@ impl Services {
     }
 }
 
-impl Services {
+impl Ledger<'_> {
     /// The decisions that took effect on an order or document, as history
     /// lines, oldest first. The ledger is where decisions are kept: the
     /// order's own row is written by its workflow, and a second writer
     /// appending to the same list could lose a line to a store whose
     /// updates are not atomic (moto's are not).
     pub(crate) async fn decision_lines(
-        &self,
+        self,
         subject: &str,
     ) -> Result<Vec<crate::orders::HistoryEntry>, DomainError> {
         if !crate::items::usable_key(subject) {
@@ -292,9 +309,10 @@ impl Services {
         let mut start = None;
         loop {
             let out = self
+                .s
                 .ddb
                 .query()
-                .table_name(&self.tables.decisions)
+                .table_name(&self.s.tables.decisions)
                 .index_name(DECISIONS_BY_SUBJECT)
                 .key_condition_expression("subject = :s")
                 .expression_attribute_values(":s", AttributeValue::S(subject.into()))

@@ -10,6 +10,8 @@ mod signatures;
 
 pub use orders::order_task;
 
+use crate::services::Services;
+
 /// What one pass over an old table did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Carried {
@@ -36,5 +38,19 @@ impl Carried {
             Step::Removed => self.removed += 1,
             Step::Left => self.left += 1,
         }
+    }
+}
+
+/// Carries rows an earlier version wrote over to the task contract.
+/// A handle on [`Services`]; get one with [`Services::migration`].
+#[derive(Debug, Clone, Copy)]
+pub struct Migration<'a> {
+    s: &'a Services,
+}
+
+impl Services {
+    /// The carry-over of rows earlier versions wrote.
+    pub fn migration(&self) -> Migration<'_> {
+        Migration { s: self }
     }
 }

@@ -12,12 +12,11 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 
-use super::{Carried, Step};
+use super::{Carried, Migration, Step};
 use crate::DomainError;
 use crate::items::{Item, condition_failed, s, unavailable};
 use crate::ledger::State;
 use crate::orders::{ORDERS_INBOX, OrderStatus, wait_id};
-use crate::services::Services;
 use crate::tables::INBOX_INDEX;
 
 /// The task JSON process-order writes for a wait in `status`; the same
@@ -54,16 +53,17 @@ pub fn order_task(
     })
 }
 
-impl Services {
+impl Migration<'_> {
     /// Carries every wait in the old actions table over (see the module).
-    pub async fn carry_over_order_waits(&self) -> Result<Carried, DomainError> {
+    pub async fn order_waits(self) -> Result<Carried, DomainError> {
         let mut done = Carried::default();
         let mut start = None;
         loop {
             let out = self
+                .s
                 .ddb
                 .query()
-                .table_name(&self.tables.actions)
+                .table_name(&self.s.tables.actions)
                 .index_name(INBOX_INDEX)
                 .key_condition_expression("inbox = :inbox")
                 .expression_attribute_values(":inbox", AttributeValue::S(ORDERS_INBOX.into()))
@@ -89,7 +89,7 @@ impl Services {
         Ok(done)
     }
 
-    async fn carry_over(&self, row: &Item) -> Result<Step, DomainError> {
+    async fn carry_over(self, row: &Item) -> Result<Step, DomainError> {
         let (Some(old_task), Some(order_id), Some(execution)) =
             (s(row, "taskId"), s(row, "orderId"), s(row, "executionId"))
         else {
@@ -98,7 +98,7 @@ impl Services {
         // A decision claimed on the old row is the ledger's to finish; once
         // it has taken effect the old row is only a leftover. One refused
         // outright changed nothing, so the step still waits.
-        match self.entry(&old_task).await? {
+        match self.s.ledger().entry(&old_task).await? {
             Some(entry) if entry.state == State::Failed => {}
             Some(entry) if entry.finished_at.is_some() || entry.state == State::Recorded => {
                 return self.remove_old(&execution, &old_task, Step::Removed).await;
@@ -113,7 +113,7 @@ impl Services {
             return Ok(Step::Left);
         };
         let customer = s(row, "customer").unwrap_or_default();
-        let items = match self.order(&order_id).await {
+        let items = match self.s.orders().get(&order_id).await {
             Ok(order) => order.items,
             Err(DomainError::NotFound) => Vec::new(),
             Err(e) => return Err(e),
@@ -121,9 +121,10 @@ impl Services {
         let task = order_task(&order_id, &customer, &items, status);
         let created = s(row, "createdAt").unwrap_or_default();
         let put = self
+            .s
             .ddb
             .put_item()
-            .table_name(&self.tables.tasks)
+            .table_name(&self.s.tables.tasks)
             .item("taskId", AttributeValue::S(wait_id(&order_id, status)))
             .item("token", AttributeValue::S(token))
             .item("execution", AttributeValue::S(execution.clone()))
@@ -153,15 +154,16 @@ impl Services {
     /// Deletes the old row while it is still `task_id`'s (the old workflow
     /// may have written its next wait under the same key meanwhile).
     async fn remove_old(
-        &self,
+        self,
         execution: &str,
         task_id: &str,
         then: Step,
     ) -> Result<Step, DomainError> {
         let deleted = self
+            .s
             .ddb
             .delete_item()
-            .table_name(&self.tables.actions)
+            .table_name(&self.s.tables.actions)
             .key("executionId", AttributeValue::S(execution.into()))
             .condition_expression("taskId = :task")
             .expression_attribute_values(":task", AttributeValue::S(task_id.into()))

@@ -15,12 +15,11 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{Carried, Step};
+use super::{Carried, Migration, Step};
 use crate::DomainError;
 use crate::items::{Item, condition_failed, s, unavailable};
 use crate::ledger::State;
 use crate::outcome::Outcome;
-use crate::services::Services;
 use crate::signatures::{SIGNATURES_INBOX, request_id, signature_task};
 use crate::tasks::Status;
 use crate::tasks::contract::OPEN;
@@ -35,13 +34,14 @@ struct Ended {
     at: Option<String>,
 }
 
-impl Services {
+impl Migration<'_> {
     /// One pass over the old signature requests table (see the module).
-    pub async fn carry_over_signature_requests(&self) -> Result<Carried, DomainError> {
+    pub async fn signature_requests(self) -> Result<Carried, DomainError> {
         let out = self
+            .s
             .ddb
             .scan()
-            .table_name(&self.tables.signature_requests)
+            .table_name(&self.s.tables.signature_requests)
             .consistent_read(true)
             .limit(PASS_ROWS)
             .send()
@@ -61,7 +61,7 @@ impl Services {
         Ok(done)
     }
 
-    async fn carry_request(&self, row: &Item) -> Result<Step, DomainError> {
+    async fn carry_request(self, row: &Item) -> Result<Step, DomainError> {
         let (Some(document_id), Some(signer)) = (s(row, "documentId"), s(row, "signer")) else {
             return Ok(Step::Left);
         };
@@ -84,7 +84,7 @@ impl Services {
         // once it has taken effect, that is how the request ended. One
         // refused outright changed nothing, so the request still waits.
         if let (Some(old), None) = (&old_task, &ended) {
-            match self.entry(old).await? {
+            match self.s.ledger().entry(old).await? {
                 Some(entry) if entry.state == State::Failed => {}
                 Some(entry) if entry.finished_at.is_some() || entry.state == State::Recorded => {
                     ended = Some(Ended {
@@ -106,16 +106,17 @@ impl Services {
         let deadline = s(row, "deadline").filter(|d| !d.is_empty());
         let created = s(row, "createdAt")
             .or_else(|| ended.as_ref().and_then(|e| e.at.clone()))
-            .unwrap_or_else(|| self.clock.stamp());
+            .unwrap_or_else(|| self.s.clock.stamp());
         let task = signature_task(&document_id, &title, &signer, deadline.as_deref());
         let mut put = self
+            .s
             .ddb
             .put_item()
-            .table_name(&self.tables.tasks)
+            .table_name(&self.s.tables.tasks)
             .item("taskId", AttributeValue::S(id.clone()))
             .item(
                 "execution",
-                AttributeValue::S(self.document_execution_arn(&document_id)),
+                AttributeValue::S(self.s.document_execution_arn(&document_id)),
             )
             .item("state", AttributeValue::S("Request signature".into()))
             .item("createdAt", AttributeValue::S(created))
@@ -159,7 +160,7 @@ impl Services {
     }
 
     /// Closes a carried request that still waits, as it ended.
-    async fn close_carried(&self, id: &str, end: &Ended) -> Result<(), DomainError> {
+    async fn close_carried(self, id: &str, end: &Ended) -> Result<(), DomainError> {
         // Who decided, where someone did (an expiry names nobody).
         let by = if end.by.is_some() {
             ", decidedBy = :by"
@@ -167,9 +168,10 @@ impl Services {
             ""
         };
         let mut update = self
+            .s
             .ddb
             .update_item()
-            .table_name(&self.tables.tasks)
+            .table_name(&self.s.tables.tasks)
             .key("taskId", AttributeValue::S(id.into()))
             .condition_expression("attribute_exists(#open)")
             .update_expression(format!(
@@ -181,7 +183,7 @@ impl Services {
             .expression_attribute_values(":status", AttributeValue::S(end.status.as_str().into()))
             .expression_attribute_values(
                 ":at",
-                AttributeValue::S(end.at.clone().unwrap_or_else(|| self.clock.stamp())),
+                AttributeValue::S(end.at.clone().unwrap_or_else(|| self.s.clock.stamp())),
             );
         if let Some(by) = &end.by {
             update = update.expression_attribute_values(":by", AttributeValue::S(by.clone()));
@@ -199,15 +201,16 @@ impl Services {
     /// workflow may have expired it meanwhile: then the next pass carries
     /// that).
     async fn remove_old_request(
-        &self,
+        self,
         document_id: &str,
         signer: &str,
         status: &str,
     ) -> Result<Step, DomainError> {
         let mut delete = self
+            .s
             .ddb
             .delete_item()
-            .table_name(&self.tables.signature_requests)
+            .table_name(&self.s.tables.signature_requests)
             .key("documentId", AttributeValue::S(document_id.into()))
             .key("signer", AttributeValue::S(signer.into()))
             .expression_attribute_names("#status", "status");

@@ -4,18 +4,18 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use super::Tasks;
 use super::contract::{Assignment, Status, Task};
 use crate::DomainError;
 use crate::items::condition_failed;
 use crate::items::unavailable;
 use crate::outcome::MAX_TEXT;
-use crate::services::Services;
 use crate::users::{Role, User};
 
-impl Services {
+impl Tasks<'_> {
     /// `user` takes an open task they may decide.
-    pub async fn claim_task(&self, user: &User, task_id: &str) -> Result<Task, DomainError> {
-        let task = self.open_task(user, task_id).await?;
+    pub async fn claim(self, user: &User, task_id: &str) -> Result<Task, DomainError> {
+        let task = self.open(user, task_id).await?;
         if !task.may_decide(user) {
             return Err(DomainError::Forbidden);
         }
@@ -28,8 +28,8 @@ impl Services {
     }
 
     /// The assignee (or staff) gives a task back to its pool.
-    pub async fn unclaim_task(&self, user: &User, task_id: &str) -> Result<Task, DomainError> {
-        let task = self.open_task(user, task_id).await?;
+    pub async fn unclaim(self, user: &User, task_id: &str) -> Result<Task, DomainError> {
+        let task = self.open(user, task_id).await?;
         let Some(assignee) = &task.assignee else {
             return Ok(task);
         };
@@ -41,8 +41,8 @@ impl Services {
 
     /// Staff, or the assignee delegating, give a task to `to`, who must be
     /// someone who may decide it.
-    pub async fn assign_task(
-        &self,
+    pub async fn assign(
+        self,
         user: &User,
         task_id: &str,
         to: &str,
@@ -54,12 +54,13 @@ impl Services {
                 "the reason is longer than {MAX_TEXT} characters"
             )));
         }
-        let task = self.open_task(user, task_id).await?;
+        let task = self.open(user, task_id).await?;
         let holds = task.assignee.as_deref() == Some(&user.name);
         if !user.has(Role::Staff) && !holds {
             return Err(DomainError::Forbidden);
         }
         let target = self
+            .s
             .accounts()
             .user(to)
             .await?
@@ -75,18 +76,18 @@ impl Services {
         self.hand_over(user, &task, Some(to), reason).await
     }
 
-    async fn open_task(&self, user: &User, task_id: &str) -> Result<Task, DomainError> {
-        let task = self.task(user, task_id).await?;
+    async fn open(self, user: &User, task_id: &str) -> Result<Task, DomainError> {
+        let task = self.get(user, task_id).await?;
         match task.status {
             Status::Open => Ok(task),
-            _ => Err(self.task_verdict(&task).await),
+            _ => Err(self.verdict(&task).await),
         }
     }
 
     /// Moves the task from the assignee it was read with to `to`: only if
     /// nobody changed hands in between and it still waits.
     async fn hand_over(
-        &self,
+        self,
         user: &User,
         seen: &Task,
         to: Option<&str>,
@@ -96,16 +97,17 @@ impl Services {
             from: seen.assignee.clone(),
             to: to.map(str::to_owned),
             by: user.name.clone(),
-            at: self.clock.stamp(),
+            at: self.s.clock.stamp(),
             reason: reason.map(str::to_owned),
         };
         let mut assignments = seen.assignments.clone();
         assignments.push(change);
         let assignments = serde_json::to_string(&assignments).unwrap_or_default();
         let mut update = self
+            .s
             .ddb
             .update_item()
-            .table_name(&self.tables.tasks)
+            .table_name(&self.s.tables.tasks)
             .key("taskId", AttributeValue::S(seen.id.clone()))
             .expression_attribute_names("#open", "open")
             .expression_attribute_names("#assignee", "assignee")
@@ -132,8 +134,8 @@ impl Services {
                     to,
                     "a task changed hands"
                 );
-                self.announce_task_change().await;
-                self.task(user, &seen.id).await.or_else(|_| {
+                self.announce_change().await;
+                self.get(user, &seen.id).await.or_else(|_| {
                     // Handed to someone else, the task may no longer be the
                     // giver's to see; say what was done.
                     let mut after = seen.clone();
@@ -142,9 +144,9 @@ impl Services {
                 })
             }
             Err(e) if condition_failed(&e) => {
-                let now = self.task_row(&seen.id).await?.map(|(t, _)| t);
+                let now = self.row(&seen.id).await?.map(|(t, _)| t);
                 match now {
-                    Some(now) if now.status != Status::Open => Err(self.task_verdict(&now).await),
+                    Some(now) if now.status != Status::Open => Err(self.verdict(&now).await),
                     Some(Task {
                         assignee: Some(by), ..
                     }) if to.is_some() && Some(by.as_str()) != to => {
@@ -159,10 +161,10 @@ impl Services {
     }
 
     /// Why a task that no longer waits cannot be worked on.
-    pub(crate) async fn task_verdict(&self, task: &Task) -> DomainError {
+    pub(crate) async fn verdict(self, task: &Task) -> DomainError {
         match task.status {
             Status::Expired => DomainError::Expired,
-            _ => match self.verdict(&task.id).await {
+            _ => match self.s.decisions().verdict(&task.id).await {
                 DomainError::NotFound => DomainError::AlreadyDecided {
                     by: task.decided_by.clone().unwrap_or_default(),
                     at: task.decided_at.clone().unwrap_or_default(),
@@ -173,8 +175,8 @@ impl Services {
     }
 
     /// Tells open pages something changed; a failure only delays them.
-    pub(crate) async fn announce_task_change(&self) {
-        if let Err(e) = self.try_announce().await {
+    pub(crate) async fn announce_change(self) {
+        if let Err(e) = self.s.live().try_announce().await {
             tracing::warn!(error = %e, "telling pages about a task change failed");
         }
     }

@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::Tasks;
 use super::contract::{ActionOutcome, Approval, Contract, ReasonRule, Status, Task};
 use super::quorum::pending;
 use crate::DomainError;
 use crate::outcome::{MAX_TEXT, Outcome};
-use crate::services::Services;
 use crate::users::{Role, User};
 
 /// The action staff take on a task whose row breaks the contract: it fails
@@ -50,22 +50,22 @@ pub struct Answered {
     pub at: String,
 }
 
-impl Services {
+impl Tasks<'_> {
     /// `user` answers task `task_id`.
-    pub async fn answer_task(
-        &self,
+    pub async fn answer(
+        self,
         user: &User,
         task_id: &str,
         answer: Answer,
     ) -> Result<Answered, DomainError> {
-        let Some((task, token)) = self.task_row(task_id).await? else {
+        let Some((task, token)) = self.row(task_id).await? else {
             return Err(DomainError::NotFound);
         };
         if !task.may_see(user) {
             return Err(DomainError::NotFound);
         }
         if task.status != Status::Open {
-            return Err(self.task_verdict(&task).await);
+            return Err(self.verdict(&task).await);
         }
         let reason = answer
             .reason
@@ -99,6 +99,8 @@ impl Services {
                 };
                 let payload = json!({"action": FAIL_MALFORMED});
                 let decided = self
+                    .s
+                    .decisions()
                     .decide_pending_with(pending(token), outcome, &user.name, None, Some(payload))
                     .await?;
                 return Ok(answered(
@@ -166,6 +168,8 @@ impl Services {
                 };
                 let payload = json!({"action": action.name, "values": values});
                 let decided = self
+                    .s
+                    .decisions()
                     .decide_pending_with(pending(token), outcome, &user.name, None, Some(payload))
                     .await?;
                 Ok(answered(
@@ -181,11 +185,15 @@ impl Services {
             ActionOutcome::Success => {
                 let approval = Approval {
                     by: user.name.clone(),
-                    at: self.clock.stamp(),
+                    at: self.s.clock.stamp(),
                     comment: reason,
                     values,
                 };
-                let (approvals, new) = self.approve(&task, &action.name, &approval).await?;
+                let (approvals, new) = self
+                    .s
+                    .approvals()
+                    .approve(&task, &action.name, &approval)
+                    .await?;
                 let count = approvals.len();
                 if !new && count < spec.quorum as usize {
                     let earlier = approvals.iter().find(|a| a.by == user.name);
@@ -198,6 +206,8 @@ impl Services {
                 // the workflow not resumed (a failure in between), is
                 // resumed by this retry.
                 let resumed = self
+                    .s
+                    .approvals()
                     .resume_at_quorum(
                         &task,
                         Some(token),
@@ -207,9 +217,9 @@ impl Services {
                         &approval,
                     )
                     .await?;
-                self.approval_finished(&task.id, &user.name).await;
+                self.s.approvals().finished(&task.id, &user.name).await;
                 if !resumed {
-                    self.announce_task_change().await;
+                    self.announce_change().await;
                 }
                 Ok(answered(
                     &task,

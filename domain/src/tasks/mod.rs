@@ -42,19 +42,34 @@ pub(crate) struct Ending<'a> {
     pub action: Option<&'a str>,
 }
 
+/// Human tasks of any kind: reading, listing, starting, assigning and answering them.
+/// A handle on [`Services`]; get one with [`Services::tasks`].
+#[derive(Debug, Clone, Copy)]
+pub struct Tasks<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// Tasks of every kind.
+    pub fn tasks(&self) -> Tasks<'_> {
+        Tasks { s: self }
+    }
+}
+
+impl Tasks<'_> {
     /// A task and its token (server side only), read consistently.
-    pub(crate) async fn task_row(
-        &self,
+    pub(crate) async fn row(
+        self,
         task_id: &str,
     ) -> Result<Option<(Task, Option<String>)>, DomainError> {
         if !usable_key(task_id) {
             return Ok(None);
         }
         let out = self
+            .s
             .ddb
             .get_item()
-            .table_name(&self.tables.tasks)
+            .table_name(&self.s.tables.tasks)
             .key("taskId", AttributeValue::S(task_id.into()))
             .consistent_read(true)
             .send()
@@ -65,8 +80,8 @@ impl Services {
 
     /// A task `user` may see; `NotFound` for one they may not (which is not
     /// told from one that does not exist).
-    pub async fn task(&self, user: &User, task_id: &str) -> Result<Task, DomainError> {
-        match self.task_row(task_id).await? {
+    pub async fn get(self, user: &User, task_id: &str) -> Result<Task, DomainError> {
+        match self.row(task_id).await? {
             Some((task, _)) if task.may_see(user) => Ok(task),
             _ => Err(DomainError::NotFound),
         }
@@ -76,11 +91,7 @@ impl Services {
     /// (the staff inbox's and the signer's too), with how it ended.
     /// Conditional on it still being open, so that a late close never
     /// rewrites a task that ended otherwise.
-    pub(crate) async fn close_task(
-        &self,
-        task_id: &str,
-        end: &Ending<'_>,
-    ) -> Result<(), (bool, String)> {
+    pub(crate) async fn close(self, task_id: &str, end: &Ending<'_>) -> Result<(), (bool, String)> {
         use crate::outcome::Outcome;
         let status = match (end.outcome, end.applied) {
             (Outcome::Advance, true) => Status::Approved,
@@ -88,9 +99,10 @@ impl Services {
             (_, false) => Status::Expired,
         };
         let mut update = self
+            .s
             .ddb
             .update_item()
-            .table_name(&self.tables.tasks)
+            .table_name(&self.s.tables.tasks)
             .key("taskId", AttributeValue::S(task_id.into()))
             .expression_attribute_names("#open", "open")
             .expression_attribute_names("#status", "status")

@@ -81,12 +81,26 @@ pub(super) fn pending(task: &Task, token: String) -> Pending {
     }
 }
 
+/// The approvals of tasks that need more than one, and their quorum.
+/// A handle on [`Services`]; get one with [`Services::approvals`].
+#[derive(Debug, Clone, Copy)]
+pub struct Approvals<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// The approvals of quorum tasks.
+    pub fn approvals(&self) -> Approvals<'_> {
+        Approvals { s: self }
+    }
+}
+
+impl Approvals<'_> {
     /// Records `approval` of `action` (once per person) and returns every
     /// approval on the task after it, exactly, and whether this one is new
     /// (`false`: the person had approved before).
     pub(super) async fn approve(
-        &self,
+        self,
         task: &Task,
         action: &str,
         approval: &Approval,
@@ -106,16 +120,17 @@ impl Services {
             ("action".to_owned(), AttributeValue::S(action.into())),
             ("state".to_owned(), AttributeValue::S("TALLYING".into())),
             ("open".to_owned(), AttributeValue::S(OPEN.into())),
-            ("due".to_owned(), AttributeValue::S(lease_end(self))),
+            ("due".to_owned(), AttributeValue::S(lease_end(self.s))),
             (
                 "approval".to_owned(),
                 AttributeValue::S(serde_json::to_string(approval).unwrap_or_default()),
             ),
         ]);
         let put = self
+            .s
             .ddb
             .put_item()
-            .table_name(&self.tables.decisions)
+            .table_name(&self.s.tables.decisions)
             .set_item(Some(record))
             .condition_expression("attribute_not_exists(taskId)")
             .send()
@@ -129,20 +144,19 @@ impl Services {
                 if task.approvals.iter().any(|a| a.by == approval.by) {
                     return Ok((task.approvals.clone(), false));
                 }
-                self.approval_record(&key)
-                    .await?
-                    .unwrap_or_else(|| approval.clone())
+                self.record(&key).await?.unwrap_or_else(|| approval.clone())
             }
             Err(e) => return Err(unavailable("recording an approval")(format!("{e:?}"))),
         };
         self.tally(task, &approval).await
     }
 
-    async fn approval_record(&self, key: &str) -> Result<Option<Approval>, DomainError> {
+    async fn record(self, key: &str) -> Result<Option<Approval>, DomainError> {
         let out = self
+            .s
             .ddb
             .get_item()
-            .table_name(&self.tables.decisions)
+            .table_name(&self.s.tables.decisions)
             .key("taskId", AttributeValue::S(key.into()))
             .consistent_read(true)
             .send()
@@ -158,7 +172,7 @@ impl Services {
     /// task is open; retried when someone else's approval landed between
     /// the read and the write.
     async fn tally(
-        &self,
+        self,
         task: &Task,
         approval: &Approval,
     ) -> Result<(Vec<Approval>, bool), DomainError> {
@@ -171,9 +185,10 @@ impl Services {
             let mut after = seen.clone();
             after.push(approval.clone());
             let mut update = self
+                .s
                 .ddb
                 .update_item()
-                .table_name(&self.tables.tasks)
+                .table_name(&self.s.tables.tasks)
                 .key("taskId", AttributeValue::S(task.id.clone()))
                 .update_expression("SET approvals = :after")
                 .expression_attribute_names("#open", "open")
@@ -194,11 +209,11 @@ impl Services {
             match update.send().await {
                 Ok(_) => return Ok((after, true)),
                 Err(e) if condition_failed(&e) => {
-                    let Some((now, _)) = self.task_row(&task.id).await? else {
+                    let Some((now, _)) = self.s.tasks().row(&task.id).await? else {
                         return Err(DomainError::NotFound);
                     };
                     if now.status != Status::Open {
-                        return Err(self.task_verdict(&now).await);
+                        return Err(self.s.tasks().verdict(&now).await);
                     }
                     seen = now.approvals;
                 }
@@ -213,7 +228,7 @@ impl Services {
     /// this call, or by a concurrent approval that reached the quorum with
     /// these counted).
     pub(super) async fn resume_at_quorum(
-        &self,
+        self,
         task: &Task,
         token: Option<String>,
         action: &Action,
@@ -226,6 +241,8 @@ impl Services {
         }
         let token = token.ok_or(DomainError::Unavailable)?;
         let resumed = self
+            .s
+            .decisions()
             .decide_pending_with(
                 pending(task, token),
                 Outcome::Advance,
@@ -244,11 +261,12 @@ impl Services {
     /// Takes `person`'s approval record out of the open index: counted,
     /// and resumed if that was due. A failure here only leaves the
     /// reconciler a pass with nothing to change.
-    pub(super) async fn approval_finished(&self, task_id: &str, person: &str) {
+    pub(super) async fn finished(self, task_id: &str, person: &str) {
         let done = self
+            .s
             .ddb
             .update_item()
-            .table_name(&self.tables.decisions)
+            .table_name(&self.s.tables.decisions)
             .key("taskId", AttributeValue::S(record_key(task_id, person)))
             .update_expression("SET #state = :recorded REMOVE #open, #due")
             .condition_expression("attribute_exists(taskId)")
@@ -265,17 +283,18 @@ impl Services {
 
     /// For the reconciler: finishes an approval whose lease ran out (its
     /// request failed or its process died mid-way).
-    pub(crate) async fn settle_approval(&self, row: &Unfinished) -> Result<Settled, DomainError> {
+    pub(crate) async fn settle(self, row: &Unfinished) -> Result<Settled, DomainError> {
         let leased = self
+            .s
             .ddb
             .update_item()
-            .table_name(&self.tables.decisions)
+            .table_name(&self.s.tables.decisions)
             .key("taskId", AttributeValue::S(row.key.clone()))
             .update_expression("SET #due = :due")
             .condition_expression("attribute_exists(#open) AND #due = :seen")
             .expression_attribute_names("#open", "open")
             .expression_attribute_names("#due", "due")
-            .expression_attribute_values(":due", AttributeValue::S(lease_end(self)))
+            .expression_attribute_values(":due", AttributeValue::S(lease_end(self.s)))
             .expression_attribute_values(":seen", AttributeValue::S(row.due.clone()))
             .send()
             .await;
@@ -285,8 +304,8 @@ impl Services {
             Err(e) => return Err(unavailable("leasing an approval")(format!("{e:?}"))),
         }
         let person = row.approval.by.as_str();
-        let Some((task, token)) = self.task_row(&row.task_id).await? else {
-            self.approval_finished(&row.task_id, person).await;
+        let Some((task, token)) = self.s.tasks().row(&row.task_id).await? else {
+            self.finished(&row.task_id, person).await;
             return Ok(Settled::Finished);
         };
         let action = match &task.contract {
@@ -299,7 +318,7 @@ impl Services {
         };
         // Decided, expired or unreadable since: nothing left to count.
         let Some((action, quorum)) = action else {
-            self.approval_finished(&row.task_id, person).await;
+            self.finished(&row.task_id, person).await;
             return Ok(Settled::Finished);
         };
         let counted = match self.tally(&task, &row.approval).await {
@@ -314,8 +333,8 @@ impl Services {
             | Err(
                 DomainError::AlreadyDecided { .. } | DomainError::Expired | DomainError::NotFound,
             ) => {
-                self.approval_finished(&row.task_id, person).await;
-                self.announce_task_change().await;
+                self.finished(&row.task_id, person).await;
+                self.s.tasks().announce_change().await;
                 Ok(Settled::Finished)
             }
             Err(e) => {

@@ -22,11 +22,25 @@ pub const MAX_NAME: usize = 60;
 /// Most views one person may keep.
 pub const MAX_VIEWS: usize = 50;
 
+/// People's saved task views, their own and their groups'.
+/// A handle on [`Services`]; get one with [`Services::saved_views`].
+#[derive(Debug, Clone, Copy)]
+pub struct SavedViews<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// People's saved task views.
+    pub fn saved_views(&self) -> SavedViews<'_> {
+        SavedViews { s: self }
+    }
+}
+
+impl SavedViews<'_> {
     /// Saves (or replaces) `user`'s view `name`, shared with `group` if
     /// given (one of their own groups).
-    pub async fn save_view(
-        &self,
+    pub async fn save(
+        self,
         user: &User,
         name: &str,
         filter: &Filter,
@@ -52,7 +66,7 @@ impl Services {
         {
             return Err(DomainError::Invalid(format!("there is no kind {kind:?}")));
         }
-        let own = self.own_views(&user.name).await?;
+        let own = self.own(&user.name).await?;
         if own.len() >= MAX_VIEWS && !own.iter().any(|v| v.name == name) {
             return Err(DomainError::Invalid(format!(
                 "you keep {MAX_VIEWS} views already; delete one first"
@@ -63,12 +77,13 @@ impl Services {
             name: name.to_owned(),
             filter: filter.clone(),
             group: group.map(str::to_owned),
-            created_at: self.clock.stamp(),
+            created_at: self.s.clock.stamp(),
         };
         let mut put = self
+            .s
             .ddb
             .put_item()
-            .table_name(&self.tables.views)
+            .table_name(&self.s.tables.views)
             .item("owner", AttributeValue::S(view.owner.clone()))
             .item("name", AttributeValue::S(view.name.clone()))
             .item(
@@ -86,16 +101,17 @@ impl Services {
     }
 
     /// Deletes `user`'s own view `name`.
-    pub async fn delete_view(&self, user: &User, name: &str) -> Result<(), DomainError> {
+    pub async fn delete(self, user: &User, name: &str) -> Result<(), DomainError> {
         // No view has a name it could not have been saved under; such a
         // name is not sent to DynamoDB (a key over 1 KiB is its error).
         if name.is_empty() || name.chars().count() > MAX_NAME {
             return Err(DomainError::NotFound);
         }
         let out = self
+            .s
             .ddb
             .delete_item()
-            .table_name(&self.tables.views)
+            .table_name(&self.s.tables.views)
             .key("owner", AttributeValue::S(user.name.clone()))
             .key("name", AttributeValue::S(name.to_owned()))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
@@ -110,13 +126,14 @@ impl Services {
     }
 
     /// `user`'s own views and those shared with their groups, by name.
-    pub async fn saved_views(&self, user: &User) -> Result<Vec<SavedView>, DomainError> {
-        let mut views = self.own_views(&user.name).await?;
+    pub async fn list(self, user: &User) -> Result<Vec<SavedView>, DomainError> {
+        let mut views = self.own(&user.name).await?;
         for group in &user.groups {
             let out = self
+                .s
                 .ddb
                 .query()
-                .table_name(&self.tables.views)
+                .table_name(&self.s.tables.views)
                 .index_name(VIEWS_BY_GROUP)
                 .key_condition_expression("#group = :group")
                 .expression_attribute_names("#group", "group")
@@ -136,11 +153,12 @@ impl Services {
         Ok(views)
     }
 
-    async fn own_views(&self, owner: &str) -> Result<Vec<SavedView>, DomainError> {
+    async fn own(self, owner: &str) -> Result<Vec<SavedView>, DomainError> {
         let out = self
+            .s
             .ddb
             .query()
-            .table_name(&self.tables.views)
+            .table_name(&self.s.tables.views)
             .key_condition_expression("#owner = :owner")
             .expression_attribute_names("#owner", "owner")
             .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::Tasks;
 use crate::DomainError;
 use crate::kinds::Kind;
-use crate::services::Services;
 use crate::users::User;
 
 /// A started workflow.
@@ -22,10 +22,10 @@ pub struct Started {
     pub execution_arn: String,
 }
 
-impl Services {
+impl Tasks<'_> {
     /// `user` starts `kind` with the start form's `values`.
-    pub async fn start_kind(
-        &self,
+    pub async fn start(
+        self,
         user: &User,
         kind: &Kind,
         values: &BTreeMap<String, Value>,
@@ -46,6 +46,7 @@ impl Services {
             "values": values,
         });
         let started = self
+            .s
             .sfn
             .start_execution()
             .state_machine_arn(machine)

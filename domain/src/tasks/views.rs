@@ -8,10 +8,10 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::types::AttributeValue;
 pub use countersign_model::tasks::{Filter, Sort, View};
 
+use super::Tasks;
 use super::contract::{self, OPEN, Task};
 use crate::DomainError;
 use crate::items::unavailable;
-use crate::services::Services;
 use crate::tables::{TASKS_BY_ASSIGNEE, TASKS_BY_DEADLINE, TASKS_OPEN};
 use crate::users::User;
 
@@ -27,10 +27,10 @@ pub const MAX_PAGE: usize = 100;
 /// Index reads one page may make before it answers with what it has.
 const MAX_READS: usize = 10;
 
-impl Services {
+impl Tasks<'_> {
     /// A page of `filter`'s tasks as `user` may see them, from `cursor`.
-    pub async fn tasks(
-        &self,
+    pub async fn list(
+        self,
         user: &User,
         filter: &Filter,
         cursor: Option<&str>,
@@ -52,9 +52,10 @@ impl Services {
         let mut tasks = Vec::new();
         for _ in 0..MAX_READS {
             let out = self
+                .s
                 .ddb
                 .query()
-                .table_name(&self.tables.tasks)
+                .table_name(&self.s.tables.tasks)
                 .index_name(index)
                 .key_condition_expression("#p = :p")
                 .expression_attribute_names("#p", partition.0)

@@ -105,7 +105,7 @@ pub(super) fn epoch_secs() -> u64 {
 
 impl Accounts {
     /// Adds a user. Refuses a name that exists: replacing someone's
-    /// password must be a deliberate [`Services::set_user`].
+    /// password must be a deliberate [`Accounts::set_user`].
     pub async fn add_user(
         &self,
         name: &str,

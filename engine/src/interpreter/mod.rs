@@ -20,103 +20,15 @@ use crate::asl::{StatesError, error_matches};
 
 mod answers;
 mod failures;
+mod host;
 mod paths;
 mod states;
 mod threads;
 
+pub use host::{CallbackRefused, Effects, Env, Event, ExecutionInfo, Outcome, Step, TaskRequest};
 pub use paths::iso;
 use paths::{apply_input_path, apply_output_path, apply_result_path, parse_iso, seconds};
 use states::fail_error;
-
-/// Facts about the execution that states can read through `$$`.
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn only_calls_that_leave_the_same_state_twice_are_repeated_after_a_restart() {
-        let request = |action: &str, parameters: serde_json::Value| super::TaskRequest {
-            action: action.into(),
-            parameters,
-            error_prefix: "DynamoDB".into(),
-            token: None,
-        };
-        let item = serde_json::json!({"TableName": "t", "Item": {"k": {"S": "1"}}});
-        assert!(super::failures::safe_to_repeat(&request(
-            "PutItem",
-            item.clone()
-        )));
-        assert!(super::failures::safe_to_repeat(&request(
-            "GetItem",
-            item.clone()
-        )));
-        let mut conditional = item.clone();
-        conditional["ConditionExpression"] = "attribute_not_exists(k)".into();
-        assert!(!super::failures::safe_to_repeat(&request(
-            "PutItem",
-            conditional
-        )));
-        // An update may add to a counter or a list: never repeated.
-        assert!(!super::failures::safe_to_repeat(&request(
-            "UpdateItem",
-            item.clone()
-        )));
-        assert!(!super::failures::safe_to_repeat(&request(
-            "TransactWriteItems",
-            item
-        )));
-    }
-
-    #[test]
-    fn context_timestamps_have_three_fraction_digits_and_sort_as_strings() {
-        assert_eq!(super::iso(1_700_000_000_120), "2023-11-14T22:13:20.120Z");
-        assert_eq!(super::iso(1_700_000_000_000), "2023-11-14T22:13:20.000Z");
-        assert!(super::iso(1_700_000_000_120) < super::iso(1_700_000_000_123));
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ExecutionInfo {
-    pub execution_arn: String,
-    pub execution_name: String,
-    pub state_machine_arn: String,
-    pub state_machine_name: String,
-    pub role_arn: String,
-    pub input: Value,
-    pub start_ms: i64,
-    pub region: String,
-}
-
-/// One history event, in AWS's vocabulary.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    pub id: u64,
-    pub previous_event_id: u64,
-    pub timestamp_ms: i64,
-    /// `TaskScheduled`, `ExecutionSucceeded`, …
-    pub kind: String,
-    /// The `…EventDetails` object, keyed by its AWS field name, or `None`.
-    pub details: Option<(String, Value)>,
-}
-
-/// How an execution ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Outcome {
-    Succeeded(Value),
-    Failed(StatesError),
-    TimedOut(StatesError),
-    Aborted(StatesError),
-}
-
-/// What a Task state asks the engine to do.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskRequest {
-    /// The DynamoDB action (`PutItem`).
-    pub action: String,
-    pub parameters: Value,
-    /// Prefix for error names (`DynamoDB` or `DynamoDb`).
-    pub error_prefix: String,
-    /// Set for `.waitForTaskToken` tasks: the token the callback must bring.
-    pub token: Option<String>,
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum AfterSleep {
@@ -183,42 +95,6 @@ pub struct Run {
     pub outcome: Option<Outcome>,
     /// The execution-wide deadline (`TimeoutSeconds` at the top level).
     pub deadline_ms: Option<i64>,
-}
-
-/// What the engine should do after [`Run::step`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum Step {
-    /// Pure progress was made; call `step` again.
-    Progress,
-    /// Perform this call, then report it with [`Run::task_result`].
-    Invoke { thread: u32, request: TaskRequest },
-    /// Nothing can move until a timer, a callback or a stop.
-    Idle,
-}
-
-/// Why a callback was refused, in AWS's terms.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CallbackRefused {
-    /// No thread waits for this token (completed, aborted, or never existed).
-    TaskDoesNotExist,
-}
-
-/// Everything `step` needs besides the run itself.
-pub struct Env<'a> {
-    pub definition: &'a Definition,
-    pub info: &'a ExecutionInfo,
-    pub now_ms: i64,
-    /// Makes a fresh task token.
-    pub new_token: fn() -> String,
-}
-
-/// Events produced by one call, plus tokens that stopped being valid.
-#[derive(Debug, Default)]
-pub struct Effects {
-    pub events: Vec<Event>,
-    /// Tokens of callback tasks that ended without their callback (a sibling
-    /// branch failed, the execution stopped or timed out).
-    pub dropped_tokens: Vec<String>,
 }
 
 impl Run {
@@ -599,3 +475,6 @@ impl Run {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

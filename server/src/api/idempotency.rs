@@ -60,7 +60,7 @@ pub async fn layer(State(readiness): State<Readiness>, request: Request, next: N
         .into_response();
     };
     let hash = request_hash(parts.method.as_str(), parts.uri.path(), &bytes);
-    match s.domain.idempotency_begin(&user.name, &key, &hash).await {
+    match s.domain.idempotency().begin(&user.name, &key, &hash).await {
         Ok(Begin::Fresh) => {}
         Ok(Begin::Replay { status, body }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
@@ -100,7 +100,8 @@ pub async fn layer(State(readiness): State<Readiness>, request: Request, next: N
             let text = String::from_utf8_lossy(&answer).into_owned();
             let done = s
                 .domain
-                .idempotency_done(&user.name, &key, parts.status.as_u16(), &text)
+                .idempotency()
+                .done(&user.name, &key, parts.status.as_u16(), &text)
                 .await;
             if let Err(e) = done {
                 // The answer stands; a retry will be told "in progress"
@@ -110,11 +111,11 @@ pub async fn layer(State(readiness): State<Readiness>, request: Request, next: N
             answer
         }
         Ok(answer) => {
-            let _ = s.domain.idempotency_forget(&user.name, &key).await;
+            let _ = s.domain.idempotency().forget(&user.name, &key).await;
             answer
         }
         Err(_) => {
-            let _ = s.domain.idempotency_forget(&user.name, &key).await;
+            let _ = s.domain.idempotency().forget(&user.name, &key).await;
             return ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",

@@ -172,7 +172,7 @@ pub(super) async fn update_order(
 pub(super) async fn settled_order(s: &Backend, decided: &Decided) -> Result<String> {
     let deadline = tokio::time::Instant::now() + SETTLE;
     loop {
-        let status = s.domain.order_status(&decided.subject).await?;
+        let status = s.domain.orders().status(&decided.subject).await?;
         if status.as_str() != decided.step || tokio::time::Instant::now() >= deadline {
             return Ok(status.to_string());
         }

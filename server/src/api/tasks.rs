@@ -129,7 +129,8 @@ pub(crate) async fn list_tasks(
     };
     let page = s
         .domain
-        .tasks(
+        .tasks()
+        .list(
             &user,
             &filter,
             query.cursor.as_deref(),
@@ -152,7 +153,7 @@ pub(crate) async fn get_task(
 ) -> Result<Json<TaskOut>> {
     let s = services(&readiness)?;
     let user = caller(&s, &headers).await?;
-    let task = s.domain.task(&user, &id).await.map_err(refused)?;
+    let task = s.domain.tasks().get(&user, &id).await.map_err(refused)?;
     Ok(Json(task_out(s.kinds.with_deadline(task), &user)))
 }
 
@@ -176,7 +177,8 @@ pub(crate) async fn answer_task(
     let (s, user, request): (_, _, AnswerIn) = authorized(&readiness, &headers, body).await?;
     let answered = s
         .domain
-        .answer_task(
+        .tasks()
+        .answer(
             &user,
             &id,
             Answer {
@@ -214,8 +216,8 @@ async fn change_hands(
     let s = services(readiness)?;
     let user = caller(&s, headers).await?;
     let task = match hands {
-        Hands::Claim => s.domain.claim_task(&user, id).await,
-        Hands::Unclaim => s.domain.unclaim_task(&user, id).await,
+        Hands::Claim => s.domain.tasks().claim(&user, id).await,
+        Hands::Unclaim => s.domain.tasks().unclaim(&user, id).await,
     }
     .map_err(refused)?;
     Ok(Json(task_out(task, &user)))
@@ -246,7 +248,8 @@ pub(crate) async fn assign_task(
     let (s, user, request): (_, _, AssignIn) = authorized(&readiness, &headers, body).await?;
     let task = s
         .domain
-        .assign_task(&user, &id, &request.to, request.reason.as_deref())
+        .tasks()
+        .assign(&user, &id, &request.to, request.reason.as_deref())
         .await
         .map_err(refused)?;
     Ok(Json(task_out(task, &user)))
@@ -306,7 +309,8 @@ pub(crate) async fn start_kind(
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such kind"))?;
     let started = s
         .domain
-        .start_kind(&user, kind, &request.values)
+        .tasks()
+        .start(&user, kind, &request.values)
         .await
         .map_err(refused)?;
     Ok((
@@ -367,7 +371,8 @@ pub(crate) async fn list_views(
     let user = caller(&s, &headers).await?;
     let views: Vec<ViewOut> = s
         .domain
-        .saved_views(&user)
+        .saved_views()
+        .list(&user)
         .await
         .map_err(refused)?
         .into_iter()
@@ -389,7 +394,8 @@ pub(crate) async fn save_view(
     };
     let saved = s
         .domain
-        .save_view(&user, &request.name, &filter, request.group.as_deref())
+        .saved_views()
+        .save(&user, &request.name, &filter, request.group.as_deref())
         .await
         .map_err(refused)?;
     Ok((StatusCode::CREATED, Json(view_out(saved))).into_response())
@@ -402,6 +408,10 @@ pub(crate) async fn delete_view(
 ) -> Result<Json<Value>> {
     let s = services(&readiness)?;
     let user = caller(&s, &headers).await?;
-    s.domain.delete_view(&user, &name).await.map_err(refused)?;
+    s.domain
+        .saved_views()
+        .delete(&user, &name)
+        .await
+        .map_err(refused)?;
     Ok(Json(json!({"deleted": name})))
 }

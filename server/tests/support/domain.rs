@@ -67,7 +67,7 @@ pub async fn waiting_on(
 ) -> countersign_domain::orders::PendingTask {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        if let Some(t) = s.pending_task(order).await.expect("read")
+        if let Some(t) = s.orders().pending_task(order).await.expect("read")
             && t.step == step
         {
             return t;
@@ -88,7 +88,7 @@ pub async fn status_becomes(
 ) -> countersign_domain::orders::Order {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        if let Ok(o) = s.order(order).await
+        if let Ok(o) = s.orders().get(order).await
             && o.status.as_str() == status
         {
             return o;
@@ -106,7 +106,7 @@ pub async fn status_becomes(
 pub async fn reconcile_later(s: &Services) {
     for _ in 0..10 {
         s.clock.advance(s.lease + std::time::Duration::from_secs(1));
-        let pass = s.reconcile().await.expect("reconciler pass");
+        let pass = s.reconciler().pass().await.expect("reconciler pass");
         if pass.found == 0 {
             return;
         }
@@ -118,7 +118,7 @@ pub async fn reconcile_later(s: &Services) {
 pub async fn settled(s: &Services, order: &str) -> countersign_domain::orders::Order {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let o = s.order(order).await.expect("order");
+        let o = s.orders().get(order).await.expect("order");
         if o.status != countersign_domain::orders::OrderStatus::Pending {
             return o;
         }

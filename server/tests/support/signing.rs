@@ -28,7 +28,7 @@ pub fn signers(humans: &[&str]) -> Vec<SignerSpec> {
 pub async fn desk_request(s: &Services, signer: &str, document: &str) -> SignatureRequest {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let desk = s.signer_desk(signer).await.expect("desk");
+        let desk = s.documents().signer_desk(signer).await.expect("desk");
         if let Some(r) = desk.into_iter().find(|r| r.document_id == document) {
             return r;
         }
@@ -41,7 +41,7 @@ pub async fn desk_request(s: &Services, signer: &str, document: &str) -> Signatu
 pub async fn document_becomes(s: &Services, id: &str, status: &str) -> Document {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(d) = s.document(id).await
+        if let Ok(d) = s.documents().get(id).await
             && d.status.as_str() == status
         {
             return d;

@@ -246,7 +246,8 @@ pub(super) async fn decisions_moto(bench: &DashboardBench) -> Result<Decisions, 
     let mut ids = Vec::new();
     for i in 0..bench.moto_orders {
         let id = domain
-            .place_order("bench-customer", &[format!("bench item {i}")])
+            .orders()
+            .place("bench-customer", &[format!("bench item {i}")])
             .await
             .map_err(|e| fail("placing an order on moto", e))?;
         ids.push(id);
@@ -256,6 +257,7 @@ pub(super) async fn decisions_moto(bench: &DashboardBench) -> Result<Decisions, 
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(p) = domain
+                .orders()
                 .pending_task(&id)
                 .await
                 .map_err(|e| fail("moto", e))?
@@ -274,6 +276,7 @@ pub(super) async fn decisions_moto(bench: &DashboardBench) -> Result<Decisions, 
         let domain = domain.clone();
         async move {
             domain
+                .decisions()
                 .decide(&id, &task, Outcome::Advance, "bench-staff", None)
                 .await
                 .is_ok()
