@@ -96,11 +96,22 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
+/// Milliseconds since the epoch on Tokio's clock: the wall time when the
+/// process first asked, moved on by Tokio's monotonic clock since. Timers
+/// sleep on that same clock, so a test that pauses Tokio's time moves every
+/// Wait, task timeout and heartbeat with it (no real sleeps), and a step of
+/// the wall clock (NTP) neither fires a timer early nor holds it back.
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
+    static ORIGIN: std::sync::OnceLock<(i64, tokio::time::Instant)> = std::sync::OnceLock::new();
+    let (wall, at) = *ORIGIN.get_or_init(|| {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default();
+        (wall, tokio::time::Instant::now())
+    });
+    let since = tokio::time::Instant::now().saturating_duration_since(at);
+    wall + i64::try_from(since.as_millis()).unwrap_or(i64::MAX - wall)
 }
 
 /// 256 random bits, URL-safe: unguessable, and opaque to whoever holds it.

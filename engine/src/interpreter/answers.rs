@@ -62,8 +62,10 @@ impl Run {
                     "TaskFailed",
                     Some((
                         "taskFailedEventDetails",
-                        json!({"resourceType": resource_type, "resource": resource,
-                               "error": error.error, "cause": error.cause}),
+                        with_error(
+                            json!({"resourceType": resource_type, "resource": resource}),
+                            &error,
+                        ),
                     )),
                 );
                 self.fail_state(env, effects, id, error);
@@ -143,8 +145,10 @@ impl Run {
                             "TaskFailed",
                             Some((
                                 "taskFailedEventDetails",
-                                json!({"resourceType": resource_type, "resource": resource,
-                                       "error": error.error, "cause": error.cause}),
+                                with_error(
+                                    json!({"resourceType": resource_type, "resource": resource}),
+                                    &error,
+                                ),
                             )),
                         );
                     }
@@ -193,7 +197,7 @@ impl Run {
                 "ExecutionTimedOut",
                 Some((
                     "executionTimedOutEventDetails",
-                    json!({"error": error.error, "cause": error.cause}),
+                    with_error(json!({}), &error),
                 )),
             );
             self.outcome = Some(Outcome::TimedOut(error));
@@ -238,17 +242,12 @@ impl Run {
                         t.phase = Phase::Run;
                     }
                 }
-                Phase::Callback {
-                    token,
-                    timeout_at_ms,
-                    ..
-                } => {
-                    let cause = if timeout_at_ms.is_some_and(|d| d <= env.now_ms) {
-                        "The task did not complete within TimeoutSeconds."
-                    } else {
-                        "The task sent no heartbeat within HeartbeatSeconds."
-                    };
-                    let error = StatesError::timeout(cause);
+                Phase::Callback { token, .. } => {
+                    // AWS names the error and gives no cause, for a missed
+                    // heartbeat as for TimeoutSeconds (recorded: TaskTimedOut
+                    // and ExecutionFailed carry only `States.Timeout`, and
+                    // a Catch sees `"Cause": ""`).
+                    let error = StatesError::timeout("");
                     if let Some(StateKind::Task(task)) =
                         Self::state_of(env.definition, &thread).map(|s| &s.kind)
                     {
@@ -260,8 +259,10 @@ impl Run {
                             "TaskTimedOut",
                             Some((
                                 "taskTimedOutEventDetails",
-                                json!({"resourceType": resource_type, "resource": resource,
-                                       "error": error.error, "cause": error.cause}),
+                                with_error(
+                                    json!({"resourceType": resource_type, "resource": resource}),
+                                    &error,
+                                ),
                             )),
                         );
                     }

@@ -10,19 +10,15 @@ impl Run {
             return;
         }
         let last = self.next_event - 1;
-        let mut details = Map::new();
-        if !error.error.is_empty() {
-            details.insert("error".into(), json!(error.error));
-        }
-        if !error.cause.is_empty() {
-            details.insert("cause".into(), json!(error.cause));
-        }
         self.emit(
             env,
             effects,
             last,
             "ExecutionAborted",
-            Some(("executionAbortedEventDetails", Value::Object(details))),
+            Some((
+                "executionAbortedEventDetails",
+                with_error(json!({}), &error),
+            )),
         );
         self.outcome = Some(Outcome::Aborted(error));
         self.drop_all(effects);
@@ -39,6 +35,7 @@ impl Run {
         let Some(thread) = self.threads.get(&id).cloned() else {
             return;
         };
+        let error = located(error, &thread);
         let outcomes = Self::state_of(env.definition, &thread).and_then(|s| match &s.kind {
             StateKind::Task(t) => Some(&t.outcomes),
             StateKind::Parallel(p) => Some(&p.outcomes),
@@ -85,7 +82,7 @@ impl Run {
                         self.go_to(id, catcher.next.clone(), output);
                         return;
                     }
-                    Err(e) => return self.thread_failed(env, effects, id, e),
+                    Err(e) => return self.thread_failed(env, effects, id, located(e, &thread)),
                 }
             }
         }
@@ -113,10 +110,7 @@ impl Run {
                 effects,
                 thread.last_event,
                 "ExecutionFailed",
-                Some((
-                    "executionFailedEventDetails",
-                    json!({"error": error.error, "cause": error.cause}),
-                )),
+                Some(("executionFailedEventDetails", with_error(json!({}), &error))),
             );
             self.outcome = Some(Outcome::Failed(error));
             self.drop_all(effects);
@@ -190,6 +184,39 @@ impl Run {
             }
         }
     }
+}
+
+/// An event's details with the error's `error` and `cause`, each left out
+/// when empty, as AWS writes them.
+pub(super) fn with_error(mut details: Value, error: &StatesError) -> Value {
+    if let Value::Object(fields) = &mut details {
+        if !error.error.is_empty() {
+            fields.insert("error".into(), json!(error.error));
+        }
+        if !error.cause.is_empty() {
+            fields.insert("cause".into(), json!(error.cause));
+        }
+    }
+    details
+}
+
+/// What AWS puts before the cause of a runtime error: the state it
+/// happened in and the event that entered it.
+const LOCATED: &str = "An error occurred while executing the state '";
+
+/// A `States.Runtime` error as AWS reports it: its cause says where it
+/// happened ("An error occurred while executing the state 'S' (entered at
+/// the event id #2). …"). An error passed up from a branch already says
+/// so and is left as it is.
+fn located(error: StatesError, thread: &Thread) -> StatesError {
+    if error.error != "States.Runtime" || error.cause.starts_with(LOCATED) {
+        return error;
+    }
+    let cause = format!(
+        "{LOCATED}{}' (entered at the event id #{}). {}",
+        thread.state, thread.entered_event, error.cause
+    );
+    StatesError::new(error.error, cause)
 }
 
 /// Whether making `request` twice leaves DynamoDB as making it once.

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::asl::definition::{
     Definition, Machine, Outcomes, PathSetting, State, StateKind, Transition, WaitFor,
@@ -25,6 +25,7 @@ mod paths;
 mod states;
 mod threads;
 
+use failures::with_error;
 pub use host::{CallbackRefused, Effects, Env, Event, ExecutionInfo, Outcome, Step, TaskRequest};
 pub use paths::iso;
 use paths::{apply_input_path, apply_output_path, apply_result_path, parse_iso, seconds};
@@ -81,6 +82,10 @@ struct Thread {
     /// The current state's raw input.
     input: Value,
     entered_ms: i64,
+    /// The id of the event that entered the current state (runtime errors
+    /// name it). Runs stored before it was kept read it as 0.
+    #[serde(default)]
+    entered_event: u64,
     phase: Phase,
     retries: Vec<u32>,
     last_event: u64,
@@ -233,6 +238,7 @@ impl Run {
                 state,
                 input,
                 entered_ms: 0,
+                entered_event: 0,
                 phase: Phase::Enter,
                 retries: Vec::new(),
                 last_event,
@@ -343,6 +349,7 @@ impl Run {
             );
             if let Some(t) = self.threads.get_mut(&id) {
                 t.entered_ms = env.now_ms;
+                t.entered_event = t.last_event;
                 t.retries.clear();
                 t.phase = Phase::Run;
             }

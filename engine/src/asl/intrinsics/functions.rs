@@ -33,6 +33,60 @@ pub(super) fn as_int(name: &str, v: &Value) -> Result<i64, StatesError> {
         .ok_or_else(|| failure(format!("States.{name} expects an integer, got {v}")))
 }
 
+/// A number as AWS's intrinsics take one where an integer is due:
+/// non-integers are rounded half up, as Java's `Math.round` does (AWS
+/// records `1.5` → 2 and `-1.5` → -1 for `States.MathAdd`).
+pub(super) fn as_rounded(name: &str, v: &Value) -> Result<i64, StatesError> {
+    if let Some(i) = v.as_i64() {
+        return Ok(i);
+    }
+    v.as_f64()
+        .filter(|f| f.is_finite() && f.abs() < 9.0e15)
+        .map(|f| (f + 0.5).floor() as i64)
+        .ok_or_else(|| failure(format!("States.{name} expects a number, got {v}")))
+}
+
+/// A value as `States.Format` writes it into its text. AWS renders with
+/// Java's `toString`, so an object is `{a=1, b=[]}` and a string inside one
+/// is bare; a string argument itself goes in as it is.
+fn format_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(format_text).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        Value::Object(fields) => {
+            let inner: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| format!("{k}={}", format_text(v)))
+                .collect();
+            format!("{{{}}}", inner.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// serde_json reads `-0` as the float -0.0, where AWS's parser reads the
+/// integer 0 (recorded: `States.StringToJson('-0')` is `0`).
+fn without_negative_zero(v: Value) -> Value {
+    match v {
+        Value::Number(n)
+            if n.as_f64() == Some(0.0) && n.as_f64().is_some_and(f64::is_sign_negative) =>
+        {
+            json!(0)
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(without_negative_zero).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k, without_negative_zero(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 pub(super) fn as_array<'a>(name: &str, v: &'a Value) -> Result<&'a Vec<Value>, StatesError> {
     v.as_array()
         .ok_or_else(|| failure(format!("States.{name} expects an array, got {v}")))
@@ -57,10 +111,7 @@ pub(super) fn apply(name: &str, args: Vec<Value>) -> Result<Value, StatesError> 
                         let value = rest.next().ok_or_else(|| {
                             failure("States.Format has more placeholders than arguments".into())
                         })?;
-                        match value {
-                            Value::String(s) => out.push_str(s),
-                            other => out.push_str(&other.to_string()),
-                        }
+                        out.push_str(&format_text(value));
                     }
                     other => out.push(other),
                 }
@@ -74,7 +125,13 @@ pub(super) fn apply(name: &str, args: Vec<Value>) -> Result<Value, StatesError> 
         }
         "StringToJson" => {
             want_args(name, &args, 1)?;
-            serde_json::from_str(as_str(name, &args[0])?)
+            let text = as_str(name, &args[0])?;
+            // AWS answers null for an empty or blank string.
+            if text.trim().is_empty() {
+                return Ok(Value::Null);
+            }
+            serde_json::from_str(text)
+                .map(without_negative_zero)
                 .map_err(|e| failure(format!("States.StringToJson: not JSON: {e}")))
         }
         "JsonToString" => {
@@ -171,11 +228,16 @@ pub(super) fn apply(name: &str, args: Vec<Value>) -> Result<Value, StatesError> 
             let algorithm = as_str(name, &args[1])?;
             let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
             match algorithm {
+                "MD5" => Ok(Value::String(format!(
+                    "{:x}",
+                    md5::compute(data.as_bytes())
+                ))),
+                "SHA-1" => Ok(Value::String(hex(&sha1::Sha1::digest(data.as_bytes())))),
                 "SHA-256" => Ok(Value::String(hex(&sha2::Sha256::digest(data.as_bytes())))),
                 "SHA-384" => Ok(Value::String(hex(&sha2::Sha384::digest(data.as_bytes())))),
                 "SHA-512" => Ok(Value::String(hex(&sha2::Sha512::digest(data.as_bytes())))),
                 other => Err(failure(format!(
-                    "States.Hash: the algorithm '{other}' is not supported here (SHA-256, SHA-384, SHA-512 are)"
+                    "States.Hash: the algorithm '{other}' is not supported (MD5, SHA-1, SHA-256, SHA-384 and SHA-512 are)"
                 ))),
             }
         }
@@ -201,16 +263,26 @@ pub(super) fn apply(name: &str, args: Vec<Value>) -> Result<Value, StatesError> 
             if !(2..=3).contains(&args.len()) {
                 return Err(failure("States.MathRandom takes 2 or 3 arguments".into()));
             }
-            let (start, end) = (as_int(name, &args[0])?, as_int(name, &args[1])?);
+            let (start, end) = (as_rounded(name, &args[0])?, as_rounded(name, &args[1])?);
             if end <= start {
                 return Err(failure("States.MathRandom needs start < end".into()));
             }
-            Ok(json!(rand::random_range(start..end)))
+            // A seed makes the number the same on every run, as AWS's does
+            // (AWS's own generator is Java's, so the numbers differ).
+            match args.get(2) {
+                Some(seed) => {
+                    use rand::{Rng as _, SeedableRng as _};
+                    let seed = as_rounded(name, seed)?;
+                    let mut rng = rand::rngs::StdRng::seed_from_u64(seed as u64);
+                    Ok(json!(rng.random_range(start..end)))
+                }
+                None => Ok(json!(rand::random_range(start..end))),
+            }
         }
         "MathAdd" => {
             want_args(name, &args, 2)?;
-            let sum = as_int(name, &args[0])?
-                .checked_add(as_int(name, &args[1])?)
+            let sum = as_rounded(name, &args[0])?
+                .checked_add(as_rounded(name, &args[1])?)
                 .ok_or_else(|| failure("States.MathAdd overflowed".into()))?;
             Ok(json!(sum))
         }

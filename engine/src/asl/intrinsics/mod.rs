@@ -187,6 +187,105 @@ mod tests {
         );
     }
 
+    // The cases below follow executions recorded against AWS (LocalStack's
+    // AWS-validated snapshots of its intrinsic-function tests).
+    #[test]
+    fn math_rounds_non_integers_half_up_as_aws_does() {
+        let add = |a: f64, b: f64| eval("States.MathAdd($.a, $.b)", json!({"a": a, "b": b}));
+        for (a, b, sum) in [
+            (1.49, 1.5, 3),
+            (1.5, 1.51, 4),
+            (-1.49, -1.5, -2),
+            (-1.5, -1.51, -3),
+            (0.5, 0.0, 1),
+            (2.5, 0.0, 3),
+            (-0.5, 0.0, 0),
+            (-2.5, 0.0, -2),
+            (-0.5, 0.5, 1),
+        ] {
+            assert_eq!(add(a, b).expect("adds"), json!(sum), "{a} + {b}");
+        }
+        let r = eval("States.MathRandom(12.5, 44.51)", json!({})).expect("ok");
+        assert!((13..45).contains(&r.as_i64().expect("an integer")), "{r}");
+        let seeded = || eval("States.MathRandom(0, 999, 3)", json!({})).expect("ok");
+        assert_eq!(seeded(), seeded(), "a seed gives the same number");
+    }
+
+    #[test]
+    fn format_writes_objects_and_arrays_as_aws_does() {
+        assert_eq!(
+            eval(
+                "States.Format('fst={} and snd={}.', $.a, $.b)",
+                json!({"a": {"Arg1": 1, "Arg2": []}, "b": null})
+            )
+            .expect("ok"),
+            json!("fst={Arg1=1, Arg2=[]} and snd=null.")
+        );
+        assert_eq!(
+            eval(
+                "States.Format('{}', $.a)",
+                json!({"a": [1, "x", {"k": true}]})
+            )
+            .expect("ok"),
+            json!("[1, x, {k=true}]")
+        );
+        assert_eq!(
+            eval(
+                "States.Format('{} {}', $.s, 1.1)",
+                json!({"s": "{\"A\": 1}"})
+            )
+            .expect("ok"),
+            json!("{\"A\": 1} 1.1"),
+            "a string argument goes in as it is"
+        );
+    }
+
+    #[test]
+    fn hash_knows_every_algorithm_aws_does() {
+        for (algorithm, hex) in [
+            ("MD5", "812f45842bc6d66ee14572ce20db8e86"),
+            ("SHA-1", "aaff4a450a104cd177d28d18d74485e8cae074b7"),
+            (
+                "SHA-256",
+                "b4a697a057313163aee33cd8d40c66e9f0f177e00cac2de32475ffff6169c3e3",
+            ),
+            (
+                "SHA-384",
+                "d28a7d5cf25a74f11a50a18452b75e04bb3d70c9dd0510d6123aa008c756511b87525bdc835ebb27e1fb9e9374a15562",
+            ),
+            (
+                "SHA-512",
+                "6ce4adb348546d4f449c4d25aad9a7c9cb711d9e91982d3f0b29ca2f3f47d4ce2deba23bf2954f0f1d593fc50283731a533d30d425402d4f91316d871303aac4",
+            ),
+        ] {
+            assert_eq!(
+                eval(
+                    "States.Hash($.d, $.a)",
+                    json!({"d": "input data", "a": algorithm})
+                )
+                .expect("hashes"),
+                json!(hex),
+                "{algorithm}"
+            );
+        }
+        let e = eval("States.Hash('x', 'SHA-3')", json!({})).expect_err("unknown");
+        assert_eq!(e.error, "States.IntrinsicFailure");
+    }
+
+    #[test]
+    fn string_to_json_of_a_blank_string_is_null() {
+        for blank in ["", " "] {
+            assert_eq!(
+                eval("States.StringToJson($.s)", json!({"s": blank})).expect("ok"),
+                Value::Null
+            );
+        }
+        assert_eq!(
+            eval("States.StringToJson($.s)", json!({"s": "-0"})).expect("ok"),
+            json!(0)
+        );
+    }
+
     #[test]
     fn failures_are_intrinsic_failures() {
         let e = eval("States.MathAdd('a', 1)", json!({})).expect_err("fails");

@@ -1,0 +1,153 @@
+//! Error names, causes and event details as AWS records them. Each case
+//! follows an execution recorded against AWS (LocalStack's AWS-validated
+//! snapshots, `tests/aws/services/stepfunctions/v2/`): a runtime error's
+//! cause names the state and the event that entered it; a task that times
+//! out says `States.Timeout` and gives no cause.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use countersign_engine::store::ExecutionRow;
+use countersign_engine::{Engine, EngineConfig, ServiceError, Store, TaskRunner};
+use serde_json::{Value, json};
+
+/// Answers every DynamoDB call with an empty success, so a callback task
+/// writes its row and then waits for a callback that never comes.
+struct Accepting;
+
+#[async_trait::async_trait]
+impl TaskRunner for Accepting {
+    async fn dynamodb(&self, _action: &str, _request: &Value) -> Result<Value, ServiceError> {
+        Ok(json!({}))
+    }
+}
+
+async fn run(definition: Value, input: Value) -> (Engine, ExecutionRow) {
+    let engine = Engine::open(
+        Store::in_memory().expect("store"),
+        Arc::new(Accepting),
+        EngineConfig::default(),
+    )
+    .expect("engine");
+    let machine = engine
+        .create_state_machine("m", &definition.to_string(), "arn:aws:iam::1:role/r", None)
+        .expect("machine");
+    let started = engine
+        .start_execution(&machine.arn, Some("e"), Some(&input.to_string()))
+        .await
+        .expect("started");
+    // Tokio's paused clock moves on by itself once everything waits.
+    for _ in 0..10_000 {
+        let row = engine.describe_execution(&started.arn).expect("described");
+        if row.status != "RUNNING" {
+            return (engine, row);
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the execution never finished");
+}
+
+/// `(type, details)` of every event, in order.
+fn events(engine: &Engine, row: &ExecutionRow) -> Vec<(String, Value)> {
+    engine
+        .execution_history(&row.arn, Some(1000), None, false)
+        .expect("history")
+        .items
+        .into_iter()
+        .map(|e| (e.kind, e.details.map(|(_, d)| d).unwrap_or(Value::Null)))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_runtime_error_names_the_state_and_the_event_that_entered_it() {
+    let (_, row) = run(
+        json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Next": "B"},
+            "B": {"Type": "Pass", "InputPath": "$.missing", "End": true}}}),
+        json!({"present": 1}),
+    )
+    .await;
+    assert_eq!(row.status, "FAILED");
+    assert_eq!(row.error.as_deref(), Some("States.Runtime"));
+    // Events: 1 ExecutionStarted, 2/3 A entered/exited, 4 B entered.
+    assert_eq!(
+        row.cause.as_deref(),
+        Some(
+            "An error occurred while executing the state 'B' (entered at the event id #4). \
+             Invalid path '$.missing' : No results for path: $['missing']"
+        )
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_runtime_error_in_a_branch_is_located_once_at_its_state() {
+    let (_, row) = run(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
+            "Branches": [{"StartAt": "Inner", "States": {
+                "Inner": {"Type": "Pass", "InputPath": "$.nope", "End": true}}}]}}}),
+        json!({}),
+    )
+    .await;
+    let cause = row.cause.unwrap_or_default();
+    assert!(
+        cause.starts_with(
+            "An error occurred while executing the state 'Inner' (entered at the event id #"
+        ),
+        "{cause}"
+    );
+    assert_eq!(
+        cause.matches("An error occurred").count(),
+        1,
+        "the Parallel passes the error on as it is: {cause}"
+    );
+}
+
+/// A callback task that waits 5 s for a person; with `caught`, a Catch
+/// takes its timeout into `$.error` and the execution succeeds.
+fn timed_callback(caught: bool) -> Value {
+    let mut task = json!({"Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:dynamodb:putItem.waitForTaskToken",
+        "Parameters": {"TableName": "t", "Item": {"token": {"S.$": "$$.Task.Token"}}},
+        "TimeoutSeconds": 5});
+    let mut states = json!({});
+    if caught {
+        task["Catch"] = json!([{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": "Expired"}]);
+        task["Next"] = json!("Expired");
+        states["Expired"] = json!({"Type": "Succeed"});
+    } else {
+        task["End"] = json!(true);
+    }
+    states["Wait for person"] = task;
+    json!({"StartAt": "Wait for person", "States": states})
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_that_times_out_says_states_timeout_and_no_cause() {
+    for caught in [false, true] {
+        let (engine, row) = run(timed_callback(caught), json!({"order": "o-1"})).await;
+        let history = events(&engine, &row);
+        let timed_out = history
+            .iter()
+            .find(|(kind, _)| kind == "TaskTimedOut")
+            .map(|(_, d)| d.clone())
+            .expect("a TaskTimedOut event");
+        assert_eq!(timed_out["error"], "States.Timeout");
+        assert!(timed_out.get("cause").is_none(), "{timed_out}");
+        if caught {
+            assert_eq!(row.status, "SUCCEEDED");
+            assert_eq!(
+                serde_json::from_str::<Value>(row.output.as_deref().unwrap_or("null"))
+                    .expect("output"),
+                json!({"order": "o-1", "error": {"Error": "States.Timeout", "Cause": ""}}),
+                "a Catch sees the error with an empty cause"
+            );
+        } else {
+            assert_eq!(row.status, "FAILED");
+            assert_eq!(row.error.as_deref(), Some("States.Timeout"));
+            let (kind, failed) = history.last().cloned().expect("events");
+            assert_eq!(kind, "ExecutionFailed");
+            assert_eq!(failed, json!({"error": "States.Timeout"}));
+        }
+    }
+}
