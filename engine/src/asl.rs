@@ -9,6 +9,25 @@ pub mod path;
 pub mod template;
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// What a path reads besides the state's input: the context object (`$$`)
+/// and the workflow variables in reach (`$name`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Bindings {
+    pub context: Value,
+    pub variables: Map<String, Value>,
+}
+
+impl Bindings {
+    /// Just a context object, no variables.
+    pub fn context(context: Value) -> Self {
+        Self {
+            context,
+            variables: Map::new(),
+        }
+    }
+}
 
 /// An error as a state machine sees it: a name for Retry/Catch to match and
 /// a cause for people.

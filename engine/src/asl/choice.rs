@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::StatesError;
 use super::path::Path;
+use super::{Bindings, StatesError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -112,7 +112,7 @@ impl Condition {
         let keys: Vec<&str> = rule
             .keys()
             .map(String::as_str)
-            .filter(|k| !matches!(*k, "Next" | "Comment" | "Variable"))
+            .filter(|k| !matches!(*k, "Next" | "Comment" | "Variable" | "Assign"))
             .collect();
         let [op_key] = keys.as_slice() else {
             return Err(format!(
@@ -201,7 +201,7 @@ impl Condition {
         })
     }
 
-    pub fn eval(&self, input: &Value, context: &Value) -> Result<bool, StatesError> {
+    pub fn eval(&self, input: &Value, context: &Bindings) -> Result<bool, StatesError> {
         match self {
             Condition::And(all) => {
                 for c in all {
@@ -358,7 +358,7 @@ mod tests {
         let map = rule.as_object().expect("object").clone();
         Condition::parse(&map, "Choices[0]")
             .expect("parses")
-            .eval(&input, &json!({}))
+            .eval(&input, &Bindings::default())
     }
 
     #[test]

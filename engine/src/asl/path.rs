@@ -1,18 +1,22 @@
 //! JSONPath as Amazon States Language uses it: `$` for the state's input,
-//! `$$` for the context object, then `.name`, `['name']`, `[index]` and the
+//! `$$` for the context object, `$name` for a workflow variable, then `.name`, `['name']`, `[index]` and the
 //! `[*]` / `.*` wildcards. Paths are parsed once, when a definition is
 //! created, so a malformed path is an `InvalidDefinition`, not a runtime
 //! surprise.
 
 use serde_json::{Map, Value};
 
+use super::Bindings;
+
 /// Which document a path reads from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Root {
     /// `$`: the state's input.
     Input,
     /// `$$`: the context object (execution, state, task token, map item).
     Context,
+    /// `$name`: a workflow variable (set by some state's `Assign`).
+    Variable(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +40,18 @@ impl Path {
         let (root, mut rest) = if let Some(rest) = text.strip_prefix("$$") {
             (Root::Context, rest)
         } else if let Some(rest) = text.strip_prefix('$') {
-            (Root::Input, rest)
+            // A name right after the `$` (a letter or `_` first) is a variable.
+            let name_len = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            if name_len > 0 && rest.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+                (
+                    Root::Variable(rest[..name_len].to_owned()),
+                    &rest[name_len..],
+                )
+            } else {
+                (Root::Input, rest)
+            }
         } else {
             return Err(format!("the path '{text}' must start with '$'"));
         };
@@ -97,8 +112,8 @@ impl Path {
         })
     }
 
-    pub fn root(&self) -> Root {
-        self.root
+    pub fn root(&self) -> &Root {
+        &self.root
     }
 
     /// The path as written.
@@ -114,10 +129,11 @@ impl Path {
 
     /// The value the path selects, `None` if it names nothing. With a
     /// wildcard the result is the array of every match.
-    pub fn get(&self, input: &Value, context: &Value) -> Option<Value> {
-        let doc = match self.root {
+    pub fn get(&self, input: &Value, bindings: &Bindings) -> Option<Value> {
+        let doc = match &self.root {
             Root::Input => input,
-            Root::Context => context,
+            Root::Context => &bindings.context,
+            Root::Variable(name) => bindings.variables.get(name)?,
         };
         if self.is_reference() {
             let mut here = doc;
@@ -194,9 +210,10 @@ mod tests {
     use serde_json::json;
 
     fn get(path: &str, input: Value) -> Option<Value> {
-        Path::parse(path)
-            .expect("valid")
-            .get(&input, &json!({"Execution": {"Id": "x"}}))
+        Path::parse(path).expect("valid").get(
+            &input,
+            &Bindings::context(json!({"Execution": {"Id": "x"}})),
+        )
     }
 
     #[test]
@@ -213,6 +230,22 @@ mod tests {
     #[test]
     fn reads_the_context_with_a_double_dollar() {
         assert_eq!(get("$$.Execution.Id", json!({})), Some(json!("x")));
+    }
+
+    #[test]
+    fn reads_a_variable_by_its_name() {
+        let mut bindings = Bindings::default();
+        bindings
+            .variables
+            .insert("order_1".into(), json!({"items": [{"n": 1}]}));
+        let read = |p: &str| Path::parse(p).expect("valid").get(&json!({}), &bindings);
+        assert_eq!(read("$order_1.items[0].n"), Some(json!(1)));
+        assert_eq!(read("$order_1"), Some(json!({"items": [{"n": 1}]})));
+        assert_eq!(read("$unset"), None);
+        assert_eq!(
+            Path::parse("$order_1").expect("valid").root(),
+            &Root::Variable("order_1".into())
+        );
     }
 
     #[test]

@@ -4,9 +4,9 @@
 
 use serde_json::{Map, Value};
 
-use super::StatesError;
 use super::intrinsics::Call;
 use super::path::Path;
+use super::{Bindings, StatesError};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Template {
@@ -57,7 +57,7 @@ impl Template {
         }
     }
 
-    pub fn eval(&self, input: &Value, context: &Value) -> Result<Value, StatesError> {
+    pub fn eval(&self, input: &Value, context: &Bindings) -> Result<Value, StatesError> {
         match self {
             Template::Literal(v) => Ok(v.clone()),
             Template::Array(items) => Ok(Value::Array(
@@ -110,7 +110,7 @@ mod tests {
         let out = t
             .eval(
                 &json!({"items": ["hat"], "who": "Bob"}),
-                &json!({"Execution": {"Id": "arn:x"}}),
+                &Bindings::context(json!({"Execution": {"Id": "arn:x"}})),
             )
             .expect("evaluates");
         assert_eq!(
@@ -127,7 +127,7 @@ mod tests {
     #[test]
     fn a_missing_path_is_a_runtime_error_naming_the_field() {
         let t = Template::parse(&json!({"a.$": "$.nope"}), "Parameters").expect("parses");
-        let e = t.eval(&json!({}), &json!({})).expect_err("fails");
+        let e = t.eval(&json!({}), &Bindings::default()).expect_err("fails");
         assert_eq!(e.error, "States.Runtime");
         assert!(e.cause.contains("'a.$'"), "{}", e.cause);
     }

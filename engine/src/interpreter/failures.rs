@@ -36,6 +36,10 @@ impl Run {
             return;
         };
         let error = located(error, &thread);
+        // What the state would have assigned had it succeeded is dropped.
+        if let Some(t) = self.threads.get_mut(&id) {
+            t.assigned = None;
+        }
         let outcomes = Self::state_of(env.definition, &thread).and_then(|s| match &s.kind {
             StateKind::Task(t) => Some(&t.outcomes),
             StateKind::Parallel(p) => Some(&p.outcomes),
@@ -73,6 +77,17 @@ impl Run {
                 .find(|c| c.errors.iter().any(|p| error_matches(p, &error.error)));
             if let Some(catcher) = catcher {
                 let error_output = json!({"Error": error.error, "Cause": error.cause});
+                // A catcher's Assign reads the error output; the state's own
+                // does not apply.
+                let staged = self.stage_assign(
+                    id,
+                    catcher.assign.as_ref(),
+                    &error_output,
+                    &Self::context(env, &thread, None, None),
+                );
+                if let Err(e) = staged {
+                    return self.thread_failed(env, effects, id, located(e, &thread));
+                }
                 match apply_result_path(&catcher.result_path, &thread.input, error_output) {
                     Ok(output) => {
                         let type_name = Self::state_of(env.definition, &thread)

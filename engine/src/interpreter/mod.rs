@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::asl::definition::{
     Definition, Machine, Outcomes, PathSetting, State, StateKind, Transition, WaitFor,
 };
-use crate::asl::{StatesError, error_matches};
+use crate::asl::{Bindings, StatesError, error_matches};
 
 mod answers;
 mod failures;
@@ -86,6 +86,14 @@ struct Thread {
     /// name it). Runs stored before it was kept read it as 0.
     #[serde(default)]
     entered_event: u64,
+    /// The workflow variables this thread reads (`$name`): its branch's
+    /// own and, copied when it started, those of the states around it.
+    #[serde(default)]
+    variables: serde_json::Map<String, Value>,
+    /// What the current state's `Assign` set, applied as it leaves (every
+    /// field of a state reads the variables as they were on entry).
+    #[serde(default)]
+    assigned: Option<serde_json::Map<String, Value>>,
     phase: Phase,
     retries: Vec<u32>,
     last_event: u64,
@@ -229,6 +237,12 @@ impl Run {
     ) -> u32 {
         let id = self.next_thread;
         self.next_thread += 1;
+        // A branch or iteration reads the variables around it as they are
+        // now; what it assigns stays its own (AWS's scoping).
+        let variables = parent
+            .and_then(|p| self.threads.get(&p))
+            .map(|p| p.variables.clone())
+            .unwrap_or_default();
         self.threads.insert(
             id,
             Thread {
@@ -239,6 +253,8 @@ impl Run {
                 input,
                 entered_ms: 0,
                 entered_event: 0,
+                variables,
+                assigned: None,
                 phase: Phase::Enter,
                 retries: Vec::new(),
                 last_event,
@@ -293,7 +309,7 @@ impl Run {
         thread: &Thread,
         token: Option<&str>,
         item: Option<(usize, &Value)>,
-    ) -> Value {
+    ) -> Bindings {
         let mut ctx = json!({
             "Execution": {
                 "Id": env.info.execution_arn,
@@ -315,7 +331,10 @@ impl Run {
         if let Some((index, value)) = item {
             ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
         }
-        ctx
+        Bindings {
+            context: ctx,
+            variables: thread.variables.clone(),
+        }
     }
 
     fn run_thread(
@@ -373,6 +392,7 @@ impl Run {
                     (None, Some(r)) => r.clone(),
                     (None, None) => effective.clone(),
                 };
+                self.stage_assign(id, state.assign.as_ref(), &value, &ctx)?;
                 let combined = apply_result_path(result_path, &thread.input, value)?;
                 let output = apply_output_path(&state.output_path, &combined, &ctx)?;
                 self.exit_state(env, effects, id, output)?;
@@ -380,11 +400,15 @@ impl Run {
             }
             StateKind::Choice { choices, default } => {
                 let mut next = None;
-                for (condition, target) in choices {
-                    if condition.eval(&effective, &ctx)? {
-                        next = Some(target.clone());
+                for rule in choices {
+                    if rule.condition.eval(&effective, &ctx)? {
+                        next = Some(rule.next.clone());
+                        self.stage_assign(id, rule.assign.as_ref(), &effective, &ctx)?;
                         break;
                     }
+                }
+                if next.is_none() && default.is_some() {
+                    self.stage_assign(id, state.assign.as_ref(), &effective, &ctx)?;
                 }
                 let next = next.or_else(|| default.clone()).ok_or_else(|| {
                     StatesError::new(
@@ -433,21 +457,47 @@ impl Run {
         type_name: &str,
         output: &Value,
     ) {
-        let name = self
-            .threads
-            .get(&id)
-            .map(|t| t.state.clone())
-            .unwrap_or_default();
+        let Some(thread) = self.threads.get_mut(&id) else {
+            return;
+        };
+        let mut details = json!({"name": thread.state, "output": output.to_string(), "outputDetails": {"truncated": false}});
+        // The state's assignments take effect now, as it leaves; history
+        // shows each value as JSON text, as AWS's does.
+        if let Some(assigned) = thread.assigned.take() {
+            let shown: BTreeMap<&String, String> =
+                assigned.iter().map(|(k, v)| (k, v.to_string())).collect();
+            details["assignedVariables"] = json!(shown);
+            details["assignedVariablesDetails"] = json!({"truncated": false});
+            thread.variables.extend(assigned);
+        }
         self.emit_for(
             env,
             effects,
             id,
             &format!("{type_name}StateExited"),
-            Some((
-                "stateExitedEventDetails",
-                json!({"name": name, "output": output.to_string(), "outputDetails": {"truncated": false}}),
-            )),
+            Some(("stateExitedEventDetails", details)),
         );
+    }
+
+    /// Evaluates a state's (or a rule's, or a catcher's) `Assign` against
+    /// `value`, to be applied when the state leaves.
+    fn stage_assign(
+        &mut self,
+        id: u32,
+        assign: Option<&crate::asl::template::Template>,
+        value: &Value,
+        ctx: &Bindings,
+    ) -> Result<(), StatesError> {
+        let Some(assign) = assign else {
+            return Ok(());
+        };
+        let Value::Object(assigned) = assign.eval(value, ctx)? else {
+            return Err(StatesError::runtime("Assign must give an object"));
+        };
+        if let Some(t) = self.threads.get_mut(&id) {
+            t.assigned = Some(assigned);
+        }
+        Ok(())
     }
 
     fn go_to(&mut self, id: u32, next: String, input: Value) {

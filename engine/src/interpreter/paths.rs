@@ -3,13 +3,13 @@
 
 use serde_json::{Value, json};
 
-use crate::asl::StatesError;
 use crate::asl::definition::{PathSetting, Seconds};
+use crate::asl::{Bindings, StatesError};
 
 pub(super) fn apply_input_path(
     setting: &PathSetting,
     input: &Value,
-    ctx: &Value,
+    ctx: &Bindings,
 ) -> Result<Value, StatesError> {
     match setting {
         PathSetting::Default => Ok(input.clone()),
@@ -27,7 +27,7 @@ pub(super) fn apply_input_path(
 pub(super) fn apply_output_path(
     setting: &PathSetting,
     output: &Value,
-    ctx: &Value,
+    ctx: &Bindings,
 ) -> Result<Value, StatesError> {
     apply_input_path(setting, output, ctx)
 }
@@ -47,7 +47,7 @@ pub(super) fn apply_result_path(
 pub(super) fn seconds(
     s: &Seconds,
     input: &Value,
-    ctx: &Value,
+    ctx: &Bindings,
     field: &str,
 ) -> Result<u64, StatesError> {
     match s {

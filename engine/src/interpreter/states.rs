@@ -14,7 +14,7 @@ impl Run {
         state: &State,
         wait: &WaitFor,
         effective: Value,
-        ctx: &Value,
+        ctx: &Bindings,
     ) -> Result<Step, StatesError> {
         let until_ms = match wait {
             WaitFor::Seconds(s) => {
@@ -33,6 +33,7 @@ impl Run {
                 })?,
         };
         let output = apply_output_path(&state.output_path, &effective, ctx)?;
+        self.stage_assign(id, state.assign.as_ref(), &effective, ctx)?;
         if let Some(t) = self.threads.get_mut(&id) {
             t.phase = Phase::Sleep {
                 until_ms,
@@ -128,7 +129,7 @@ impl Run {
         thread: &Thread,
         parallel: &ParallelState,
         effective: Value,
-        ctx: &Value,
+        ctx: &Bindings,
     ) -> Result<Step, StatesError> {
         let input = match &parallel.outcomes.parameters {
             Some(p) => p.eval(&effective, ctx)?,
@@ -171,7 +172,7 @@ impl Run {
         thread: &Thread,
         map: &MapState,
         effective: Value,
-        ctx: &Value,
+        ctx: &Bindings,
     ) -> Result<Step, StatesError> {
         let items = match &map.items_path {
             PathSetting::Default => effective.clone(),
@@ -243,7 +244,7 @@ impl Run {
 /// A Fail state's error and cause: fixed, or read from its input.
 pub(super) fn fail_error(
     thread: &Thread,
-    ctx: &Value,
+    ctx: &Bindings,
     error: (&Option<String>, &Option<crate::asl::path::Path>),
     cause: (&Option<String>, &Option<crate::asl::path::Path>),
 ) -> StatesError {

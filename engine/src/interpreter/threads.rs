@@ -116,6 +116,7 @@ impl Run {
             Some(s) => s.eval(&result, &ctx)?,
             None => result,
         };
+        self.stage_assign(id, state.assign.as_ref(), &selected, &ctx)?;
         let combined = apply_result_path(&outcomes.result_path, &thread.input, selected)?;
         let output = apply_output_path(&state.output_path, &combined, &ctx)?;
         self.exit_state(env, effects, id, output)

@@ -118,7 +118,7 @@ impl<'a> Fields<'a> {
     pub(super) fn result_path(&mut self) -> Result<PathSetting, String> {
         let setting = self.path_setting("ResultPath")?;
         if let PathSetting::Path(p) = &setting
-            && (!p.is_reference() || p.root() != crate::asl::path::Root::Input)
+            && (!p.is_reference() || *p.root() != crate::asl::path::Root::Input)
         {
             return Err(format!(
                 "{}.ResultPath: '{}' must be a plain path into the input (no wildcards, no $$)",
@@ -134,6 +134,22 @@ impl<'a> Fields<'a> {
             None => Ok(None),
             Some(v) => Template::parse(v, &format!("{}.{key}", self.at)).map(Some),
         }
+    }
+
+    /// `Assign`: an object whose keys are variable names (a `.$` suffix
+    /// takes the value from a path or intrinsic function, as in a template).
+    pub(super) fn assign(&mut self) -> Result<Option<Template>, String> {
+        let Some(value) = self.mark("Assign") else {
+            return Ok(None);
+        };
+        let at = format!("{}.Assign", self.at);
+        let map = value
+            .as_object()
+            .ok_or_else(|| format!("{at}: must be an object of variable names"))?;
+        for key in map.keys() {
+            check_variable_name(key.strip_suffix(".$").unwrap_or(key), &at)?;
+        }
+        Template::parse(value, &at).map(Some)
     }
 
     pub(super) fn seconds(&mut self, fixed: &str, path: &str) -> Result<Option<Seconds>, String> {
@@ -232,11 +248,13 @@ impl<'a> Fields<'a> {
             cf.ignore(&["ErrorEquals", "Comment"]);
             let next = cf.str("Next")?.to_owned();
             let result_path = cf.result_path()?;
+            let assign = cf.assign()?;
             cf.finish()?;
             out.push(Catcher {
                 errors,
                 next,
                 result_path,
+                assign,
             });
         }
         Ok(out)
@@ -262,4 +280,21 @@ impl<'a> Fields<'a> {
             )),
         }
     }
+}
+
+/// AWS's rule for variable names: a letter or `_` first, then letters,
+/// digits and `_`, at most 80 characters; `states` is reserved.
+pub(super) fn check_variable_name(name: &str, at: &str) -> Result<(), String> {
+    let well_formed = name.chars().count() <= 80
+        && name.starts_with(|c: char| c.is_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+    if !well_formed {
+        return Err(format!(
+            "{at}: '{name}' is not a variable name (a letter or '_' first, then letters, digits or '_', at most 80)"
+        ));
+    }
+    if name == "states" {
+        return Err(format!("{at}: 'states' is a reserved variable name"));
+    }
+    Ok(())
 }

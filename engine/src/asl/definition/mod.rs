@@ -58,7 +58,20 @@ pub struct State {
     pub input_path: PathSetting,
     pub output_path: PathSetting,
     pub transition: Transition,
+    /// Workflow variables the state sets as it leaves (`Assign`; Pass,
+    /// Task, Map, Parallel, Choice and Wait). A Choice uses it when its
+    /// Default is taken; a matching rule uses its own.
+    pub assign: Option<Template>,
     pub kind: StateKind,
+}
+
+/// One Choice rule: when `condition` holds, go to `next`, setting the
+/// rule's own `Assign`.
+#[derive(Debug, Clone)]
+pub struct ChoiceRule {
+    pub condition: Condition,
+    pub next: String,
+    pub assign: Option<Template>,
 }
 
 #[derive(Debug, Clone)]
@@ -70,7 +83,7 @@ pub enum StateKind {
     },
     Task(Box<TaskState>),
     Choice {
-        choices: Vec<(Condition, String)>,
+        choices: Vec<ChoiceRule>,
         default: Option<String>,
     },
     Wait(WaitFor),
@@ -171,6 +184,8 @@ pub struct Catcher {
     pub errors: Vec<String>,
     pub next: String,
     pub result_path: PathSetting,
+    /// Variables set from the error output when this catcher takes it.
+    pub assign: Option<Template>,
 }
 
 /// The task resources this engine runs. Anything else is refused when the

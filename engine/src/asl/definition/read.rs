@@ -7,8 +7,8 @@ use serde_json::{Map, Value};
 
 use super::fields::Fields;
 use super::{
-    Definition, Machine, MapState, ParallelState, PathSetting, Resource, Seconds, State, StateKind,
-    TaskState, Transition, WaitFor,
+    ChoiceRule, Definition, Machine, MapState, ParallelState, PathSetting, Resource, Seconds,
+    State, StateKind, TaskState, Transition, WaitFor,
 };
 use crate::asl::choice::Condition;
 
@@ -88,8 +88,8 @@ fn check_targets(machine: &Machine, scope: &str) -> Result<(), String> {
             StateKind::Parallel(p) => &p.outcomes.catch[..],
             StateKind::Map(m) => &m.outcomes.catch[..],
             StateKind::Choice { choices, default } => {
-                for (i, (_, next)) in choices.iter().enumerate() {
-                    check(next, &format!("{at}.Choices[{i}].Next"))?;
+                for (i, rule) in choices.iter().enumerate() {
+                    check(&rule.next, &format!("{at}.Choices[{i}].Next"))?;
                 }
                 if let Some(d) = default {
                     check(d, &format!("{at}.Default"))?;
@@ -122,8 +122,15 @@ fn parse_state(body: &Map<String, Value>, at: &str) -> Result<State, String> {
         input_path: PathSetting::Default,
         output_path: PathSetting::Default,
         transition: Transition::None,
+        assign: None,
         kind: StateKind::Succeed,
     };
+    if matches!(
+        type_name.as_str(),
+        "Pass" | "Task" | "Map" | "Parallel" | "Choice" | "Wait"
+    ) {
+        state.assign = f.assign()?;
+    }
     let flows = !matches!(type_name.as_str(), "Choice" | "Succeed" | "Fail");
     if type_name != "Fail" {
         state.input_path = f.path_setting("InputPath")?;
@@ -180,7 +187,19 @@ fn parse_state(body: &Map<String, Value>, at: &str) -> Result<State, String> {
                     .get("Next")
                     .and_then(Value::as_str)
                     .ok_or_else(|| format!("{rat}: needs Next"))?;
-                choices.push((Condition::parse(map, &rat)?, next.to_owned()));
+                let assign = match map.get("Assign") {
+                    None => None,
+                    Some(_) => {
+                        let mut rf = Fields::new(map, &rat);
+                        rf.ignore(&["Next", "Comment", "Variable"]);
+                        rf.assign()?
+                    }
+                };
+                choices.push(ChoiceRule {
+                    condition: Condition::parse(map, &rat)?,
+                    next: next.to_owned(),
+                    assign,
+                });
             }
             StateKind::Choice {
                 choices,

@@ -9,8 +9,8 @@
 
 use serde_json::Value;
 
-use super::StatesError;
 use super::path::Path;
+use super::{Bindings, StatesError};
 
 mod functions;
 mod parse;
@@ -73,7 +73,7 @@ impl Call {
         text.trim_start().starts_with("States.")
     }
 
-    pub fn eval(&self, input: &Value, context: &Value) -> Result<Value, StatesError> {
+    pub fn eval(&self, input: &Value, context: &Bindings) -> Result<Value, StatesError> {
         let mut args = Vec::with_capacity(self.args.len());
         for arg in &self.args {
             args.push(match arg {
@@ -98,7 +98,9 @@ mod tests {
     use serde_json::json;
 
     fn eval(text: &str, input: Value) -> Result<Value, StatesError> {
-        Call::parse(text).expect("parses").eval(&input, &json!({}))
+        Call::parse(text)
+            .expect("parses")
+            .eval(&input, &Bindings::default())
     }
 
     #[test]
