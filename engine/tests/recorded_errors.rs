@@ -151,3 +151,78 @@ async fn a_task_that_times_out_says_states_timeout_and_no_cause() {
         }
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_says_what_is_wrong_with_its_seconds_or_timestamp() {
+    let wait = |field: &str| {
+        json!({"StartAt": "WaitState", "States": {"WaitState": {"Type": "Wait",
+            field: if field == "SecondsPath" { "$.input.waitSeconds" } else { "$.TimestampValue" },
+            "End": true}}})
+    };
+    let prefix =
+        "An error occurred while executing the state 'WaitState' (entered at the event id #2). ";
+    for (field, input, cause) in [
+        (
+            "SecondsPath",
+            json!({"input": {"waitSeconds": -1}}),
+            "The SecondsPath parameter references a negative value: $.input.waitSeconds == -1",
+        ),
+        (
+            "SecondsPath",
+            json!({"input": {"waitSeconds": 1.5}}),
+            "The SecondsPath parameter cannot be parsed as a long value: $.input.waitSeconds == 1.5",
+        ),
+        (
+            "SecondsPath",
+            json!({"input": {}}),
+            "The SecondsPath parameter does not reference an input value: $.input.waitSeconds",
+        ),
+        (
+            "TimestampPath",
+            json!({"TimestampValue": "2016-12-05 21:29:29Z"}),
+            "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: $.TimestampValue == 2016-12-05 21:29:29Z",
+        ),
+        (
+            "SecondsPath",
+            json!({"input": {"waitSeconds": 2_147_483_648_u64}}),
+            "Wait state delay is too long.",
+        ),
+    ] {
+        let (_, row) = run(wait(field), input.clone()).await;
+        assert_eq!(row.error.as_deref(), Some("States.Runtime"), "{input}");
+        assert_eq!(
+            row.cause.as_deref(),
+            Some(format!("{prefix}{cause}").as_str())
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fail_reads_its_error_by_path_or_intrinsic_and_says_when_the_path_finds_nothing() {
+    let (_, row) = run(
+        json!({"StartAt": "fail", "States": {"fail": {"Type": "Fail",
+            "ErrorPath": "States.Format('{} string', $.Error)",
+            "CausePath": "States.Format('caused by {}.', $.Cause)"}}}),
+        json!({"Error": "error", "Cause": "cause string"}),
+    )
+    .await;
+    assert_eq!(
+        (row.error.as_deref(), row.cause.as_deref()),
+        (Some("error string"), Some("caused by cause string."))
+    );
+    let (_, row) = run(
+        json!({"StartAt": "pass", "States": {
+            "pass": {"Type": "Pass", "Parameters": {"Error": "error-value"}, "Next": "fail"},
+            "fail": {"Type": "Fail", "ErrorPath": "$.ErrorX"}}}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(row.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(
+        row.cause.as_deref(),
+        Some(
+            "An error occurred while executing the state 'fail' (entered at the event id #4). \
+             The JSONPath '$.ErrorX' specified for the field 'ErrorPath' could not be found in the input '{\"Error\":\"error-value\"}'"
+        )
+    );
+}

@@ -22,8 +22,35 @@ pub enum Root {
 #[derive(Debug, Clone, PartialEq)]
 enum Segment {
     Field(String),
-    Index(usize),
+    /// `[2]`; a negative index counts from the end (`[-1]` is the last).
+    Index(i64),
     Wildcard,
+    /// `[start:end]`, either end optional, negatives from the end.
+    Slice(Option<i64>, Option<i64>),
+    /// `[?(@.field op literal)]`, joined by `&&` / `||`.
+    Filter(Filter),
+}
+
+/// A filter expression: its `||` alternatives, each a list of `&&` tests.
+#[derive(Debug, Clone, PartialEq)]
+struct Filter(Vec<Vec<Test>>);
+
+/// One test in a filter: a path below `@`, and what it is compared with
+/// (`None`: the path only has to name something).
+#[derive(Debug, Clone, PartialEq)]
+struct Test {
+    path: Vec<Segment>,
+    compare: Option<(Op, Value)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
 }
 
 /// A parsed path.
@@ -90,10 +117,28 @@ impl Path {
                     rest = tail;
                     continue;
                 }
+                if inner.starts_with('?') {
+                    // A filter may hold `]` in a string: find its own end.
+                    let (filter, tail) = split_filter(after, text)?;
+                    segments.push(Segment::Filter(Filter::parse(filter, text)?));
+                    rest = tail;
+                    continue;
+                }
                 if inner == "*" {
                     segments.push(Segment::Wildcard);
+                } else if let Some((from, to)) = inner.split_once(':') {
+                    let bound = |b: &str| -> Result<Option<i64>, String> {
+                        let b = b.trim();
+                        if b.is_empty() {
+                            return Ok(None);
+                        }
+                        b.parse::<i64>().map(Some).map_err(|_| {
+                            format!("the path '{text}' has an unsupported selector '[{inner}]'")
+                        })
+                    };
+                    segments.push(Segment::Slice(bound(from)?, bound(to)?));
                 } else {
-                    let index = inner.parse::<usize>().map_err(|_| {
+                    let index = inner.parse::<i64>().map_err(|_| {
                         format!("the path '{text}' has an unsupported selector '[{inner}]'")
                     })?;
                     segments.push(Segment::Index(index));
@@ -121,10 +166,13 @@ impl Path {
         &self.text
     }
 
-    /// True for a path that names at most one value (no wildcard): the only
-    /// kind allowed where a path says where to write (ResultPath).
+    /// True for a path that names at most one value (no wildcard, slice or
+    /// filter): the only kind allowed where a path says where to write
+    /// (ResultPath).
     pub fn is_reference(&self) -> bool {
-        !self.segments.contains(&Segment::Wildcard)
+        self.segments
+            .iter()
+            .all(|s| matches!(s, Segment::Field(_) | Segment::Index(_)))
     }
 
     /// The value the path selects, `None` if it names nothing. With a
@@ -136,31 +184,53 @@ impl Path {
             Root::Variable(name) => bindings.variables.get(name)?,
         };
         if self.is_reference() {
-            let mut here = doc;
-            for segment in &self.segments {
-                here = match (segment, here) {
-                    (Segment::Field(name), Value::Object(map)) => map.get(name)?,
-                    (Segment::Index(i), Value::Array(items)) => items.get(*i)?,
-                    _ => return None,
-                };
-            }
-            return Some(here.clone());
+            return reference(doc, &self.segments).cloned();
         }
+        // A path that can match many values gives the array of its matches,
+        // empty when nothing matches (AWS: `$.items[*]` of `{}` is `[]`).
         let mut matches = vec![doc];
         for segment in &self.segments {
             let mut next = Vec::new();
             for value in matches {
-                match (segment, value) {
-                    (Segment::Field(name), Value::Object(map)) => next.extend(map.get(name)),
-                    (Segment::Index(i), Value::Array(items)) => next.extend(items.get(*i)),
-                    (Segment::Wildcard, Value::Array(items)) => next.extend(items.iter()),
-                    (Segment::Wildcard, Value::Object(map)) => next.extend(map.values()),
-                    _ => {}
-                }
+                step(segment, value, &mut next);
             }
             matches = next;
         }
         Some(Value::Array(matches.into_iter().cloned().collect()))
+    }
+
+    /// Why this path names nothing in `input`, in the words AWS's JSONPath
+    /// library uses: "Invalid path '$.a.b' : No results for path:
+    /// $['a']['b']" when the last step finds nothing, "Missing property in
+    /// path $['a']" when an earlier one does.
+    pub fn missing(&self, input: &Value, bindings: &Bindings) -> String {
+        let mut here = match &self.root {
+            Root::Input => Some(input),
+            Root::Context => Some(&bindings.context),
+            Root::Variable(name) => bindings.variables.get(name),
+        };
+        let mut walked = String::from("$");
+        for (i, segment) in self.segments.iter().enumerate() {
+            match segment {
+                Segment::Field(name) => walked.push_str(&format!("['{name}']")),
+                Segment::Index(n) => walked.push_str(&format!("[{n}]")),
+                _ => break,
+            }
+            here = here.and_then(|v| reference(v, std::slice::from_ref(segment)));
+            if here.is_none() {
+                let last = i + 1 == self.segments.len();
+                let why = if last {
+                    "No results for path:"
+                } else {
+                    "Missing property in path"
+                };
+                return format!("Invalid path '{}' : {why} {walked}", self.text);
+            }
+        }
+        format!(
+            "Invalid path '{}' : No results for path: {walked}",
+            self.text
+        )
     }
 
     /// Writes `value` at this path inside `target`, creating objects on the
@@ -173,6 +243,175 @@ impl Path {
         set_in(&mut target, &self.segments, value)
             .map_err(|why| format!("Unable to apply ResultPath '{}': {why}", self.text))?;
         Ok(target)
+    }
+}
+
+/// The one value a path without wildcards, slices or filters names.
+fn reference<'v>(doc: &'v Value, segments: &[Segment]) -> Option<&'v Value> {
+    let mut here = doc;
+    for segment in segments {
+        here = match (segment, here) {
+            (Segment::Field(name), Value::Object(map)) => map.get(name)?,
+            (Segment::Index(i), Value::Array(items)) => items.get(position(*i, items.len())?)?,
+            _ => return None,
+        };
+    }
+    Some(here)
+}
+
+/// An index as a position in an array of `len`, negatives from the end.
+fn position(index: i64, len: usize) -> Option<usize> {
+    if index >= 0 {
+        usize::try_from(index).ok()
+    } else {
+        len.checked_sub(usize::try_from(index.unsigned_abs()).ok()?)
+    }
+}
+
+/// Adds to `out` what `segment` selects in `value`.
+fn step<'v>(segment: &Segment, value: &'v Value, out: &mut Vec<&'v Value>) {
+    match (segment, value) {
+        (Segment::Field(name), Value::Object(map)) => out.extend(map.get(name)),
+        (Segment::Index(i), Value::Array(items)) => {
+            out.extend(position(*i, items.len()).and_then(|p| items.get(p)));
+        }
+        (Segment::Wildcard, Value::Array(items)) => out.extend(items.iter()),
+        (Segment::Wildcard, Value::Object(map)) => out.extend(map.values()),
+        (Segment::Slice(from, to), Value::Array(items)) => {
+            let len = items.len() as i64;
+            let clamp = |b: i64| if b < 0 { (len + b).max(0) } else { b.min(len) };
+            let start = from.map_or(0, clamp);
+            let end = to.map_or(len, clamp);
+            if start < end {
+                out.extend(&items[start as usize..end as usize]);
+            }
+        }
+        (Segment::Filter(filter), Value::Array(items)) => {
+            out.extend(items.iter().filter(|item| filter.holds(item)));
+        }
+        _ => {}
+    }
+}
+
+/// Splits `[?(...)]`'s body (after the `[`) from what follows its `]`,
+/// minding quotes and parentheses.
+fn split_filter<'t>(after: &'t str, text: &str) -> Result<(&'t str, &'t str), String> {
+    let body = after
+        .trim_start()
+        .strip_prefix('?')
+        .map(str::trim_start)
+        .and_then(|b| b.strip_prefix('('))
+        .ok_or_else(|| format!("the path '{text}' has a filter without '?(…)'"))?;
+    let mut depth = 1;
+    let mut quote: Option<char> = None;
+    for (i, c) in body.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth == 0 {
+                    let tail = body[i + 1..].trim_start();
+                    let tail = tail
+                        .strip_prefix(']')
+                        .ok_or_else(|| format!("the path '{text}' expects ']' after a filter"))?;
+                    return Ok((&body[..i], tail));
+                }
+            }
+            _ => {}
+        }
+    }
+    Err(format!("the path '{text}' has an unclosed filter"))
+}
+
+impl Filter {
+    fn parse(body: &str, text: &str) -> Result<Self, String> {
+        let alternatives = body
+            .split("||")
+            .map(|alt| {
+                alt.split("&&")
+                    .map(|t| Test::parse(t.trim(), text))
+                    .collect()
+            })
+            .collect::<Result<Vec<Vec<Test>>, String>>()?;
+        Ok(Self(alternatives))
+    }
+
+    fn holds(&self, item: &Value) -> bool {
+        self.0
+            .iter()
+            .any(|all| all.iter().all(|test| test.holds(item)))
+    }
+}
+
+impl Test {
+    fn parse(test: &str, text: &str) -> Result<Self, String> {
+        let bad = || format!("the path '{text}' has an unsupported filter test '{test}'");
+        const OPS: [(&str, Op); 6] = [
+            ("==", Op::Eq),
+            ("!=", Op::Ne),
+            ("<=", Op::Le),
+            (">=", Op::Ge),
+            ("<", Op::Lt),
+            (">", Op::Gt),
+        ];
+        let (left, compare) = match OPS
+            .iter()
+            .find_map(|(s, op)| test.split_once(s).map(|(l, r)| (l.trim(), *op, r.trim())))
+        {
+            Some((left, op, right)) => {
+                let literal = serde_json::from_str::<Value>(right)
+                    .ok()
+                    .or_else(|| {
+                        right
+                            .strip_prefix('\'')
+                            .and_then(|r| r.strip_suffix('\''))
+                            .map(|s| Value::String(s.to_owned()))
+                    })
+                    .ok_or_else(bad)?;
+                (left, Some((op, literal)))
+            }
+            None => (test, None),
+        };
+        let below = left.strip_prefix('@').ok_or_else(bad)?;
+        let path = Path::parse(&format!("${below}")).map_err(|_| bad())?;
+        if !path.is_reference() {
+            return Err(bad());
+        }
+        Ok(Self {
+            path: path.segments,
+            compare,
+        })
+    }
+
+    fn holds(&self, item: &Value) -> bool {
+        let Some(found) = reference(item, &self.path) else {
+            return false;
+        };
+        let Some((op, literal)) = &self.compare else {
+            return true;
+        };
+        let order = match (found, literal) {
+            (Value::Number(a), Value::Number(b)) => a.as_f64().partial_cmp(&b.as_f64()),
+            (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
+            (a, b) => (a == b).then_some(std::cmp::Ordering::Equal),
+        };
+        match op {
+            Op::Eq => order == Some(std::cmp::Ordering::Equal),
+            Op::Ne => order != Some(std::cmp::Ordering::Equal),
+            Op::Lt => order == Some(std::cmp::Ordering::Less),
+            Op::Le => matches!(
+                order,
+                Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+            ),
+            Op::Gt => order == Some(std::cmp::Ordering::Greater),
+            Op::Ge => matches!(
+                order,
+                Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal)
+            ),
+        }
     }
 }
 
@@ -197,10 +436,15 @@ fn set_in(here: &mut Value, segments: &[Segment], value: Value) -> Result<(), St
             set_in(slot, rest, value)
         }
         Segment::Index(i) => match here {
-            Value::Array(items) if *i < items.len() => set_in(&mut items[*i], rest, value),
+            Value::Array(items) => match position(*i, items.len()) {
+                Some(p) if p < items.len() => set_in(&mut items[p], rest, value),
+                _ => Err(format!("index {i} is out of range")),
+            },
             _ => Err(format!("index {i} is out of range")),
         },
-        Segment::Wildcard => Err("a wildcard cannot be written to".into()),
+        Segment::Wildcard | Segment::Slice(..) | Segment::Filter(_) => {
+            Err("only a field or an index can be written to".into())
+        }
     }
 }
 
@@ -256,8 +500,69 @@ mod tests {
     }
 
     #[test]
+    fn slices_filters_and_negative_indexes_select_as_aws_does() {
+        let doc = json!({"users": [
+            {"name": "ann", "status": 0, "year": 1997},
+            {"name": "bob", "status": 1, "year": 2001},
+            {"name": "cy", "status": 0}
+        ], "arr": [1, 2, 3, 4, 5]});
+        assert_eq!(get("$.arr[1:3]", doc.clone()), Some(json!([2, 3])));
+        assert_eq!(get("$.arr[:2]", doc.clone()), Some(json!([1, 2])));
+        assert_eq!(get("$.arr[3:]", doc.clone()), Some(json!([4, 5])));
+        assert_eq!(get("$.arr[-2:]", doc.clone()), Some(json!([4, 5])));
+        assert_eq!(get("$.arr[-1]", doc.clone()), Some(json!(5)));
+        assert_eq!(
+            get("$.users[?(@.status == 0)].name", doc.clone()),
+            Some(json!(["ann", "cy"]))
+        );
+        assert_eq!(
+            get(
+                "$.users[?(@.year > 1999 || @.name == 'cy')].name",
+                doc.clone()
+            ),
+            Some(json!(["bob", "cy"]))
+        );
+        assert_eq!(
+            get("$.users[?(@.year && @.status != 1)].name", doc.clone()),
+            Some(json!(["ann"]))
+        );
+        // Recorded from AWS: a wildcard or slice over nothing is `[]`.
+        assert_eq!(get("$.items[1:]", json!({})), Some(json!([])));
+        assert_eq!(get("$.items[*].v", json!({})), Some(json!([])));
+    }
+
+    #[test]
+    fn says_why_a_path_found_nothing_as_aws_does() {
+        let why = |p: &str, doc: Value| {
+            Path::parse(p)
+                .expect("valid")
+                .missing(&doc, &Bindings::default())
+        };
+        assert_eq!(
+            why("$.NoSuchInputPath", json!({})),
+            "Invalid path '$.NoSuchInputPath' : No results for path: $['NoSuchInputPath']"
+        );
+        assert_eq!(
+            why("$.no.such.result.path", json!({})),
+            "Invalid path '$.no.such.result.path' : Missing property in path $['no']"
+        );
+        assert_eq!(
+            why("$.a.b", json!({"a": {}})),
+            "Invalid path '$.a.b' : No results for path: $['a']['b']"
+        );
+    }
+
+    #[test]
     fn refuses_malformed_paths() {
-        for bad in ["a.b", "$.", "$[", "$[x]", "$.a[?(@.b)]", "$['a"] {
+        for bad in [
+            "a.b",
+            "$.",
+            "$[",
+            "$[x]",
+            "$.a[?(b)]",
+            "$.a[?(@.b == nope)]",
+            "$['a",
+        ] {
             assert!(Path::parse(bad).is_err(), "{bad} should be refused");
         }
     }

@@ -72,7 +72,7 @@ impl Template {
                     let value = match template {
                         Template::Path(path) => path.get(input, context).ok_or_else(|| {
                             StatesError::runtime(format!(
-                                "The JsonPath argument for the field '{key}.$' could not be found in the input '{input}' (path '{}')",
+                                "The JSONPath '{}' specified for the field '{key}.$' could not be found in the input '{input}'",
                                 path.as_str()
                             ))
                         })?,

@@ -28,7 +28,7 @@ mod threads;
 use failures::with_error;
 pub use host::{CallbackRefused, Effects, Env, Event, ExecutionInfo, Outcome, Step, TaskRequest};
 pub use paths::iso;
-use paths::{apply_input_path, apply_output_path, apply_result_path, parse_iso, seconds};
+use paths::{apply_input_path, apply_output_path, apply_result_path, parse_iso, seconds, shown};
 use states::fail_error;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -437,8 +437,15 @@ impl Run {
                 error_path,
                 cause_path,
             } => {
-                let failure = fail_error(&thread, &ctx, (error, error_path), (cause, cause_path));
-                self.thread_failed(env, effects, id, failure);
+                match fail_error(
+                    &thread,
+                    &ctx,
+                    (error, error_path, "ErrorPath"),
+                    (cause, cause_path, "CausePath"),
+                ) {
+                    Ok(failure) => self.thread_failed(env, effects, id, failure),
+                    Err(runtime) => self.fail_state(env, effects, id, runtime),
+                }
                 Ok(Step::Progress)
             }
             StateKind::Task(task) => self.task_state(env, effects, id, &thread, task, effective),

@@ -14,13 +14,9 @@ pub(super) fn apply_input_path(
     match setting {
         PathSetting::Default => Ok(input.clone()),
         PathSetting::Null => Ok(json!({})),
-        PathSetting::Path(p) => p.get(input, ctx).ok_or_else(|| {
-            StatesError::runtime(format!(
-                "Invalid path '{}' : No results for path: $['{}']",
-                p.as_str(),
-                p.as_str().trim_start_matches("$.")
-            ))
-        }),
+        PathSetting::Path(p) => p
+            .get(input, ctx)
+            .ok_or_else(|| StatesError::runtime(p.missing(input, ctx))),
     }
 }
 
@@ -50,14 +46,41 @@ pub(super) fn seconds(
     ctx: &Bindings,
     field: &str,
 ) -> Result<u64, StatesError> {
-    match s {
-        Seconds::Fixed(n) => Ok(*n),
-        Seconds::Path(p) => p.get(input, ctx).and_then(|v| v.as_u64()).ok_or_else(|| {
-            StatesError::runtime(format!(
-                "The {field}Path '{}' does not name a whole number of seconds",
+    let p = match s {
+        Seconds::Fixed(n) => return Ok(*n),
+        Seconds::Path(p) => p,
+    };
+    // AWS's words, recorded: a Wait's SecondsPath has its own, a Task's
+    // TimeoutSecondsPath the JSONPath library's.
+    let value = p.get(input, ctx).ok_or_else(|| {
+        StatesError::runtime(if field == "Seconds" {
+            format!(
+                "The {field}Path parameter does not reference an input value: {}",
                 p.as_str()
-            ))
-        }),
+            )
+        } else {
+            p.missing(input, ctx)
+        })
+    })?;
+    match value.as_i64() {
+        Some(n) if n < 0 => Err(StatesError::runtime(format!(
+            "The {field}Path parameter references a negative value: {} == {n}",
+            p.as_str()
+        ))),
+        Some(n) => Ok(n.unsigned_abs()),
+        None => Err(StatesError::runtime(format!(
+            "The {field}Path parameter cannot be parsed as a long value: {} == {}",
+            p.as_str(),
+            shown(&value)
+        ))),
+    }
+}
+
+/// A value as AWS quotes it in a cause: a string bare, anything else as JSON.
+pub(super) fn shown(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -74,7 +97,13 @@ pub fn iso(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// An ISO-8601 extended offset date-time, as AWS reads Wait timestamps:
+/// a `T` between date and time (RFC 3339 would also take a space; AWS
+/// refuses it, recorded) and an offset.
 pub(super) fn parse_iso(text: &str) -> Option<i64> {
+    if text.as_bytes().get(10) != Some(&b'T') {
+        return None;
+    }
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .ok()
         .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)

@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::asl::definition::{MapState, ParallelState, TaskState};
+use crate::asl::template::Template;
 
 impl Run {
     pub(super) fn wait_state(
@@ -18,20 +19,33 @@ impl Run {
     ) -> Result<Step, StatesError> {
         let until_ms = match wait {
             WaitFor::Seconds(s) => {
-                env.now_ms + seconds(s, &effective, ctx, "Seconds")? as i64 * 1000
+                let secs = seconds(s, &effective, ctx, "Seconds")?;
+                env.now_ms
+                    .saturating_add(i64::try_from(secs).unwrap_or(i64::MAX).saturating_mul(1000))
             }
             WaitFor::Timestamp(t) => parse_iso(t)
                 .ok_or_else(|| StatesError::runtime(format!("'{t}' is not a timestamp")))?,
-            WaitFor::TimestampPath(p) => p
-                .get(&effective, ctx)
-                .and_then(|v| v.as_str().and_then(parse_iso))
-                .ok_or_else(|| {
+            WaitFor::TimestampPath(p) => {
+                let value = p.get(&effective, ctx).ok_or_else(|| {
                     StatesError::runtime(format!(
-                        "The TimestampPath '{}' does not name a timestamp",
+                        "The TimestampPath parameter does not reference an input value: {}",
                         p.as_str()
                     ))
-                })?,
+                })?;
+                value.as_str().and_then(parse_iso).ok_or_else(|| {
+                    StatesError::runtime(format!(
+                        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {}",
+                        p.as_str(),
+                        shown(&value)
+                    ))
+                })?
+            }
         };
+        // AWS keeps a delay in a signed 32-bit count of seconds (recorded:
+        // 24,855 days ahead waits, 24,856 fails).
+        if until_ms.saturating_sub(env.now_ms) / 1000 > i64::from(i32::MAX) {
+            return Err(StatesError::runtime("Wait state delay is too long."));
+        }
         let output = apply_output_path(&state.output_path, &effective, ctx)?;
         self.stage_assign(id, state.assign.as_ref(), &effective, ctx)?;
         if let Some(t) = self.threads.get_mut(&id) {
@@ -242,21 +256,31 @@ impl Run {
 }
 
 /// A Fail state's error and cause: fixed, or read from its input.
+/// A Fail state's error and cause: fixed, or read by a path or an
+/// intrinsic function (ErrorPath / CausePath). A path that finds nothing is
+/// a runtime error, in AWS's words.
 pub(super) fn fail_error(
     thread: &Thread,
     ctx: &Bindings,
-    error: (&Option<String>, &Option<crate::asl::path::Path>),
-    cause: (&Option<String>, &Option<crate::asl::path::Path>),
-) -> StatesError {
-    let read = |(fixed, path): (&Option<String>, &Option<crate::asl::path::Path>)| {
-        fixed.clone().or_else(|| {
-            path.as_ref()
-                .and_then(|p| p.get(&thread.input, ctx))
-                .and_then(|v| v.as_str().map(str::to_owned))
-        })
+    error: (&Option<String>, &Option<Template>, &str),
+    cause: (&Option<String>, &Option<Template>, &str),
+) -> Result<StatesError, StatesError> {
+    let read = |(fixed, dynamic, field): (&Option<String>, &Option<Template>, &str)| {
+        if let Some(fixed) = fixed {
+            return Ok(fixed.clone());
+        }
+        let value = match dynamic {
+            None => return Ok(String::new()),
+            Some(Template::Path(p)) => p.get(&thread.input, ctx).ok_or_else(|| {
+                StatesError::runtime(format!(
+                    "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{}'",
+                    p.as_str(),
+                    thread.input
+                ))
+            })?,
+            Some(other) => other.eval(&thread.input, ctx)?,
+        };
+        Ok(shown(&value))
     };
-    StatesError::new(
-        read(error).unwrap_or_default(),
-        read(cause).unwrap_or_default(),
-    )
+    Ok(StatesError::new(read(error)?, read(cause)?))
 }

@@ -104,6 +104,23 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A field that takes a path or an intrinsic function (a Fail state's
+    /// ErrorPath and CausePath).
+    pub(super) fn opt_path_or_call(&mut self, key: &str) -> Result<Option<Template>, String> {
+        let at = format!("{}.{key}", self.at);
+        match self.opt_str(key)? {
+            None => Ok(None),
+            Some(s) if crate::asl::intrinsics::Call::looks_like(s) => {
+                crate::asl::intrinsics::Call::parse(s)
+                    .map(|c| Some(Template::Intrinsic(c)))
+                    .map_err(|e| format!("{at}: {e}"))
+            }
+            Some(s) => Path::parse(s)
+                .map(|p| Some(Template::Path(p)))
+                .map_err(|e| format!("{at}: {e}")),
+        }
+    }
+
     pub(super) fn path_setting(&mut self, key: &str) -> Result<PathSetting, String> {
         match self.mark(key) {
             None => Ok(PathSetting::Default),

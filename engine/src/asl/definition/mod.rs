@@ -93,8 +93,9 @@ pub enum StateKind {
     Fail {
         error: Option<String>,
         cause: Option<String>,
-        error_path: Option<Path>,
-        cause_path: Option<Path>,
+        /// ErrorPath / CausePath: a path or an intrinsic function.
+        error_path: Option<Template>,
+        cause_path: Option<Template>,
     },
 }
 

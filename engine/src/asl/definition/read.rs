@@ -295,8 +295,8 @@ fn parse_state(body: &Map<String, Value>, at: &str) -> Result<State, String> {
         "Fail" => {
             let error = f.opt_str("Error")?.map(str::to_owned);
             let cause = f.opt_str("Cause")?.map(str::to_owned);
-            let error_path = f.opt_path("ErrorPath")?;
-            let cause_path = f.opt_path("CausePath")?;
+            let error_path = f.opt_path_or_call("ErrorPath")?;
+            let cause_path = f.opt_path_or_call("CausePath")?;
             if error.is_some() && error_path.is_some() || cause.is_some() && cause_path.is_some() {
                 return Err(format!(
                     "{at}: give Error or ErrorPath (and Cause or CausePath), not both"
