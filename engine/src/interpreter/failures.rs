@@ -131,14 +131,53 @@ impl Run {
             self.drop_all(effects);
             return;
         };
-        let is_map = self.is_map(env, parent_id);
-        if is_map {
+        let error = if self.is_map(env, parent_id) {
             self.emit_iteration_end(env, effects, parent_id, thread.slot, "Failed");
+            let error = match self.tolerate(parent_id, id, thread.slot, &error) {
+                Tolerated::Yes { all_done } => {
+                    if all_done && let Err(e) = self.children_done(env, effects, parent_id) {
+                        self.fail_state(env, effects, parent_id, e);
+                    }
+                    return;
+                }
+                Tolerated::Exceeded => StatesError::new(
+                    "States.ExceedToleratedFailureThreshold",
+                    "The specified tolerated failure threshold was exceeded",
+                ),
+                Tolerated::NotAsked => error,
+            };
             self.emit_for(env, effects, parent_id, "MapStateFailed", None);
+            error
         } else {
             self.emit_for(env, effects, parent_id, "ParallelStateFailed", None);
-        }
+            error
+        };
         self.fail_state(env, effects, parent_id, error);
+    }
+
+    /// A Map iteration failed: whether its Map tolerates it (its slot in
+    /// the results then holds the error output).
+    fn tolerate(&mut self, map_id: u32, child: u32, slot: usize, error: &StatesError) -> Tolerated {
+        let Some(Phase::Children {
+            pending,
+            results,
+            tolerance: Some(tolerance),
+            ..
+        }) = self.threads.get_mut(&map_id).map(|t| &mut t.phase)
+        else {
+            return Tolerated::NotAsked;
+        };
+        tolerance.failed += 1;
+        if tolerance.exceeded() {
+            return Tolerated::Exceeded;
+        }
+        pending.remove(&child);
+        if let Some(r) = results.get_mut(slot) {
+            *r = json!({"Error": error.error, "Cause": error.cause});
+        }
+        Tolerated::Yes {
+            all_done: pending.is_empty(),
+        }
     }
 
     pub(super) fn drop_descendants(&mut self, effects: &mut Effects, id: u32) {
@@ -244,4 +283,15 @@ pub(super) fn safe_to_repeat(request: &TaskRequest) -> bool {
         "PutItem" | "DeleteItem" => !conditional,
         _ => false,
     }
+}
+
+/// What a Map makes of one failed iteration.
+enum Tolerated {
+    /// It has no tolerance: the failure is the Map's.
+    NotAsked,
+    /// Within its tolerance; `all_done` when it was the last one running.
+    Yes {
+        all_done: bool,
+    },
+    Exceeded,
 }

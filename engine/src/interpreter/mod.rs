@@ -67,7 +67,29 @@ enum Phase {
         effective_input: Value,
         pending: BTreeSet<u32>,
         results: Vec<Value>,
+        /// A Map that tolerates failed iterations: how many, and how many
+        /// have failed so far.
+        #[serde(default)]
+        tolerance: Option<Tolerance>,
     },
+}
+
+/// How many of a Map's iterations may fail before the Map does
+/// (ToleratedFailureCount / ToleratedFailurePercentage).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Tolerance {
+    count: Option<u64>,
+    percentage: Option<f64>,
+    total: usize,
+    failed: usize,
+}
+
+impl Tolerance {
+    fn exceeded(&self) -> bool {
+        let share = self.failed as f64 * 100.0 / self.total.max(1) as f64;
+        self.count.is_some_and(|c| self.failed as u64 > c)
+            || self.percentage.is_some_and(|p| share > p)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -4,7 +4,8 @@
 //! (`answers.rs`) or its children finish.
 
 use super::*;
-use crate::asl::definition::{MapState, ParallelState, TaskState};
+use crate::asl::definition::{Amount, Batcher, MapState, ParallelState, TaskState};
+use crate::asl::path::Path;
 use crate::asl::template::Template;
 
 impl Run {
@@ -169,6 +170,7 @@ impl Run {
                 effective_input: input,
                 results: vec![Value::Null; parallel.branches.len()],
                 pending,
+                tolerance: None,
             };
         }
         Ok(Step::Progress)
@@ -199,6 +201,20 @@ impl Run {
                 thread.state
             )));
         };
+        let limits = MapLimits::read(map, &effective, ctx)?;
+        let mut inputs = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            inputs.push(match &map.outcomes.parameters {
+                Some(p) => p.eval(
+                    &effective,
+                    &Self::context(env, thread, None, Some((i, item))),
+                )?,
+                None => item.clone(),
+            });
+        }
+        if let Some(batcher) = &map.batcher {
+            inputs = batches(batcher, inputs, &effective, ctx)?;
+        }
         self.emit_for(
             env,
             effects,
@@ -206,18 +222,12 @@ impl Run {
             "MapStateStarted",
             Some((
                 "mapStateStartedEventDetails",
-                json!({"length": items.len()}),
+                json!({"length": inputs.len()}),
             )),
         );
+        let count = inputs.len();
         let mut pending = BTreeSet::new();
-        for (i, item) in items.iter().enumerate() {
-            let input = match &map.outcomes.parameters {
-                Some(p) => p.eval(
-                    &effective,
-                    &Self::context(env, thread, None, Some((i, item))),
-                )?,
-                None => item.clone(),
-            };
+        for (i, input) in inputs.into_iter().enumerate() {
             self.emit_for(
                 env,
                 effects,
@@ -244,8 +254,9 @@ impl Run {
         if let Some(t) = self.threads.get_mut(&id) {
             t.phase = Phase::Children {
                 effective_input: effective,
-                results: vec![Value::Null; items.len()],
+                results: vec![Value::Null; count],
                 pending,
+                tolerance: limits.tolerance(count),
             };
         }
         if empty {
@@ -255,7 +266,6 @@ impl Run {
     }
 }
 
-/// A Fail state's error and cause: fixed, or read from its input.
 /// A Fail state's error and cause: fixed, or read by a path or an
 /// intrinsic function (ErrorPath / CausePath). A path that finds nothing is
 /// a runtime error, in AWS's words.
@@ -283,4 +293,115 @@ pub(super) fn fail_error(
         Ok(shown(&value))
     };
     Ok(StatesError::new(read(error)?, read(cause)?))
+}
+
+/// What a Map reads from its input when it starts: MaxConcurrencyPath
+/// (checked only: every iteration runs at once here) and how many failed
+/// iterations it tolerates. Errors in AWS's words (recorded).
+struct MapLimits {
+    count: Option<u64>,
+    percentage: Option<f64>,
+}
+
+impl MapLimits {
+    fn read(map: &MapState, input: &Value, ctx: &Bindings) -> Result<Self, StatesError> {
+        if let Some(p) = &map.max_concurrency_path {
+            let n = whole(p, input, ctx, "MaxConcurrencyPath")?;
+            if n < 0 {
+                return Err(StatesError::runtime("MaxConcurrency cannot be negative."));
+            }
+        }
+        let count = match &map.tolerated_count {
+            None => None,
+            Some(Amount::Fixed(n)) => Some(*n as u64),
+            Some(Amount::Path(p)) => {
+                let n = whole(p, input, ctx, "ToleratedFailureCountPath")?;
+                Some(u64::try_from(n).map_err(|_| {
+                    StatesError::runtime("ToleratedFailureCount cannot be negative.")
+                })?)
+            }
+        };
+        let percentage = match &map.tolerated_percentage {
+            None => None,
+            Some(Amount::Fixed(p)) => Some(*p),
+            Some(Amount::Path(p)) => {
+                let value = p
+                    .get(input, ctx)
+                    .ok_or_else(|| StatesError::runtime(p.missing(input, ctx)))?;
+                let pct = value.as_f64().ok_or_else(|| {
+                    StatesError::runtime(format!(
+                        "The ToleratedFailurePercentagePath field refers to value \"{}\" which is not a valid float: {}",
+                        shown(&value),
+                        p.as_str()
+                    ))
+                })?;
+                if !(0.0..=100.0).contains(&pct) {
+                    return Err(StatesError::runtime(
+                        "ToleratedFailurePercentage must be between 0 and 100.",
+                    ));
+                }
+                Some(pct)
+            }
+        };
+        Ok(Self { count, percentage })
+    }
+
+    fn tolerance(&self, total: usize) -> Option<Tolerance> {
+        (self.count.is_some() || self.percentage.is_some()).then_some(Tolerance {
+            count: self.count,
+            percentage: self.percentage,
+            total,
+            failed: 0,
+        })
+    }
+}
+
+/// An integer a Map field's path reads.
+fn whole(p: &Path, input: &Value, ctx: &Bindings, field: &str) -> Result<i64, StatesError> {
+    let value = p
+        .get(input, ctx)
+        .ok_or_else(|| StatesError::runtime(p.missing(input, ctx)))?;
+    value.as_i64().ok_or_else(|| {
+        StatesError::runtime(format!(
+            "The {field} field refers to value \"{}\" which is not a valid integer: {}",
+            shown(&value),
+            p.as_str()
+        ))
+    })
+}
+
+/// ItemBatcher: the iterations' inputs grouped, each `{"Items": [...]}`
+/// with the BatchInput's fields.
+fn batches(
+    batcher: &Batcher,
+    inputs: Vec<Value>,
+    effective: &Value,
+    ctx: &Bindings,
+) -> Result<Vec<Value>, StatesError> {
+    let size = match &batcher.max_items {
+        None => inputs.len().max(1),
+        Some(Amount::Fixed(n)) => (*n as usize).max(1),
+        Some(Amount::Path(p)) => {
+            let n = whole(p, effective, ctx, "MaxItemsPerBatchPath")?;
+            usize::try_from(n)
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| StatesError::runtime("MaxItemsPerBatch must be greater than 0."))?
+        }
+    };
+    let extra = match &batcher.batch_input {
+        Some(t) => Some(t.eval(effective, ctx)?),
+        None => None,
+    };
+    Ok(inputs
+        .chunks(size)
+        .map(|chunk| {
+            let mut batch = serde_json::Map::new();
+            if let Some(Value::Object(fields)) = &extra {
+                batch.insert("BatchInput".into(), Value::Object(fields.clone()));
+            }
+            batch.insert("Items".into(), Value::Array(chunk.to_vec()));
+            Value::Object(batch)
+        })
+        .collect())
 }

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use super::{Catcher, Outcomes, PathSetting, Retrier, Seconds};
+use super::{Amount, Catcher, Outcomes, PathSetting, Retrier, Seconds};
 use crate::asl::path::Path;
 use crate::asl::template::Template;
 
@@ -167,6 +167,16 @@ impl<'a> Fields<'a> {
             check_variable_name(key.strip_suffix(".$").unwrap_or(key), &at)?;
         }
         Template::parse(value, &at).map(Some)
+    }
+
+    /// A number given as `fixed` or read at run time from `path`.
+    pub(super) fn amount(&mut self, fixed: &str, path: &str) -> Result<Option<Amount>, String> {
+        match (self.opt_f64(fixed)?, self.opt_path(path)?) {
+            (Some(_), Some(_)) => Err(format!("{}: give {fixed} or {path}, not both", self.at)),
+            (Some(n), None) => Ok(Some(Amount::Fixed(n))),
+            (None, Some(p)) => Ok(Some(Amount::Path(p))),
+            (None, None) => Ok(None),
+        }
     }
 
     pub(super) fn seconds(&mut self, fixed: &str, path: &str) -> Result<Option<Seconds>, String> {

@@ -145,6 +145,29 @@ pub struct MapState {
     pub iterator: Machine,
     pub items_path: PathSetting,
     pub outcomes: Outcomes,
+    /// MaxConcurrencyPath: checked when the Map starts (the engine runs
+    /// every iteration at once either way; results do not depend on it).
+    pub max_concurrency_path: Option<Path>,
+    /// How many iterations may fail before the Map does (a Distributed
+    /// Map's ToleratedFailureCount / Percentage, or their paths).
+    pub tolerated_count: Option<Amount>,
+    pub tolerated_percentage: Option<Amount>,
+    /// ItemBatcher: iterations get batches of items, `{"Items": [...]}`.
+    pub batcher: Option<Batcher>,
+}
+
+/// A number given in the definition or read by a path when the state runs.
+#[derive(Debug, Clone)]
+pub enum Amount {
+    Fixed(f64),
+    Path(Path),
+}
+
+#[derive(Debug, Clone)]
+pub struct Batcher {
+    pub max_items: Option<Amount>,
+    /// BatchInput: fields added to every batch beside `Items`.
+    pub batch_input: Option<Template>,
 }
 
 #[derive(Debug, Clone)]

@@ -7,8 +7,8 @@ use serde_json::{Map, Value};
 
 use super::fields::Fields;
 use super::{
-    ChoiceRule, Definition, Machine, MapState, ParallelState, PathSetting, Resource, Seconds,
-    State, StateKind, TaskState, Transition, WaitFor,
+    Amount, Batcher, ChoiceRule, Definition, Machine, MapState, ParallelState, PathSetting,
+    Resource, Seconds, State, StateKind, TaskState, Transition, WaitFor,
 };
 use crate::asl::choice::Condition;
 
@@ -264,21 +264,70 @@ fn parse_state(body: &Map<String, Value>, at: &str) -> Result<State, String> {
                 .ok_or_else(|| format!("{iat}: must be an object"))?;
             let mut pf = Fields::new(map, &iat);
             pf.ignore(&["Comment"]);
-            if let Some(config) = pf.opt("ProcessorConfig")
-                && config
+            if let Some(config) = pf.opt("ProcessorConfig") {
+                // A Distributed Map without ItemReader or ResultWriter gives
+                // the same results as an inline one; it runs as one here.
+                let mode = config
                     .get("Mode")
                     .and_then(Value::as_str)
-                    .is_some_and(|m| m != "INLINE")
-            {
-                return Err(format!(
-                    "{iat}.ProcessorConfig: only INLINE mode is supported"
-                ));
+                    .unwrap_or("INLINE");
+                if !matches!(mode, "INLINE" | "DISTRIBUTED") {
+                    return Err(format!(
+                        "{iat}.ProcessorConfig: Mode must be INLINE or DISTRIBUTED"
+                    ));
+                }
             }
             let iterator = parse_machine(&mut pf, &format!("{iat}: "))?;
             pf.finish()?;
+            for unsupported in ["ItemReader", "ResultWriter"] {
+                if f.has(unsupported) {
+                    return Err(format!(
+                        "{at}.{unsupported}: reading items from or writing results to S3 is not supported by this engine"
+                    ));
+                }
+            }
             let items_path = f.path_setting("ItemsPath")?;
-            // Accepted and honoured as "all at once": results do not depend on it.
-            let _ = f.opt_u64("MaxConcurrency")?;
+            f.ignore(&["Label"]);
+            let max_concurrency_path = f.amount("MaxConcurrency", "MaxConcurrencyPath")?;
+            let tolerated_count = f.amount("ToleratedFailureCount", "ToleratedFailureCountPath")?;
+            let tolerated_percentage = f.amount(
+                "ToleratedFailurePercentage",
+                "ToleratedFailurePercentagePath",
+            )?;
+            if let Some(Amount::Fixed(n)) = &tolerated_count
+                && (*n < 0.0 || n.fract() != 0.0)
+            {
+                return Err(format!(
+                    "{at}.ToleratedFailureCount: must be a whole number, 0 or more"
+                ));
+            }
+            if let Some(Amount::Fixed(p)) = &tolerated_percentage
+                && !(0.0..=100.0).contains(p)
+            {
+                return Err(format!(
+                    "{at}.ToleratedFailurePercentage: must be between 0 and 100"
+                ));
+            }
+            let batcher = match f.opt("ItemBatcher") {
+                None => None,
+                Some(b) => {
+                    let bat = format!("{at}.ItemBatcher");
+                    let map = b
+                        .as_object()
+                        .ok_or_else(|| format!("{bat}: must be an object"))?;
+                    let mut bf = Fields::new(map, &bat);
+                    let max_items = bf.amount("MaxItemsPerBatch", "MaxItemsPerBatchPath")?;
+                    // A size limit in bytes cannot change which items go
+                    // together here; accepted.
+                    let _ = bf.amount("MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath")?;
+                    let batch_input = bf.template("BatchInput")?;
+                    bf.finish()?;
+                    Some(Batcher {
+                        max_items,
+                        batch_input,
+                    })
+                }
+            };
             let selector_key = if f.has("ItemSelector") {
                 "ItemSelector"
             } else {
@@ -289,6 +338,13 @@ fn parse_state(body: &Map<String, Value>, at: &str) -> Result<State, String> {
                 iterator,
                 items_path,
                 outcomes,
+                max_concurrency_path: max_concurrency_path.and_then(|a| match a {
+                    Amount::Path(p) => Some(p),
+                    Amount::Fixed(_) => None,
+                }),
+                tolerated_count,
+                tolerated_percentage,
+                batcher,
             }))
         }
         "Succeed" => StateKind::Succeed,
