@@ -22,6 +22,7 @@ mod answers;
 mod failures;
 mod host;
 mod paths;
+mod scope;
 mod states;
 mod threads;
 
@@ -29,7 +30,7 @@ use failures::with_error;
 pub use host::{CallbackRefused, Effects, Env, Event, ExecutionInfo, Outcome, Step, TaskRequest};
 pub use paths::iso;
 use paths::{apply_input_path, apply_output_path, apply_result_path, parse_iso, seconds, shown};
-use states::fail_error;
+use states::{Tolerance, fail_error};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum AfterSleep {
@@ -72,24 +73,6 @@ enum Phase {
         #[serde(default)]
         tolerance: Option<Tolerance>,
     },
-}
-
-/// How many of a Map's iterations may fail before the Map does
-/// (ToleratedFailureCount / ToleratedFailurePercentage).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Tolerance {
-    count: Option<u64>,
-    percentage: Option<f64>,
-    total: usize,
-    failed: usize,
-}
-
-impl Tolerance {
-    fn exceeded(&self) -> bool {
-        let share = self.failed as f64 * 100.0 / self.total.max(1) as f64;
-        self.count.is_some_and(|c| self.failed as u64 > c)
-            || self.percentage.is_some_and(|p| share > p)
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -325,40 +308,6 @@ impl Run {
             .get(&thread.state)
     }
 
-    /// The context object (`$$`) for `thread`.
-    fn context(
-        env: &Env<'_>,
-        thread: &Thread,
-        token: Option<&str>,
-        item: Option<(usize, &Value)>,
-    ) -> Bindings {
-        let mut ctx = json!({
-            "Execution": {
-                "Id": env.info.execution_arn,
-                "Input": env.info.input,
-                "Name": env.info.execution_name,
-                "RoleArn": env.info.role_arn,
-                "StartTime": iso(env.info.start_ms),
-            },
-            "StateMachine": {"Id": env.info.state_machine_arn, "Name": env.info.state_machine_name},
-            "State": {
-                "Name": thread.state,
-                "EnteredTime": iso(thread.entered_ms),
-                "RetryCount": thread.retries.iter().sum::<u32>(),
-            },
-        });
-        if let Some(token) = token {
-            ctx["Task"] = json!({ "Token": token });
-        }
-        if let Some((index, value)) = item {
-            ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
-        }
-        Bindings {
-            context: ctx,
-            variables: thread.variables.clone(),
-        }
-    }
-
     fn run_thread(
         &mut self,
         env: &Env<'_>,
@@ -506,27 +455,6 @@ impl Run {
             &format!("{type_name}StateExited"),
             Some(("stateExitedEventDetails", details)),
         );
-    }
-
-    /// Evaluates a state's (or a rule's, or a catcher's) `Assign` against
-    /// `value`, to be applied when the state leaves.
-    fn stage_assign(
-        &mut self,
-        id: u32,
-        assign: Option<&crate::asl::template::Template>,
-        value: &Value,
-        ctx: &Bindings,
-    ) -> Result<(), StatesError> {
-        let Some(assign) = assign else {
-            return Ok(());
-        };
-        let Value::Object(assigned) = assign.eval(value, ctx)? else {
-            return Err(StatesError::runtime("Assign must give an object"));
-        };
-        if let Some(t) = self.threads.get_mut(&id) {
-            t.assigned = Some(assigned);
-        }
-        Ok(())
     }
 
     fn go_to(&mut self, id: u32, next: String, input: Value) {

@@ -405,3 +405,21 @@ fn batches(
         })
         .collect())
 }
+
+/// How many of a Map's iterations may fail before the Map does
+/// (ToleratedFailureCount / ToleratedFailurePercentage).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct Tolerance {
+    pub(super) count: Option<u64>,
+    pub(super) percentage: Option<f64>,
+    pub(super) total: usize,
+    pub(super) failed: usize,
+}
+
+impl Tolerance {
+    pub(super) fn exceeded(&self) -> bool {
+        let share = self.failed as f64 * 100.0 / self.total.max(1) as f64;
+        self.count.is_some_and(|c| self.failed as u64 > c)
+            || self.percentage.is_some_and(|p| share > p)
+    }
+}

@@ -8,6 +8,10 @@ use serde_json::{Map, Value};
 
 use super::Bindings;
 
+mod filter;
+
+use filter::{Filter, split_filter};
+
 /// Which document a path reads from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Root {
@@ -29,28 +33,6 @@ enum Segment {
     Slice(Option<i64>, Option<i64>),
     /// `[?(@.field op literal)]`, joined by `&&` / `||`.
     Filter(Filter),
-}
-
-/// A filter expression: its `||` alternatives, each a list of `&&` tests.
-#[derive(Debug, Clone, PartialEq)]
-struct Filter(Vec<Vec<Test>>);
-
-/// One test in a filter: a path below `@`, and what it is compared with
-/// (`None`: the path only has to name something).
-#[derive(Debug, Clone, PartialEq)]
-struct Test {
-    path: Vec<Segment>,
-    compare: Option<(Op, Value)>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Op {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
 }
 
 /// A parsed path.
@@ -290,128 +272,6 @@ fn step<'v>(segment: &Segment, value: &'v Value, out: &mut Vec<&'v Value>) {
             out.extend(items.iter().filter(|item| filter.holds(item)));
         }
         _ => {}
-    }
-}
-
-/// Splits `[?(...)]`'s body (after the `[`) from what follows its `]`,
-/// minding quotes and parentheses.
-fn split_filter<'t>(after: &'t str, text: &str) -> Result<(&'t str, &'t str), String> {
-    let body = after
-        .trim_start()
-        .strip_prefix('?')
-        .map(str::trim_start)
-        .and_then(|b| b.strip_prefix('('))
-        .ok_or_else(|| format!("the path '{text}' has a filter without '?(…)'"))?;
-    let mut depth = 1;
-    let mut quote: Option<char> = None;
-    for (i, c) in body.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') => {
-                depth -= 1;
-                if depth == 0 {
-                    let tail = body[i + 1..].trim_start();
-                    let tail = tail
-                        .strip_prefix(']')
-                        .ok_or_else(|| format!("the path '{text}' expects ']' after a filter"))?;
-                    return Ok((&body[..i], tail));
-                }
-            }
-            _ => {}
-        }
-    }
-    Err(format!("the path '{text}' has an unclosed filter"))
-}
-
-impl Filter {
-    fn parse(body: &str, text: &str) -> Result<Self, String> {
-        let alternatives = body
-            .split("||")
-            .map(|alt| {
-                alt.split("&&")
-                    .map(|t| Test::parse(t.trim(), text))
-                    .collect()
-            })
-            .collect::<Result<Vec<Vec<Test>>, String>>()?;
-        Ok(Self(alternatives))
-    }
-
-    fn holds(&self, item: &Value) -> bool {
-        self.0
-            .iter()
-            .any(|all| all.iter().all(|test| test.holds(item)))
-    }
-}
-
-impl Test {
-    fn parse(test: &str, text: &str) -> Result<Self, String> {
-        let bad = || format!("the path '{text}' has an unsupported filter test '{test}'");
-        const OPS: [(&str, Op); 6] = [
-            ("==", Op::Eq),
-            ("!=", Op::Ne),
-            ("<=", Op::Le),
-            (">=", Op::Ge),
-            ("<", Op::Lt),
-            (">", Op::Gt),
-        ];
-        let (left, compare) = match OPS
-            .iter()
-            .find_map(|(s, op)| test.split_once(s).map(|(l, r)| (l.trim(), *op, r.trim())))
-        {
-            Some((left, op, right)) => {
-                let literal = serde_json::from_str::<Value>(right)
-                    .ok()
-                    .or_else(|| {
-                        right
-                            .strip_prefix('\'')
-                            .and_then(|r| r.strip_suffix('\''))
-                            .map(|s| Value::String(s.to_owned()))
-                    })
-                    .ok_or_else(bad)?;
-                (left, Some((op, literal)))
-            }
-            None => (test, None),
-        };
-        let below = left.strip_prefix('@').ok_or_else(bad)?;
-        let path = Path::parse(&format!("${below}")).map_err(|_| bad())?;
-        if !path.is_reference() {
-            return Err(bad());
-        }
-        Ok(Self {
-            path: path.segments,
-            compare,
-        })
-    }
-
-    fn holds(&self, item: &Value) -> bool {
-        let Some(found) = reference(item, &self.path) else {
-            return false;
-        };
-        let Some((op, literal)) = &self.compare else {
-            return true;
-        };
-        let order = match (found, literal) {
-            (Value::Number(a), Value::Number(b)) => a.as_f64().partial_cmp(&b.as_f64()),
-            (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
-            (a, b) => (a == b).then_some(std::cmp::Ordering::Equal),
-        };
-        match op {
-            Op::Eq => order == Some(std::cmp::Ordering::Equal),
-            Op::Ne => order != Some(std::cmp::Ordering::Equal),
-            Op::Lt => order == Some(std::cmp::Ordering::Less),
-            Op::Le => matches!(
-                order,
-                Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
-            ),
-            Op::Gt => order == Some(std::cmp::Ordering::Greater),
-            Op::Ge => matches!(
-                order,
-                Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal)
-            ),
-        }
     }
 }
 
