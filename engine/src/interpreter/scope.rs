@@ -19,14 +19,26 @@ impl Run {
                 "Name": env.info.execution_name,
                 "RoleArn": env.info.role_arn,
                 "StartTime": iso(env.info.start_ms),
+                // Executions here are never redriven.
+                "RedriveCount": 0,
             },
             "StateMachine": {"Id": env.info.state_machine_arn, "Name": env.info.state_machine_name},
             "State": {
                 "Name": thread.state,
                 "EnteredTime": iso(thread.entered_ms),
-                "RetryCount": thread.retries.iter().sum::<u32>(),
             },
         });
+        // Only states that can retry have a retry count (recorded: a Pass
+        // state's `$$.State` holds its name and entry time alone).
+        let retries = Self::state_of(env.definition, thread).is_some_and(|s| {
+            matches!(
+                s.kind,
+                StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_)
+            )
+        });
+        if retries {
+            ctx["State"]["RetryCount"] = json!(thread.retries.iter().sum::<u32>());
+        }
         if let Some(token) = token {
             ctx["Task"] = json!({ "Token": token });
         }
