@@ -4,58 +4,15 @@
 //! Map without S3 runs like an inline one, failed iterations within the
 //! tolerance leave the Map succeeding, and ItemBatcher groups items.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+#[path = "support/run.rs"]
+mod support;
 
 use countersign_engine::store::ExecutionRow;
-use countersign_engine::{Engine, EngineConfig, ServiceError, Store, TaskRunner};
 use serde_json::{Value, json};
-
-struct NoCalls;
-
-#[async_trait::async_trait]
-impl TaskRunner for NoCalls {
-    async fn dynamodb(&self, _action: &str, _request: &Value) -> Result<Value, ServiceError> {
-        Ok(json!({}))
-    }
-}
+use support::{engine, output};
 
 async fn run(definition: &Value, input: Value) -> ExecutionRow {
-    static MACHINES: AtomicUsize = AtomicUsize::new(0);
-    let engine = Engine::open(
-        Store::in_memory().expect("store"),
-        Arc::new(NoCalls),
-        EngineConfig::default(),
-    )
-    .expect("engine");
-    let name = format!("m{}", MACHINES.fetch_add(1, Ordering::Relaxed));
-    let machine = engine
-        .create_state_machine(
-            &name,
-            &definition.to_string(),
-            "arn:aws:iam::1:role/r",
-            None,
-        )
-        .expect("machine");
-    let started = engine
-        .start_execution(&machine.arn, None, Some(&input.to_string()))
-        .await
-        .expect("started");
-    for _ in 0..10_000 {
-        let row = engine.describe_execution(&started.arn).expect("described");
-        if row.status != "RUNNING" {
-            return row;
-        }
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the execution never finished");
-}
-
-fn output(row: &ExecutionRow) -> Value {
-    assert_eq!(row.status, "SUCCEEDED", "{:?} {:?}", row.error, row.cause);
-    serde_json::from_str(row.output.as_deref().unwrap_or("null")).expect("output")
+    support::run_on(&engine(), definition, input).await
 }
 
 const PREFIX: &str =
@@ -252,13 +209,7 @@ async fn a_distributed_map_runs_here_and_batches_items() {
     let reader = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
         "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "Parameters": {}},
         "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
-    let engine = Engine::open(
-        Store::in_memory().expect("store"),
-        Arc::new(NoCalls),
-        EngineConfig::default(),
-    )
-    .expect("engine");
-    let refused = engine
+    let refused = engine()
         .create_state_machine("reader", &reader.to_string(), "arn:aws:iam::1:role/r", None)
         .expect_err("S3 item readers are not run here");
     assert!(refused.to_string().contains("ItemReader"), "{refused}");

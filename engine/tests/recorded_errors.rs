@@ -4,60 +4,11 @@
 //! cause names the state and the event that entered it; a task that times
 //! out says `States.Timeout` and gives no cause.
 
-use std::sync::Arc;
-use std::time::Duration;
+#[path = "support/run.rs"]
+mod support;
 
-use countersign_engine::store::ExecutionRow;
-use countersign_engine::{Engine, EngineConfig, ServiceError, Store, TaskRunner};
 use serde_json::{Value, json};
-
-/// Answers every DynamoDB call with an empty success, so a callback task
-/// writes its row and then waits for a callback that never comes.
-struct Accepting;
-
-#[async_trait::async_trait]
-impl TaskRunner for Accepting {
-    async fn dynamodb(&self, _action: &str, _request: &Value) -> Result<Value, ServiceError> {
-        Ok(json!({}))
-    }
-}
-
-async fn run(definition: Value, input: Value) -> (Engine, ExecutionRow) {
-    let engine = Engine::open(
-        Store::in_memory().expect("store"),
-        Arc::new(Accepting),
-        EngineConfig::default(),
-    )
-    .expect("engine");
-    let machine = engine
-        .create_state_machine("m", &definition.to_string(), "arn:aws:iam::1:role/r", None)
-        .expect("machine");
-    let started = engine
-        .start_execution(&machine.arn, Some("e"), Some(&input.to_string()))
-        .await
-        .expect("started");
-    // Tokio's paused clock moves on by itself once everything waits.
-    for _ in 0..10_000 {
-        let row = engine.describe_execution(&started.arn).expect("described");
-        if row.status != "RUNNING" {
-            return (engine, row);
-        }
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the execution never finished");
-}
-
-/// `(type, details)` of every event, in order.
-fn events(engine: &Engine, row: &ExecutionRow) -> Vec<(String, Value)> {
-    engine
-        .execution_history(&row.arn, Some(1000), None, false)
-        .expect("history")
-        .items
-        .into_iter()
-        .map(|e| (e.kind, e.details.map(|(_, d)| d).unwrap_or(Value::Null)))
-        .collect()
-}
+use support::{events, run};
 
 #[tokio::test(start_paused = true)]
 async fn a_runtime_error_names_the_state_and_the_event_that_entered_it() {

@@ -6,65 +6,13 @@
 //! keeps its own assignments to itself; history shows each assigned value
 //! as JSON text.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+#[path = "support/run.rs"]
+mod support;
 
+use countersign_engine::Engine;
 use countersign_engine::store::ExecutionRow;
-use countersign_engine::{Engine, EngineConfig, ServiceError, Store, TaskRunner};
 use serde_json::{Value, json};
-
-/// Answers every DynamoDB call with the request it was given, so a test
-/// sees what the Task's Parameters made of the variables.
-struct Echo;
-
-#[async_trait::async_trait]
-impl TaskRunner for Echo {
-    async fn dynamodb(&self, _action: &str, request: &Value) -> Result<Value, ServiceError> {
-        Ok(json!({"Echo": request}))
-    }
-}
-
-fn engine() -> Engine {
-    Engine::open(
-        Store::in_memory().expect("store"),
-        Arc::new(Echo),
-        EngineConfig::default(),
-    )
-    .expect("engine")
-}
-
-async fn run(engine: &Engine, definition: &Value, input: Value) -> ExecutionRow {
-    // Each definition gets a machine of its own.
-    static MACHINES: AtomicUsize = AtomicUsize::new(0);
-    let name = format!("m{}", MACHINES.fetch_add(1, Ordering::Relaxed));
-    let machine = engine
-        .create_state_machine(
-            &name,
-            &definition.to_string(),
-            "arn:aws:iam::1:role/r",
-            None,
-        )
-        .expect("machine");
-    let started = engine
-        .start_execution(&machine.arn, None, Some(&input.to_string()))
-        .await
-        .expect("started");
-    for _ in 0..10_000 {
-        let row = engine.describe_execution(&started.arn).expect("described");
-        if row.status != "RUNNING" {
-            return row;
-        }
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the execution never finished");
-}
-
-fn output(row: &ExecutionRow) -> Value {
-    assert_eq!(row.status, "SUCCEEDED", "{:?} {:?}", row.error, row.cause);
-    serde_json::from_str(row.output.as_deref().unwrap_or("null")).expect("output")
-}
+use support::{engine, output, run_on as run};
 
 /// The `assignedVariables` of each StateExited event that has them, by state.
 fn assigned(engine: &Engine, row: &ExecutionRow) -> Vec<(String, Value)> {
