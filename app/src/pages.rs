@@ -2,6 +2,7 @@
 
 pub mod common;
 pub mod documents;
+pub mod flow;
 pub mod forms;
 pub mod home;
 pub mod inbox;

@@ -115,6 +115,42 @@ pub async fn execution_events(
     s.live().execution_events(&arn, 25, page).await
 }
 
+/// Where an order's workflow stands: staff only, as its events.
+pub async fn order_progress(
+    s: &Services,
+    user: &User,
+    order_id: &str,
+) -> Result<crate::progress::Standing, DomainError> {
+    require(user, Role::Staff)?;
+    s.orders().get(order_id).await?;
+    s.progress().of(&s.execution_arn(order_id)).await
+}
+
+/// Where a document's signing workflow stands: staff only, as its events.
+pub async fn document_progress(
+    s: &Services,
+    user: &User,
+    document_id: &str,
+) -> Result<crate::progress::Standing, DomainError> {
+    require(user, Role::Staff)?;
+    s.documents().get(document_id).await?;
+    s.progress()
+        .of(&s.document_execution_arn(document_id))
+        .await
+}
+
+/// Where a task's workflow stands: anyone who may see the task (its
+/// deciders among them, who are about to move it on).
+pub async fn task_progress(
+    s: &Services,
+    user: &User,
+    task_id: &str,
+) -> Result<(countersign_model::tasks::Task, crate::progress::Standing), DomainError> {
+    let task = s.tasks().get(user, task_id).await?;
+    let standing = s.progress().of(&task.execution).await?;
+    Ok((task, standing))
+}
+
 /// What an execution belongs to.
 #[derive(Debug, Clone, Copy)]
 pub enum Subject<'a> {

@@ -14,7 +14,7 @@
 //!   needs, and nothing else; each module below defines a handle on it
 //!   for its own responsibility (`Orders`, `Documents`, `Decisions`,
 //!   `Ledger`, `Tasks`, `SavedViews`, `Approvals`, `StaffInbox`, `Live`,
-//!   `Idempotency`, `Reconciler`, `Migration`, `Accounts`).
+//!   `Idempotency`, `Reconciler`, `Migration`, `Accounts`, `Progress`).
 //! - `items`: reading DynamoDB items, and which keys can name a row.
 //! - `secrets`: base64url and SHA-256 hex for keys, passwords and ids.
 //! - `access`: who may do what with orders and documents; the pages and
@@ -38,6 +38,8 @@
 //!   filtered, searched, sorted and paged.
 //! - `live`: the change counter every replica watches, and execution
 //!   events for the dashboard.
+//! - `progress`: an execution's definition and whole history, for the
+//!   drawn workflow and where each answer leads.
 //! - `idempotency`: what a retried REST call with an Idempotency-Key
 //!   gets: the first answer again.
 //! - `tasks`: human tasks of any kind (the task contract), their lists,
@@ -61,6 +63,7 @@ pub mod live;
 pub mod migrate;
 pub mod orders;
 pub mod outcome;
+pub mod progress;
 pub mod reconcile;
 pub mod secrets;
 pub mod services;

@@ -120,7 +120,7 @@ impl Live<'_> {
     }
 }
 
-fn event_of(e: &HistoryEvent) -> ExecutionEvent {
+pub(crate) fn event_of(e: &HistoryEvent) -> ExecutionEvent {
     let state = e
         .state_entered_event_details()
         .map(|d| d.name().to_owned())

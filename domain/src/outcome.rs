@@ -97,7 +97,7 @@ pub struct Decided {
 }
 
 /// The error name a rejection carries into the workflow.
-pub const REJECTED: &str = "Rejected";
+pub const REJECTED: &str = countersign_model::tasks::DEFAULT_ERROR;
 /// Longest error name SendTaskFailure accepts.
 pub const MAX_ERROR_NAME: usize = 256;
 /// Longest reason or comment kept.

@@ -79,7 +79,7 @@ fn each_crates_layout_doc_names_its_modules() {
     }
 }
 
-const CRATES: [&str; 5] = ["app", "domain", "engine", "model", "server"];
+const CRATES: [&str; 6] = ["app", "domain", "engine", "flow", "model", "server"];
 
 /// Every `.rs` file under `dir`, as (the crate's top-level module it
 /// belongs to, its text).

@@ -4,7 +4,9 @@
 
 import { spawn } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, before, after } from 'node:test';
@@ -13,6 +15,7 @@ import { chromium } from 'playwright-core';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 export const OUTPUT_DIR = resolve(import.meta.dirname, '..', 'test-output');
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const BINARY = process.env.COUNTERSIGN_BIN ?? join(ROOT, 'target', 'debug', 'countersign');
 
 const CHROMIUM_ARGS = [
@@ -247,4 +250,18 @@ function signedHeaders({ host, credential }, target, body) {
     ...sent,
     authorization: `AWS4-HMAC-SHA256 Credential=${credential.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`,
   };
+}
+
+/** No serious or critical axe violation on the page as it is now. */
+export async function axeClean(page, what) {
+  // Evaluated by the test driver, not injected as a script tag: the page's
+  // CSP (rightly) refuses inline scripts without its nonce.
+  await page.evaluate(readFileSync(AXE, 'utf8'));
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) }));
+  });
+  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad, [], `${what}: ${JSON.stringify(bad, null, 1)}`);
 }

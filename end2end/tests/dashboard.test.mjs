@@ -5,12 +5,8 @@
 // scan of every page (light and dark). Screenshots go to test-output/.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { it } from 'node:test';
-import { eachJsMode, eventually, hydrated } from '../support/harness.mjs';
-
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+import { axeClean, eachJsMode, eventually, hydrated } from '../support/harness.mjs';
 
 
 /** Waits for `check` without reloading (live updates, client rendering). */
@@ -76,20 +72,6 @@ async function askForSignatures(ctx, sam, title, signers, timeout, unit) {
     sam.click('#ask-send'),
   ]);
   return new URL(sam.url()).pathname.split('/').pop();
-}
-
-/** No serious or critical axe violation on the page as it is now. */
-async function axeClean(page, what) {
-  // Evaluated by the test driver, not injected as a script tag: the page's
-  // CSP (rightly) refuses inline scripts without its nonce.
-  await page.evaluate(readFileSync(AXE, 'utf8'));
-  const result = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) }));
-  });
-  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad, [], `${what}: ${JSON.stringify(bad, null, 1)}`);
 }
 
 eachJsMode('dashboard', (ctx) => {
@@ -427,10 +409,12 @@ eachJsMode('dashboard', (ctx) => {
         await open(ctx, sam, '/inbox?kind=orders');
         await open(ctx, sam, await sam.locator('#inbox tbody tr a').first().getAttribute('href'));
         await sam.locator('#events table').waitFor();
+        await sam.locator('#workflow svg.flow').first().waitFor();
         await axeClean(sam, `order (${scheme})`);
         await ctx.screenshot(sam, `order-${scheme}`);
         await open(ctx, sam, '/inbox?kind=signatures');
         await open(ctx, sam, await sam.locator('#inbox tbody tr a').first().getAttribute('href'));
+        await sam.locator('#workflow svg.flow').first().waitFor();
         await axeClean(sam, `document (${scheme})`);
         await ctx.screenshot(sam, `document-${scheme}`);
       }

@@ -1,11 +1,12 @@
 // Tasks of any kind in the browser, with JavaScript on and off: carol asks
 // for an expense through the kind's start form (refused field by field
 // first), two of finance approve a large one, a small one is rejected with
-// a reason, and nobody may approve their own.
+// a reason, and nobody may approve their own. The task page draws the
+// workflow where it stands and says beside each button where it leads.
 
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { eachJsMode, eventually, hydrated } from '../support/harness.mjs';
+import { axeClean, eachJsMode, eventually, hydrated } from '../support/harness.mjs';
 
 /** Opens the expense start form on /tasks and fills it in. */
 async function fillExpense(ctx, page, { amount, purpose }) {
@@ -47,6 +48,27 @@ eachJsMode('tasks', (ctx) => {
   it('takes two of finance to approve a large expense', async () => {
     const pat = await ctx.signedIn('pat');
     await openExpense(ctx, pat, 'Expense of 4200.00 EUR: conference', 'my-groups');
+    // The workflow, drawn on the server: the way it took and where it waits.
+    const drawing = pat.locator('#workflow svg.flow').first();
+    await drawing.waitFor({ timeout: 15_000 });
+    const state = (name) => drawing.locator(`[data-state="${name}"]`);
+    assert.equal(await state('Wait for finance').getAttribute('data-mark'), 'here');
+    assert.equal(await state('Two approvers').getAttribute('data-mark'), 'taken');
+    assert.equal(await state('One approver').getAttribute('data-mark'), 'untouched');
+    assert.equal(await state('Expired').getAttribute('data-mark'), 'untouched');
+    assert.match(await drawing.locator('desc').textContent(), /Now at: Wait for finance/);
+    // Beside each button: where it leads.
+    assert.equal(await pat.locator('form[data-action=approve] .leads').innerText(), '→ Approved → the workflow ends');
+    assert.equal(await pat.locator('form[data-action=reject] .leads').innerText(), '→ Rejected → the workflow ends');
+    // axe runs as page script: only with JavaScript on.
+    if (ctx.javaScriptEnabled) {
+      for (const scheme of ['light', 'dark']) {
+        await pat.emulateMedia({ colorScheme: scheme });
+        await axeClean(pat, `task page (${scheme})`);
+      }
+      await pat.emulateMedia({ colorScheme: 'light' });
+    }
+    await ctx.screenshot(pat, 'task-workflow-drawn');
     const approve = pat.locator('form[data-action=approve]');
     await approve.locator('#approve-costCentre').fill('events');
     await approve.locator('#approve-reason').fill('worth it');

@@ -224,6 +224,19 @@ async fn dispatch(engine: &Engine, operation: &str, r: &Request) -> Result<Value
             }
             Ok(v)
         }
+        // The definition an execution runs: the one it started with, even
+        // when its machine was updated since (as AWS keeps it).
+        "DescribeStateMachineForExecution" => {
+            let e = engine.describe_execution(r.str("executionArn")?)?;
+            let name = e.machine_arn.rsplit(':').next().unwrap_or_default();
+            Ok(json!({
+                "stateMachineArn": e.machine_arn,
+                "name": name,
+                "definition": e.definition,
+                "roleArn": e.role_arn,
+                "updateDate": seconds(e.start_ms),
+            }))
+        }
         "ListExecutions" => {
             let page = engine.list_executions(
                 r.str("stateMachineArn")?,

@@ -108,6 +108,16 @@ pub struct Action {
     pub output: Option<Value>,
 }
 
+/// The error a failure action sends when it names none.
+pub const DEFAULT_ERROR: &str = "Rejected";
+
+impl Action {
+    /// The error name a failure carries into the workflow's Catch.
+    pub fn error_name(&self) -> &str {
+        self.error.as_deref().unwrap_or(DEFAULT_ERROR)
+    }
+}
+
 /// A fact shown beside the task (an amount, a customer).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

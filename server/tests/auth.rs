@@ -262,7 +262,9 @@ async fn every_server_function_admits_exactly_its_callers() {
         ("/api/orders/decide", vec![Staff], not_staff.to_vec()),
         ("/api/orders/decide-many", vec![Staff], not_staff.to_vec()),
         ("/api/orders/events", vec![Staff], not_staff.to_vec()),
+        ("/api/orders/flow", vec![Staff], not_staff.to_vec()),
         ("/api/signatures/events", vec![Staff], not_staff.to_vec()),
+        ("/api/signatures/flow", vec![Staff], not_staff.to_vec()),
         (
             "/api/signatures/desk",
             vec![Signer, OtherSigner],
@@ -298,6 +300,12 @@ async fn every_server_function_admits_exactly_its_callers() {
         ),
         (
             "/api/tasks/get",
+            vec![Staff, OtherSigner, Customer],
+            vec![(Anonymous, 401), (Signer, 404), (OtherCustomer, 404)],
+        ),
+        // The workflow behind a task: whoever may see the task.
+        (
+            "/api/tasks/flow",
             vec![Staff, OtherSigner, Customer],
             vec![(Anonymous, 401), (Signer, 404), (OtherCustomer, 404)],
         ),
@@ -382,8 +390,10 @@ async fn every_server_function_admits_exactly_its_callers() {
                         Some((order, task)),
                     )
                 }
-                "/api/orders/events" => (vec![("order_id".into(), carols_order.clone())], None),
-                "/api/signatures/events" => {
+                "/api/orders/events" | "/api/orders/flow" => {
+                    (vec![("order_id".into(), carols_order.clone())], None)
+                }
+                "/api/signatures/events" | "/api/signatures/flow" => {
                     (vec![("document_id".into(), bobs_document.clone())], None)
                 }
                 "/api/signatures/document" => {
@@ -409,7 +419,9 @@ async fn every_server_function_admits_exactly_its_callers() {
                     ],
                     None,
                 ),
-                "/api/tasks/get" => (vec![("task_id".into(), carols_expense.clone())], None),
+                "/api/tasks/get" | "/api/tasks/flow" => {
+                    (vec![("task_id".into(), carols_expense.clone())], None)
+                }
                 "/api/tasks/answer" => (
                     vec![
                         ("task_id".into(), expense(&mut carol).await),

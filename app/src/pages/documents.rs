@@ -164,6 +164,12 @@ pub fn DocumentPage() -> impl IntoView {
         me,
         crate::server_fns::signatures::document_events,
     );
+    let flow = crate::pages::flow::staff_flow(
+        id,
+        move || decide.version().get(),
+        me,
+        crate::server_fns::flow::document_flow,
+    );
     let outcome = crate::pages::common::outcome_of(decide, decided_text);
     view! {
         <section class="panel desk">
@@ -203,6 +209,7 @@ pub fn DocumentPage() -> impl IntoView {
                         })
                 }}
             </Transition>
+            <crate::pages::flow::WorkflowPanel flow />
             <EventsPanel events />
         </section>
     }

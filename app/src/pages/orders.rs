@@ -88,6 +88,12 @@ pub fn OrderPage() -> impl IntoView {
         me,
         crate::server_fns::orders::order_events,
     );
+    let flow = crate::pages::flow::staff_flow(
+        id,
+        move || decide.version().get(),
+        me,
+        crate::server_fns::flow::order_flow,
+    );
     let outcome = crate::pages::common::outcome_of(decide, decided_text);
     view! {
         <section class="panel">
@@ -133,6 +139,7 @@ pub fn OrderPage() -> impl IntoView {
                         })
                 }}
             </Transition>
+            <crate::pages::flow::WorkflowPanel flow leads=true />
             <EventsPanel events />
         </section>
     }

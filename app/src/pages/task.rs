@@ -10,6 +10,7 @@ use crate::error::FieldProblem;
 use crate::pages::common::{
     Failure, HandButton, Left, Outcome, Status, When, live, one_outcome, value_of,
 };
+use crate::pages::flow::{FlowResource, LeadText, WorkflowPanel};
 use crate::pages::forms::{FormFields, plain, problems};
 use crate::server_fns::tasks::{AnswerTask, AssignTask, ClaimTask, TaskCard};
 
@@ -35,6 +36,10 @@ pub fn TaskPage() -> impl IntoView {
         },
         |(id, ..)| crate::server_fns::tasks::get_task(id),
     );
+    let flow: FlowResource = Resource::new(
+        move || (id(), answer.version().get(), live.get()),
+        |(id, ..)| async move { crate::server_fns::flow::task_flow(id).await.map(Some) },
+    );
     let outcome = one_outcome(vec![
         value_of(answer, String::clone),
         value_of(claim, String::clone),
@@ -50,11 +55,12 @@ pub fn TaskPage() -> impl IntoView {
                             Err(error) => view! { <Failure error /> }.into_any(),
                             Ok(card) => {
                                 let errors = problems(answer.value().get().and_then(Result::err).as_ref());
-                                view! { <TaskView card answer claim assign errors /> }.into_any()
+                                view! { <TaskView card answer claim assign errors flow /> }.into_any()
                             }
                         })
                 }}
             </Transition>
+            <WorkflowPanel flow />
         </section>
     }
 }
@@ -66,6 +72,7 @@ fn TaskView(
     claim: ServerAction<ClaimTask>,
     assign: ServerAction<AssignTask>,
     errors: Vec<FieldProblem>,
+    flow: FlowResource,
 ) -> impl IntoView {
     let task = card.task.clone();
     let open = task.status == TaskStatus::Open;
@@ -146,6 +153,7 @@ fn TaskView(
                             let reason_id = format!("{}-reason", action.name);
                             let class = if success { "advance" } else { "reject" };
                             let (name, value, prefix) = (action.name.clone(), action.name.clone(), action.name.clone());
+                            let lead_action = action.name.clone();
                             let label = action.label.clone();
                             let errors = errors.clone();
                             view! {
@@ -160,6 +168,7 @@ fn TaskView(
                                         </p>
                                     })}
                                     <button type="submit" class=class>{label}</button>
+                                    <LeadText flow action=lead_action />
                                 </ActionForm>
                             }
                         }).collect_view()}

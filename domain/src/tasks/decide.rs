@@ -164,7 +164,7 @@ impl Tasks<'_> {
             ActionOutcome::Failure => {
                 let outcome = Outcome::Reject {
                     reason: reason.unwrap_or_else(|| action.label.clone()),
-                    error: action.error.clone().unwrap_or_else(|| "Rejected".into()),
+                    error: action.error_name().to_owned(),
                 };
                 let payload = json!({"action": action.name, "values": values});
                 let decided = self
