@@ -56,15 +56,8 @@ pub async fn task_flow(task_id: String) -> Result<FlowCard, AppError> {
         let (task, standing) =
             countersign_domain::access::task_progress(&services.domain, &user, &task_id).await?;
         let mut card = drawn(&standing)?;
-        if task.status == countersign_model::tasks::Status::Open
-            && let (Some(state), Some(spec)) = (task.state.as_deref(), task.spec())
-        {
-            let machine = parse(&standing.definition)?;
-            card.leads = spec
-                .actions
-                .iter()
-                .map(|action| lead(&machine, state, action))
-                .collect();
+        if task.status == countersign_model::tasks::Status::Open {
+            card.leads = leads_of(&standing, &task)?;
         }
         Ok(card)
     })
@@ -84,14 +77,7 @@ pub async fn order_flow(order_id: String) -> Result<FlowCard, AppError> {
         let (_, pending) = countersign_domain::access::order(domain, &user, &order_id).await?;
         if let Some(pending) = pending {
             let task = domain.tasks().get(&user, &pending.task_id).await?;
-            if let (Some(state), Some(spec)) = (task.state.as_deref(), task.spec()) {
-                let machine = parse(&standing.definition)?;
-                card.leads = spec
-                    .actions
-                    .iter()
-                    .map(|action| lead(&machine, state, action))
-                    .collect();
-            }
+            card.leads = leads_of(&standing, &task)?;
         }
         Ok(card)
     })
@@ -164,6 +150,24 @@ fn drawn(standing: &countersign_domain::progress::Standing) -> Result<FlowCard, 
         leads: Vec::new(),
         complete: standing.complete,
     })
+}
+
+/// Where each of a task's actions leads from the state it waits in
+/// (none when the workflow does not say which state that is).
+#[cfg(feature = "ssr")]
+fn leads_of(
+    standing: &countersign_domain::progress::Standing,
+    task: &countersign_model::tasks::Task,
+) -> Result<Vec<Lead>, AppError> {
+    let (Some(state), Some(spec)) = (task.state.as_deref(), task.spec()) else {
+        return Ok(Vec::new());
+    };
+    let machine = parse(&standing.definition)?;
+    Ok(spec
+        .actions
+        .iter()
+        .map(|action| lead(&machine, state, action))
+        .collect())
 }
 
 #[cfg(feature = "ssr")]
