@@ -48,7 +48,7 @@ pub fn insides(machine: &Machine) -> Vec<(&State, &[Machine])> {
         .collect()
 }
 
-/// An id fragment for a state (for links to its inside).
+/// An id fragment for a state (the id of the `<details>` holding its inside).
 pub fn slug(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
@@ -219,10 +219,9 @@ impl Drawing<'_> {
             if group { " group" } else { "" },
             mark.as_str(),
         );
-        // A group links to its inside, drawn below the picture.
-        if group {
-            let _ = write!(svg, r##"<a href="#inside-{}">"##, slug(&state.name));
-        }
+        // A group's inside opens below the picture, in a <details> of its
+        // own: a link in here would be interactive content inside role=img,
+        // which assistive technology cannot reach (axe: nested-interactive).
         let rx = if matches!(state.kind, Kind::Choice) {
             17
         } else {
@@ -236,9 +235,6 @@ impl Drawing<'_> {
             y + FONT_PX / 2.0 - 2.0,
             escape(&describe(state, mark)),
         );
-        if group {
-            svg.push_str("</a>");
-        }
         svg.push_str("</g>");
     }
 
