@@ -68,7 +68,16 @@ pub async fn current_user() -> Result<Option<User>, AppError> {
             None => Ok(None),
         };
     }
-    let session = session().await?;
+    session_user(&services, &session().await?).await
+}
+
+/// The user a session is signed in as, or `None` (the session is ended if
+/// it outlived its absolute limit, or its user was removed). For routes
+/// outside Leptos (file downloads and uploads) as well as pages.
+pub async fn session_user(
+    services: &Services,
+    session: &Session,
+) -> Result<Option<User>, AppError> {
     let Some(name) = session.get::<String>(USER).await.map_err(store_error)? else {
         return Ok(None);
     };

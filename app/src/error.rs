@@ -44,6 +44,9 @@ pub enum AppError {
     /// Too many sign-ins being checked at once; try again in a second. 429.
     #[error("too many sign-ins at once; try again in a moment")]
     Busy,
+    /// A file larger than the server takes. 413.
+    #[error("the file is too large: at most {} can be attached", countersign_model::files::size_text(*limit))]
+    TooLarge { limit: u64 },
     /// A backing service did not answer; safe to retry. 503.
     #[error("the service is not answering right now; try again in a moment")]
     Unavailable,
@@ -129,6 +132,7 @@ mod server {
                 | AppError::Claimed { .. } => StatusCode::CONFLICT,
                 AppError::Form { .. } => StatusCode::UNPROCESSABLE_ENTITY,
                 AppError::Expired => StatusCode::GONE,
+                AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 AppError::TooManyAttempts { .. } | AppError::Busy => StatusCode::TOO_MANY_REQUESTS,
                 AppError::Unavailable | AppError::Unreachable => StatusCode::SERVICE_UNAVAILABLE,
                 AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -150,6 +154,7 @@ mod server {
                     AppError::TooManyAttempts { retry_after_secs }
                 }
                 DomainError::Busy => AppError::Busy,
+                DomainError::TooLarge { limit } => AppError::TooLarge { limit },
                 DomainError::Claimed { by } => AppError::Claimed { by },
                 DomainError::Form(errors) => AppError::Form {
                     fields: errors

@@ -10,6 +10,7 @@
 //! - `model`: what a browser may see (no field can carry a task token).
 //! - `redirect`: where the server may send a browser (paths on this site).
 //! - `words`: texts and address encodings pages and server functions share.
+//! - `markdown` (server build only): attached Markdown rendered safely.
 //! - `error`: the one error type of every server function, with its status.
 //! - `auth` and `services` (server build only): who is calling, and what
 //!   the server hands the server functions through Leptos context.
@@ -21,6 +22,8 @@
 #[cfg(feature = "ssr")]
 pub mod auth;
 pub mod error;
+#[cfg(feature = "ssr")]
+pub mod markdown;
 pub mod model;
 pub mod pages;
 pub mod redirect;
@@ -92,6 +95,11 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=(StaticSegment("signing"), ParamSegment("id"))
                         view=pages::documents::DocumentPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(StaticSegment("receipts"), ParamSegment("id"))
+                        view=pages::receipt::ReceiptPage
                         ssr=SsrMode::Async
                     />
                 </Routes>

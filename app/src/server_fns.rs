@@ -3,6 +3,7 @@
 //! anything else.
 
 pub mod auth;
+pub mod files;
 pub mod flow;
 pub mod orders;
 pub mod signatures;

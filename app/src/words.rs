@@ -49,7 +49,8 @@ pub fn decode_bulk(text: &str) -> Vec<BulkResult> {
         .collect()
 }
 
-/// Percent-encodes a query value (cursors and results).
+/// Percent-encodes all but unreserved characters (RFC 3986): a query
+/// value (cursors, results), a path segment, an RFC 5987 `filename*`.
 pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

@@ -8,10 +8,12 @@
 //! probed.
 
 use crate::DomainError;
+use crate::attachments::{Attachment, Opened, Owner, ShownFile};
 use crate::inbox::{InboxPage, InboxQuery};
 use crate::live::EventsPage;
 use crate::orders::{Order, OrderSummary, PendingTask};
-use crate::outcome::{Decided, Outcome};
+use crate::outcome::{Decided, Outcome, Scope};
+use crate::receipts::Signed;
 use crate::services::Services;
 use crate::signatures::{Document, SignatureRequest, SignerSpec};
 use crate::users::{Role, User};
@@ -250,4 +252,84 @@ pub async fn request_signatures(
     s.documents()
         .request(title.trim(), signers, timeout_secs)
         .await
+}
+
+/// Whose files: an order's, a document's or a task's.
+#[derive(Debug, Clone, Copy)]
+pub enum FilesOf<'a> {
+    Order(&'a str),
+    Document(&'a str),
+    Task(&'a str),
+}
+
+/// The owner of the files, once the caller is known to see them (anyone
+/// who may see the order, document or task).
+async fn files_owner(s: &Services, user: &User, of: FilesOf<'_>) -> Result<Owner, DomainError> {
+    match of {
+        FilesOf::Order(id) => {
+            order(s, user, id).await?;
+            Ok(Owner::order(id))
+        }
+        FilesOf::Document(id) => {
+            document(s, user, id).await?;
+            Ok(Owner::document(id))
+        }
+        FilesOf::Task(id) => {
+            let task = s.tasks().get(user, id).await?;
+            Owner::of_task(&task).ok_or(DomainError::NotFound)
+        }
+    }
+}
+
+/// The files attached to an order, document or task, each flagged if it
+/// changed after a decision on it.
+pub async fn attachments(
+    s: &Services,
+    user: &User,
+    of: FilesOf<'_>,
+) -> Result<Vec<ShownFile>, DomainError> {
+    let owner = files_owner(s, user, of).await?;
+    s.attachments().shown(&owner).await
+}
+
+/// One attached file's bytes, for whoever may see what it is attached to.
+pub async fn open_attachment(
+    s: &Services,
+    user: &User,
+    of: FilesOf<'_>,
+    name: &str,
+) -> Result<Opened, DomainError> {
+    let owner = files_owner(s, user, of).await?;
+    s.attachments().open(&owner, name).await
+}
+
+/// Staff attach a file (or give a name new bytes).
+pub async fn attach(
+    s: &Services,
+    user: &User,
+    of: FilesOf<'_>,
+    name: &str,
+    bytes: Vec<u8>,
+) -> Result<Attachment, DomainError> {
+    let owner = files_owner(s, user, of).await?;
+    require(user, Role::Staff)?;
+    s.attachments().add(&owner, name, bytes, &user.name).await
+}
+
+/// A decision's signed receipt: for staff, for whoever decided, and for
+/// anyone who may see what was decided (the order's customer, the
+/// document's signers, the task's viewers). Others are told "not found".
+pub async fn receipt(s: &Services, user: &User, decision: &str) -> Result<Signed, DomainError> {
+    let entry = s.receipts().entry(decision).await?;
+    let may = user.has(Role::Staff)
+        || entry.actor == user.name
+        || match &entry.scope {
+            Scope::Order { order_id, .. } => order(s, user, order_id).await.is_ok(),
+            Scope::Signature { document_id, .. } => document(s, user, document_id).await.is_ok(),
+            Scope::Task { .. } => s.tasks().get(user, &entry.task_id).await.is_ok(),
+        };
+    if !may {
+        return Err(DomainError::NotFound);
+    }
+    s.receipts().of_entry(&entry).await
 }

@@ -25,6 +25,7 @@
 //! unfinished and the reconciler retries them until they are done.
 
 use crate::DomainError;
+use crate::attachments::{Owner, with_files};
 use crate::ledger::{Claim, Entry, State};
 use crate::outcome::{Decided, Outcome, Pending, Scope, check_input};
 use crate::services::Services;
@@ -209,7 +210,18 @@ impl Decisions<'_> {
             self.s.clock.stamp(),
             lease_end(self.s),
         );
-        entry.payload = payload;
+        // The files as the decider saw them go with the decision: to the
+        // workflow, and into its receipt. A task's caller adds its own (it
+        // knows the task's kind).
+        let owner = match &pending.scope {
+            Scope::Order { order_id, .. } => Some(Owner::order(order_id)),
+            Scope::Signature { document_id, .. } => Some(Owner::document(document_id)),
+            Scope::Task { .. } => None,
+        };
+        entry.payload = match owner {
+            Some(owner) => with_files(payload, self.s.attachments().refs(&owner).await?),
+            None => payload,
+        };
         if let Claim::Taken(other) = self.s.ledger().claim(&entry).await? {
             return Err(verdict_of(&other));
         }

@@ -40,6 +40,9 @@ pub enum DomainError {
     /// 19 MiB for a moment); try again in a second.
     #[error("too many sign-ins at once; try again in a moment")]
     Busy,
+    /// A file is larger than this server accepts.
+    #[error("the file is too large: at most {} can be attached", countersign_model::files::size_text(*limit))]
+    TooLarge { limit: u64 },
     /// AWS did not answer as it should; safe to retry.
     #[error("the service is not answering right now; try again in a moment")]
     Unavailable,

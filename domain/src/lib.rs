@@ -40,6 +40,11 @@
 //!   events for the dashboard.
 //! - `progress`: an execution's definition and whole history, for the
 //!   drawn workflow and where each answer leads.
+//! - `attachments`: files attached to documents and tasks, stored by
+//!   their SHA-256 through `object_store`.
+//! - `file_store`: where attachments' bytes are kept (`object_store`).
+//! - `receipts`: a decision as a signed statement (Ed25519) that can be
+//!   checked offline.
 //! - `idempotency`: what a retried REST call with an Idempotency-Key
 //!   gets: the first answer again.
 //! - `tasks`: human tasks of any kind (the task contract), their lists,
@@ -51,9 +56,11 @@
 
 pub mod access;
 pub mod api_keys;
+pub mod attachments;
 pub mod clock;
 pub mod decisions;
 pub mod error;
+pub mod file_store;
 pub mod idempotency;
 pub mod inbox;
 pub(crate) mod items;
@@ -64,6 +71,7 @@ pub mod migrate;
 pub mod orders;
 pub mod outcome;
 pub mod progress;
+pub mod receipts;
 pub mod reconcile;
 pub mod secrets;
 pub mod services;

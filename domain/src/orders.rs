@@ -28,6 +28,7 @@ pub(crate) fn history_of(item: &Item) -> Vec<HistoryEntry> {
             comment: s(m, "comment"),
             error: s(m, "error"),
             cause: s(m, "cause"),
+            receipt: None,
         })
         .collect()
 }
@@ -47,6 +48,9 @@ fn status_of(item: &Item) -> OrderStatus {
         }),
     }
 }
+
+/// The kind of task an order's waits are (process-order's task rows).
+pub const KIND: &str = "process-order";
 
 /// Most items an order may have.
 pub const MAX_ITEMS: usize = 100;

@@ -24,6 +24,27 @@ pub struct Services {
     /// How long whoever holds an unfinished decision may work on it before
     /// the reconciler may take it over.
     pub lease: std::time::Duration,
+    /// Where attachments' bytes are kept.
+    pub files: crate::file_store::FileStore,
+    /// The receipt signing key, once read from (or made in) the meta table.
+    pub receipt_key: KeyCell,
+}
+
+/// Where a process keeps the receipt signing key once it has read it
+/// (see [`crate::receipts`]): shared by clones of [`Services`], opaque to
+/// everyone else.
+#[derive(Clone, Default)]
+pub struct KeyCell(pub(crate) std::sync::Arc<tokio::sync::OnceCell<ed25519_dalek::SigningKey>>);
+
+impl std::fmt::Debug for KeyCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key itself.
+        f.write_str(if self.0.initialized() {
+            "KeyCell(read)"
+        } else {
+            "KeyCell(unread)"
+        })
+    }
 }
 
 /// The lease on an unfinished decision, unless configured otherwise: long
@@ -48,7 +69,15 @@ impl Services {
             sign_document_arn,
             clock: crate::clock::Clock::system(),
             lease: DEFAULT_LEASE,
+            files: crate::file_store::FileStore::in_memory(),
+            receipt_key: Default::default(),
         }
+    }
+
+    /// These services, keeping attachments in `files`.
+    pub fn with_files(mut self, files: crate::file_store::FileStore) -> Self {
+        self.files = files;
+        self
     }
 
     /// The execution ARN of an order's workflow (its name is the order id).

@@ -74,6 +74,9 @@ pub struct Tables {
     /// Small bookkeeping rows by `key` (counters, failed sign-in counts);
     /// short-lived ones go by time-to-live.
     pub meta: String,
+    /// Which files a document or task has, by `owner` (kind and subject)
+    /// and `name`; the bytes are in the file store, by SHA-256.
+    pub attachments: String,
 }
 
 impl Default for Tables {
@@ -90,6 +93,7 @@ impl Default for Tables {
             api_keys: "countersignApiKeys".into(),
             tasks: "countersignTasks".into(),
             views: "countersignViews".into(),
+            attachments: "countersignAttachments".into(),
         }
     }
 }
@@ -141,7 +145,7 @@ impl Tables {
     /// in AWS the deploy template creates them).
     pub async fn ensure(&self, ddb: &Client) -> Result<(), DomainError> {
         // (table, hash key, range key, indexes as (name, partition, sort), TTL)
-        let plans: [TablePlan; 11] = [
+        let plans: [TablePlan; 12] = [
             (
                 &self.orders,
                 "orderId",
@@ -179,6 +183,7 @@ impl Tables {
             (&self.sessions, "id", None, vec![], true),
             (&self.meta, "key", None, vec![], true),
             (&self.api_keys, "keyId", None, vec![], false),
+            (&self.attachments, "owner", Some("name"), vec![], false),
             (
                 &self.tasks,
                 "taskId",

@@ -17,6 +17,9 @@ pub struct HistoryEntry {
     pub comment: Option<String>,
     pub error: Option<String>,
     pub cause: Option<String>,
+    /// A person's decision: the id of its signed receipt (`/receipts/{id}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<String>,
 }
 
 /// A message for the customer about their order.

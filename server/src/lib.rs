@@ -17,6 +17,9 @@
 //! - `api`: the REST API (orders, documents, webhooks; tasks and kinds
 //!   under `/v1`), on domain types only.
 //! - `readiness`: the backend every front serves from, set once it answers.
+//! - `file_store`: where attachments' bytes go (a directory, or S3).
+//! - `files`: attachments in the browser: upload, and serving them inline.
+//! - `receipts`: a decision's signed receipt as JSON, and the public key.
 //! - `web`: the axum router: pages, server functions, static files, health.
 //! - [`serve`]: runs the dashboard on a listener until a shutdown signal, so
 //!   tests can bind `127.0.0.1:0` and stop it when they are done.
@@ -28,11 +31,14 @@ pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod embedded;
+pub mod file_store;
+pub mod files;
 pub mod listener;
 pub mod live;
 pub mod moto;
 pub mod origin;
 pub mod readiness;
+pub mod receipts;
 pub mod sessions;
 pub mod web;
 
@@ -67,6 +73,8 @@ pub struct ServeConfig {
     pub decisions: DecisionSettings,
     /// What one client, or all of them, may hold of the server.
     pub limits: ServerLimits,
+    /// Where attachments are kept, and how large they may be.
+    pub files: file_store::FileSettings,
 }
 
 /// Time and count limits on what clients hold of the server.
@@ -141,6 +149,8 @@ pub enum ServeError {
     Bench(#[from] bench::BenchError),
     #[error("{0}")]
     Admin(Box<admin::AdminError>),
+    #[error("{0}")]
+    Files(#[from] file_store::FileStoreError),
     #[error("the web server failed: {0}")]
     Http(#[from] std::io::Error),
 }
@@ -162,6 +172,7 @@ pub async fn serve(
     let mut web = config.web.clone();
     web.listen = web.listen.or(listener.local_addr().ok());
     web.request_timeout = config.limits.request_timeout;
+    web.attachment_limit = config.files.limit;
     let router = web::router(
         &config.site_dir,
         readiness.clone(),
@@ -238,6 +249,10 @@ async fn start_backend(
         }
         Some(settings) => (aws::aws_config(settings).await, None, settings.provision),
     };
+    let files = match &config.aws {
+        None => file_store::local(&config.data_dir, config.files.limit)?,
+        Some(settings) => file_store::s3(&sdk, &config.files, settings.endpoint_url.as_deref())?,
+    };
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let sfn = aws_sdk_sfn::Client::new(&sdk);
     if provision_all {
@@ -288,7 +303,8 @@ async fn start_backend(
         config.tables.clone(),
         process_order_arn,
         sign_document_arn,
-    );
+    )
+    .with_files(files);
     orders.lease = config.decisions.lease;
     // Decisions a crash interrupted settle now (those whose lease has run
     // out) and then continuously, on every replica.

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use countersign_server::cli::{BenchCommand, Cli, Command};
+use countersign_server::cli::{BenchCommand, Cli, Command, ReceiptsCommand};
 
 use countersign_server::{ServeConfig, serve};
 use tracing_subscriber::EnvFilter;
@@ -16,7 +16,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     // A benchmark prints figures; progress notes would only interleave.
     let default_level = match cli.command {
-        Command::Bench(_) => "warn",
+        Command::Bench(_) | Command::Receipts(_) => "warn",
         _ => "info",
     };
     tracing_subscriber::fmt()
@@ -79,6 +79,11 @@ async fn main() -> ExitCode {
                     idle_secs: args.session_idle_minutes * 60,
                     listen: None,
                     request_timeout: std::time::Duration::ZERO,
+                    attachment_limit: 0,
+                },
+                files: countersign_server::file_store::FileSettings {
+                    bucket: args.attachments_bucket,
+                    limit: args.attachment_limit,
                 },
                 limits: countersign_server::ServerLimits {
                     connections: countersign_server::listener::ConnectionLimits {
@@ -115,6 +120,22 @@ async fn main() -> ExitCode {
         Command::ApiKeys(command) => countersign_server::admin::api_keys(*command)
             .await
             .map_err(|e| countersign_server::ServeError::Admin(Box::new(e))),
+        Command::Receipts(ReceiptsCommand::Verify {
+            receipt,
+            key,
+            files,
+        }) => {
+            return match countersign_server::receipts::verify_files(&receipt, &key, &files) {
+                Ok(summary) => {
+                    println!("{summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("countersign: the receipt does not verify: {error}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Command::Bench(BenchCommand::Dashboard {
             orders,
             moto_orders,

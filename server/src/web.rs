@@ -47,6 +47,9 @@ pub struct WebSettings {
     /// A request (other than `/live`) not answered in this time gets 408
     /// (set by [`crate::serve`]; zero: no limit).
     pub request_timeout: std::time::Duration,
+    /// The largest attachment, in bytes: an upload's body may be this
+    /// large (set by [`crate::serve`]).
+    pub attachment_limit: u64,
 }
 
 impl WebSettings {
@@ -123,7 +126,16 @@ pub fn router(
             crate::api::MAX_BODY,
         ))
         .layer(timeout(settings.request_timeout))
-        .layer(from_fn(server_fn_status));
+        .layer(from_fn(server_fn_status))
+        // A receipt asked for as JSON is answered before the page is.
+        .layer(from_fn_with_state(
+            readiness.clone(),
+            crate::receipts::json_or_page,
+        ));
+
+    // Behind the session layer: files go to people who may see them.
+    let files = crate::files::router(readiness.clone(), settings.attachment_limit)
+        .layer(timeout(settings.request_timeout));
 
     // Behind the session layer: the stream is for signed-in people.
     let live = Router::new()
@@ -131,6 +143,10 @@ pub fn router(
         .with_state(Arc::new(live));
 
     let health = Router::new()
+        .route(
+            crate::receipts::KEY_PATH,
+            get(crate::receipts::public_key).with_state(readiness.clone()),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/readyz",
@@ -158,6 +174,7 @@ pub fn router(
     pages
         .merge(health)
         .merge(live)
+        .merge(files)
         .layer(session_layer)
         .layer(from_fn_with_state(
             settings.trust_forwarded_for,
@@ -286,10 +303,16 @@ async fn security_headers(State(https): State<bool>, mut request: Request, next:
     let set = |headers: &mut HeaderMap, name: &'static str, value: &'static str| {
         headers.insert(name, header::HeaderValue::from_static(value));
     };
-    if let Ok(policy) = header::HeaderValue::from_str(&content_security_policy(&nonce)) {
+    // A response with its own policy (an attached file, framed by our
+    // pages) keeps it; everything else gets the strict one.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY)
+        && let Ok(policy) = header::HeaderValue::from_str(&content_security_policy(&nonce))
+    {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
-    set(headers, "x-frame-options", "DENY");
+    if !headers.contains_key(header::X_FRAME_OPTIONS) {
+        set(headers, "x-frame-options", "DENY");
+    }
     set(headers, "x-content-type-options", "nosniff");
     set(headers, "referrer-policy", "same-origin");
     if https {

@@ -201,6 +201,19 @@ async fn every_server_function_admits_exactly_its_callers() {
         e.stop().await;
     }
     let carols_expense = expense(&mut carol).await;
+    // A decision on carol's order, for its receipt.
+    let decided_task = waiting_task(&mut sam, &carols_order).await;
+    let r = sam
+        .post(
+            "/api/orders/decide",
+            &[
+                ("order_id", carols_order.as_str()),
+                ("task_id", decided_task.as_str()),
+                ("action", "advance"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
     let signed_in = [Staff, Signer, OtherSigner, Customer, OtherCustomer];
     let only_finance = vec![
         (Anonymous, 401),
@@ -320,6 +333,28 @@ async fn every_server_function_admits_exactly_its_callers() {
                 (OtherSigner, 403),
                 (Customer, 403),
                 (Signer, 404),
+                (OtherCustomer, 404),
+            ],
+        ),
+        (
+            "/api/files/list",
+            vec![Staff, Signer],
+            vec![
+                (Anonymous, 401),
+                (OtherSigner, 404),
+                (Customer, 403),
+                (OtherCustomer, 403),
+            ],
+        ),
+        (
+            // Staff, and the order's customer; for anyone else it does
+            // not exist.
+            "/api/receipts/get",
+            vec![Staff, Customer],
+            vec![
+                (Anonymous, 401),
+                (Signer, 404),
+                (OtherSigner, 404),
                 (OtherCustomer, 404),
             ],
         ),
@@ -444,6 +479,14 @@ async fn every_server_function_admits_exactly_its_callers() {
                     None,
                 ),
                 "/api/tasks/start" => (expense_form(), None),
+                "/api/files/list" => (
+                    vec![
+                        ("of".into(), "document".into()),
+                        ("id".into(), bobs_document.clone()),
+                    ],
+                    None,
+                ),
+                "/api/receipts/get" => (vec![("id".into(), decided_task.clone())], None),
                 "/api/tasks/save_view" => (
                     vec![
                         ("name".into(), "Open".into()),

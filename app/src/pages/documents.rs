@@ -7,6 +7,7 @@ use leptos_router::hooks::use_params_map;
 use crate::model::{Document, SignatureRequest, SignerSpec};
 use crate::model::{DocumentStatus, RequestStatus};
 use crate::pages::common::{Failure, Left, Outcome, Status, When, in_flight, live, short};
+use crate::pages::files::FilesPanel;
 use crate::pages::orders::{EventsPanel, Timeline, events_resource};
 use crate::server_fns::signatures::DecideSignature;
 use crate::words::decided_text;
@@ -170,6 +171,7 @@ pub fn DocumentPage() -> impl IntoView {
         me,
         crate::server_fns::flow::document_flow,
     );
+    let files = crate::pages::files::files_resource("document", id, move || decide.version().get());
     let outcome = crate::pages::common::outcome_of(decide, decided_text);
     view! {
         <section class="panel desk">
@@ -193,6 +195,8 @@ pub fn DocumentPage() -> impl IntoView {
                                     <p class="summary">
                                         <Status status=d.status.to_string() /> " · document " {short(&d.document_id)}
                                     </p>
+                                    // What is signed comes first: read, then sign.
+                                    <FilesPanel files />
                                     <h2>"Signers"</h2>
                                     <CoSigners document=d.clone() />
                                     {mine.map(|request| view! {

@@ -94,6 +94,7 @@ pub fn OrderPage() -> impl IntoView {
         me,
         crate::server_fns::flow::order_flow,
     );
+    let files = crate::pages::files::files_resource("order", id, move || decide.version().get());
     let outcome = crate::pages::common::outcome_of(decide, decided_text);
     view! {
         <section class="panel">
@@ -125,6 +126,7 @@ pub fn OrderPage() -> impl IntoView {
                                     })}
                                     <h2>"Items"</h2>
                                     <ul id="items-list">{o.items.iter().map(|i| view! { <li>{i.clone()}</li> }).collect_view()}</ul>
+                                    <crate::pages::files::FilesPanel files />
                                     {pending.map(|task| view! {
                                         <div class="actions" id="order-actions">
                                             <DecideForms action=decide order_id=task.order_id task_id=task.task_id step=task.step />
@@ -208,6 +210,9 @@ pub fn Timeline(entries: Vec<HistoryEntry>) -> impl IntoView {
                             {h.comment.clone().map(|c| view! { <span class="comment">" “" {c} "”"</span> })}
                             {h.error.clone().map(|e| view! { <span class="error">" " {e} ":"</span> })}
                             {h.cause.clone().map(|c| view! { <span class="error cause">" " {c}</span> })}
+                            {h.receipt.clone().map(|r| view! {
+                                " · " <a class="receipt-link" href=format!("/receipts/{}", crate::words::urlencode(&r))>"receipt"</a>
+                            })}
                         </li>
                     }
                 })

@@ -40,6 +40,7 @@ pub fn TaskPage() -> impl IntoView {
         move || (id(), answer.version().get(), live.get()),
         |(id, ..)| async move { crate::server_fns::flow::task_flow(id).await.map(Some) },
     );
+    let files = crate::pages::files::files_resource("task", id, move || answer.version().get());
     let outcome = one_outcome(vec![
         value_of(answer, String::clone),
         value_of(claim, String::clone),
@@ -60,6 +61,7 @@ pub fn TaskPage() -> impl IntoView {
                         })
                 }}
             </Transition>
+            <crate::pages::files::FilesPanel files />
             <WorkflowPanel flow />
         </section>
     }

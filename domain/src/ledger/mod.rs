@@ -302,10 +302,21 @@ impl Ledger<'_> {
         self,
         subject: &str,
     ) -> Result<Vec<crate::orders::HistoryEntry>, DomainError> {
+        Ok(self
+            .applied(subject)
+            .await?
+            .iter()
+            .map(history_line)
+            .collect())
+    }
+
+    /// The decisions that took effect on a subject (an order, a document,
+    /// a task's subject), in claim order.
+    pub(crate) async fn applied(self, subject: &str) -> Result<Vec<Entry>, DomainError> {
         if !crate::items::usable_key(subject) {
             return Ok(Vec::new());
         }
-        let mut lines = Vec::new();
+        let mut entries = Vec::new();
         let mut start = None;
         loop {
             let out = self
@@ -320,38 +331,42 @@ impl Ledger<'_> {
                 .send()
                 .await
                 .map_err(|e| unavailable("reading an order's decisions")(format!("{e:?}")))?;
-            for entry in out.items().iter().filter_map(Entry::from_item) {
-                if !entry.applied {
-                    continue;
-                }
-                let (error, cause) = match &entry.outcome {
-                    Outcome::Reject { reason, error } => {
-                        (Some(error.clone()), Some(reason.clone()))
-                    }
-                    Outcome::Advance => (None, None),
-                };
-                lines.push(crate::orders::HistoryEntry {
-                    at: entry.at.clone(),
-                    by: entry.actor.clone(),
-                    status: None,
-                    // A task's own action name (an order decided from the
-                    // task list says `advance`, as its page does).
-                    decision: Some(
-                        entry
-                            .action()
-                            .unwrap_or(entry.outcome.name(&entry.scope))
-                            .to_owned(),
-                    ),
-                    comment: entry.comment.clone(),
-                    error,
-                    cause,
-                });
-            }
+            entries.extend(
+                out.items()
+                    .iter()
+                    .filter_map(Entry::from_item)
+                    .filter(|e| e.applied),
+            );
             start = out.last_evaluated_key().cloned();
             if start.is_none() {
                 break;
             }
         }
-        Ok(lines)
+        Ok(entries)
+    }
+}
+
+/// A decision as a line of its subject's history, naming its receipt.
+fn history_line(entry: &Entry) -> crate::orders::HistoryEntry {
+    let (error, cause) = match &entry.outcome {
+        Outcome::Reject { reason, error } => (Some(error.clone()), Some(reason.clone())),
+        Outcome::Advance => (None, None),
+    };
+    crate::orders::HistoryEntry {
+        at: entry.at.clone(),
+        by: entry.actor.clone(),
+        status: None,
+        // A task's own action name (an order decided from the task list
+        // says `advance`, as its page does).
+        decision: Some(
+            entry
+                .action()
+                .unwrap_or(entry.outcome.name(&entry.scope))
+                .to_owned(),
+        ),
+        comment: entry.comment.clone(),
+        error,
+        cause,
+        receipt: Some(entry.task_id.clone()),
     }
 }

@@ -32,7 +32,7 @@ pub fn order_task(
         _ => "Mark SENT",
     };
     json!({
-        "kind": "process-order",
+        "kind": crate::orders::KIND,
         "subject": {
             "id": order_id,
             "title": format!("Order from {customer}: {status}"),

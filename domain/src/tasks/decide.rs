@@ -51,6 +51,19 @@ pub struct Answered {
 }
 
 impl Tasks<'_> {
+    /// A task decision's payload with the files its decider saw.
+    pub(super) async fn with_task_files(
+        self,
+        task: &Task,
+        payload: Value,
+    ) -> Result<Option<Value>, DomainError> {
+        let files = match crate::attachments::Owner::of_task(task) {
+            Some(owner) => self.s.attachments().refs(&owner).await?,
+            None => vec![],
+        };
+        Ok(crate::attachments::with_files(Some(payload), files))
+    }
+
     /// `user` answers task `task_id`.
     pub async fn answer(
         self,
@@ -167,10 +180,11 @@ impl Tasks<'_> {
                     error: action.error_name().to_owned(),
                 };
                 let payload = json!({"action": action.name, "values": values});
+                let payload = self.with_task_files(&task, payload).await?;
                 let decided = self
                     .s
                     .decisions()
-                    .decide_pending_with(pending(token), outcome, &user.name, None, Some(payload))
+                    .decide_pending_with(pending(token), outcome, &user.name, None, payload)
                     .await?;
                 Ok(answered(
                     &task,

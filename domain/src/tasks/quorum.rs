@@ -240,6 +240,11 @@ impl Approvals<'_> {
             return Ok(false);
         }
         let token = token.ok_or(DomainError::Unavailable)?;
+        let payload = self
+            .s
+            .tasks()
+            .with_task_files(task, success_payload(action, approvals))
+            .await?;
         let resumed = self
             .s
             .decisions()
@@ -248,7 +253,7 @@ impl Approvals<'_> {
                 Outcome::Advance,
                 &last.by,
                 last.comment.as_deref(),
-                Some(success_payload(action, approvals)),
+                payload,
             )
             .await;
         match resumed {

@@ -64,6 +64,7 @@ impl From<DomainError> for ApiError {
             DomainError::NotWaiting { .. } => (StatusCode::CONFLICT, "not_waiting"),
             DomainError::Form(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_form"),
             DomainError::Expired => (StatusCode::GONE, "expired"),
+            DomainError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             DomainError::TooManyAttempts { .. } | DomainError::Busy => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
             }

@@ -43,6 +43,27 @@ pub enum Command {
     /// `serve`; works while it runs.
     #[command(subcommand, name = "api-keys")]
     ApiKeys(Box<ApiKeysCommand>),
+    /// Check decision receipts offline.
+    #[command(subcommand)]
+    Receipts(ReceiptsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReceiptsCommand {
+    /// Check a receipt (as downloaded from its page, or `GET
+    /// /receipts/{id}`) against the server's public key and, for each
+    /// `--file`, that the file is the one the decision saw. Exits 0 when
+    /// everything matches, 1 otherwise, saying why.
+    Verify {
+        /// The receipt file (JSON).
+        receipt: std::path::PathBuf,
+        /// The public key (JSON, from `/.well-known/countersign-receipt-key`).
+        #[arg(long)]
+        key: std::path::PathBuf,
+        /// A file the decision was about, checked by its name and bytes.
+        #[arg(long = "file")]
+        files: Vec<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

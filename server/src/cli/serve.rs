@@ -120,6 +120,16 @@ pub struct ServeArgs {
     #[arg(long, env = "COUNTERSIGN_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
 
+    /// The S3 bucket attachments are kept in (AWS mode; the deploy
+    /// template makes one). Without it, AWS mode takes no attachments;
+    /// embedded mode keeps them under the data directory.
+    #[arg(long, env = "COUNTERSIGN_ATTACHMENTS_BUCKET", requires = "aws")]
+    pub attachments_bucket: Option<String>,
+
+    /// The largest file that may be attached, in bytes (default 10 MiB).
+    #[arg(long, env = "COUNTERSIGN_ATTACHMENT_LIMIT", default_value_t = countersign_domain::attachments::DEFAULT_LIMIT, value_parser = clap::value_parser!(u64).range(1..=1024 * 1024 * 1024))]
+    pub attachment_limit: u64,
+
     /// Seconds a replica may work on a decision before the reconciler (on
     /// any replica) may take it over and settle it from the workflow.
     #[arg(long, env = "COUNTERSIGN_DECISION_LEASE_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]

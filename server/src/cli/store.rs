@@ -32,6 +32,7 @@ impl StoreArgs {
             api_keys: t.api_keys_table.clone(),
             tasks: t.tasks_table.clone(),
             views: t.views_table.clone(),
+            attachments: t.attachments_table.clone(),
         }
     }
 
@@ -161,4 +162,13 @@ pub struct TableArgs {
         default_value = "countersignViews"
     )]
     pub views_table: String,
+
+    /// Which files a document or task has, keyed by `owner` and `name`
+    /// (the bytes are in the file store, by SHA-256).
+    #[arg(
+        long,
+        env = "COUNTERSIGN_ATTACHMENTS_TABLE",
+        default_value = "countersignAttachments"
+    )]
+    pub attachments_table: String,
 }

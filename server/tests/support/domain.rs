@@ -24,6 +24,7 @@ pub async fn services(b: &Backend) -> Services {
         api_keys: unique("api-keys"),
         tasks: unique("tasks"),
         views: unique("views"),
+        attachments: unique("attachments"),
     };
     tables.ensure(&b.ddb).await.expect("tables");
     let process_order_arn = countersign_domain::workflows::deploy_process_order(

@@ -105,6 +105,7 @@ impl Instance {
             api_keys: name("api-keys"),
             tasks: name("tasks"),
             views: name("views"),
+            attachments: name("attachments"),
         };
         Self::start(
             store,

@@ -44,6 +44,7 @@ pub fn config(data_dir: PathBuf) -> ServeConfig {
         },
         policy: Default::default(),
         limits: Default::default(),
+        files: Default::default(),
     }
 }
 
@@ -234,6 +235,46 @@ impl Browser {
         r
     }
 
+    /// Posts files as a page's plain upload form does (multipart, each
+    /// part named `file`).
+    pub async fn upload(&mut self, path: &str, files: &[(&str, &[u8])]) -> Response {
+        let boundary = "----countersign-test-boundary-7f3a";
+        let mut body = Vec::new();
+        for (name, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        let r = self
+            .send(
+                "POST",
+                path,
+                body,
+                &[("content-type", &content_type), ("accept", "text/html")],
+            )
+            .await
+            .expect("POST");
+        self.keep_cookie(&r);
+        r
+    }
+
+    /// A GET with headers of the caller's own (`Accept`, say).
+    pub async fn get_with(&mut self, path: &str, headers: &[(&str, &str)]) -> Response {
+        let r = self
+            .send("GET", path, Vec::new(), headers)
+            .await
+            .expect("GET");
+        self.keep_cookie(&r);
+        r
+    }
+
     pub async fn sign_in(&mut self, name: &str, password: &str) -> Response {
         self.post(
             "/api/auth/sign_in",
@@ -267,7 +308,12 @@ impl Browser {
             headers.push(("accept", "application/json"));
         }
         if method == "POST" {
-            headers.push(("content-type", "application/x-www-form-urlencoded"));
+            if !extra
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
+                headers.push(("content-type", "application/x-www-form-urlencoded"));
+            }
             if let Some(origin) = &self.origin {
                 headers.push(("origin", origin));
             }

@@ -223,6 +223,7 @@ pub(super) async fn decisions_moto(bench: &DashboardBench) -> Result<Decisions, 
         api_keys: name("api-keys"),
         tasks: name("tasks"),
         views: name("views"),
+        attachments: name("attachments"),
     };
     tables
         .ensure(&ddb)

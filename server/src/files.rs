@@ -1,0 +1,232 @@
+//! Attachments in the browser: `GET /files/{of}/{id}/{name}` serves one
+//! (inline, or as a download with `?download`), `POST /files/{of}/{id}`
+//! takes a multipart upload from staff, where `of` is `order`, `document`
+//! or `task`. Both go by the signed-in session and the same permission
+//! checks as the pages ([`countersign_domain::access`]); uploads pass the
+//! same-origin check every state-changing request does.
+//!
+//! A file is served with its checked type, `nosniff`, a
+//! `Content-Disposition` naming it, and a policy that lets only our own
+//! pages frame it (the document page shows a PDF in the browser's viewer).
+//! Bytes that no longer match their SHA-256 are refused, not served.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use countersign_app::error::AppError;
+use countersign_app::words::urlencode;
+use countersign_domain::access::{self, FilesOf};
+use countersign_domain::attachments::FileType;
+use countersign_domain::users::User;
+use tower_sessions::Session;
+
+use crate::readiness::Readiness;
+
+/// Room for a multipart body's boundaries and headers around the file.
+const FORM_OVERHEAD: u64 = 64 * 1024;
+
+pub fn router(readiness: Readiness, limit: u64) -> Router {
+    let body_limit = usize::try_from(limit.saturating_add(FORM_OVERHEAD)).unwrap_or(usize::MAX);
+    Router::new()
+        .route("/files/{of}/{id}/{name}", get(serve_file))
+        .route(
+            "/files/{of}/{id}",
+            post(upload).layer(DefaultBodyLimit::max(body_limit)),
+        )
+        .with_state(readiness)
+}
+
+fn owner<'a>(of: &str, id: &'a str) -> Result<FilesOf<'a>, AppError> {
+    match of {
+        "order" => Ok(FilesOf::Order(id)),
+        "document" => Ok(FilesOf::Document(id)),
+        "task" => Ok(FilesOf::Task(id)),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// The page a file belongs to.
+fn page_of(of: &FilesOf<'_>) -> String {
+    let (path, id) = match of {
+        FilesOf::Order(id) => ("orders", id),
+        FilesOf::Document(id) => ("signing", id),
+        FilesOf::Task(id) => ("tasks", id),
+    };
+    format!("/{path}/{}", urlencode(id))
+}
+
+async fn signed_in(
+    readiness: &Readiness,
+    session: &Session,
+) -> Result<(countersign_app::services::Services, User), AppError> {
+    let backend = readiness.backend().ok_or(AppError::Unavailable)?;
+    let services = countersign_app::services::Services {
+        domain: backend.domain.clone(),
+        policy: backend.policy,
+        kinds: backend.kinds.clone(),
+    };
+    let user = countersign_app::auth::session_user(&services, session)
+        .await?
+        .ok_or(AppError::SignInRequired)?;
+    Ok((services, user))
+}
+
+/// A refusal as a small page: these routes are reached by links and plain
+/// forms, so the answer is for a person.
+fn refusal(error: AppError, back: Option<&str>) -> Response {
+    let back = back.map(|b| format!(r#"<p><a href="{}">Back</a></p>"#, escape(b)));
+    let body = format!(
+        r#"<!doctype html><html lang="en"><meta charset="utf-8"><title>Countersign</title><link rel="stylesheet" href="/countersign.css"><main class="page"><h1>That did not work</h1><p role="alert">{}</p>{}</main></html>"#,
+        escape(&error.to_string()),
+        back.unwrap_or_default(),
+    );
+    (error.status(), Html(body)).into_response()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ServeQuery {
+    download: Option<String>,
+}
+
+async fn serve_file(
+    State(readiness): State<Readiness>,
+    session: Session,
+    Path((of, id, name)): Path<(String, String, String)>,
+    Query(query): Query<ServeQuery>,
+) -> Response {
+    let result = async {
+        let of = owner(&of, &id)?;
+        let (services, user) = signed_in(&readiness, &session).await?;
+        Ok::<_, AppError>(access::open_attachment(&services.domain, &user, of, &name).await?)
+    }
+    .await;
+    let opened = match result {
+        Ok(opened) => opened,
+        Err(error) => return refusal(error, None),
+    };
+    if !opened.intact {
+        return refusal(
+            AppError::Invalid(
+                "this file's stored bytes no longer match their SHA-256: it was changed outside Countersign, so it is not served"
+                    .into(),
+            ),
+            None,
+        );
+    }
+    let a = &opened.attachment;
+    let disposition = if query.download.is_some() {
+        "attachment"
+    } else {
+        "inline"
+    };
+    // An ASCII fallback for old clients, the exact name in `filename*`.
+    let fallback: String = a
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let disposition = format!(
+        "{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{}",
+        urlencode(&a.name)
+    );
+    // Framed by our own pages only. Everything but a PDF is sandboxed too
+    // (Chromium's PDF viewer does not run in a sandbox).
+    let policy = match a.file_type {
+        FileType::Pdf => "default-src 'none'; object-src 'self'; frame-ancestors 'self'",
+        _ => {
+            "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'; sandbox"
+        }
+    };
+    let mut response = opened.bytes.into_response();
+    let headers = response.headers_mut();
+    let mut set = |name: header::HeaderName, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    };
+    set(header::CONTENT_TYPE, a.file_type.mime());
+    set(header::CONTENT_DISPOSITION, &disposition);
+    set(header::CONTENT_SECURITY_POLICY, policy);
+    set(header::X_FRAME_OPTIONS, "SAMEORIGIN");
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::ETAG, &format!("\"{}\"", a.sha256));
+    response
+}
+
+async fn upload(
+    State(readiness): State<Readiness>,
+    session: Session,
+    Path((of, id)): Path<(String, String)>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let Ok(of) = owner(&of, &id) else {
+        return refusal(AppError::NotFound, None);
+    };
+    let back = page_of(&of);
+    let result = async {
+        let (services, user) = signed_in(&readiness, &session).await?;
+        let mut multipart = multipart.map_err(|e| {
+            AppError::Invalid(format!(
+                "send the file as a multipart form ({})",
+                e.body_text()
+            ))
+        })?;
+        let limit = services.domain.files.limit;
+        let mut added = 0;
+        while let Some(mut field) = multipart.next_field().await.map_err(form_error(limit))? {
+            if field.name() != Some("file") {
+                continue;
+            }
+            let name = field.file_name().unwrap_or_default().to_owned();
+            // A form submitted with no file chosen sends an empty part.
+            if name.is_empty() {
+                continue;
+            }
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(form_error(limit))? {
+                if (bytes.len() + chunk.len()) as u64 > limit {
+                    return Err(AppError::TooLarge { limit });
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            access::attach(&services.domain, &user, of, &name, bytes).await?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(AppError::Invalid("choose a file to attach".into()));
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("{back}#files")).into_response(),
+        Err(error) => refusal(error, Some(&back)),
+    }
+}
+
+/// A multipart body that breaks off or runs past the limit.
+fn form_error(limit: u64) -> impl Fn(axum::extract::multipart::MultipartError) -> AppError {
+    move |e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::TooLarge { limit }
+        } else {
+            AppError::Invalid(format!("the upload could not be read ({})", e.body_text()))
+        }
+    }
+}

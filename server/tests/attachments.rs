@@ -1,0 +1,366 @@
+//! Attachments and receipts over HTTP against a whole server: staff attach
+//! files to a document, its signer sees them (and nobody else does), signs,
+//! and the decision's receipt names the files' SHA-256; the receipt checks
+//! out offline (the library call and the `countersign receipts verify`
+//! binary) and fails once one byte of a file or of the receipt changes;
+//! a file replaced after the signature is flagged.
+
+#[path = "support/backends.rs"]
+mod backends;
+#[path = "support/web.rs"]
+mod web;
+
+use std::time::Duration;
+
+use countersign_domain::receipts::{Invalid, PublicKey, verify};
+use countersign_domain::secrets::sha256_hex;
+use countersign_domain::users::Role;
+use web::{Browser, Server};
+
+const PASSWORD: &str = "a-long-enough-password";
+const PDF: &[u8] =
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+const TERMS: &[u8] = b"# Terms\n\nPayment in **30 days**.\n\n<script>alert(1)</script>\n";
+
+async fn people(server: &Server) -> (Browser, Browser, Browser, Browser) {
+    server.add_user("sam", &[Role::Staff], PASSWORD).await;
+    server.add_user("bob", &[Role::Signer], PASSWORD).await;
+    server.add_user("erin", &[Role::Signer], PASSWORD).await;
+    server.add_user("carol", &[Role::Customer], PASSWORD).await;
+    (
+        server.signed_in("sam", PASSWORD).await,
+        server.signed_in("bob", PASSWORD).await,
+        server.signed_in("erin", PASSWORD).await,
+        server.signed_in("carol", PASSWORD).await,
+    )
+}
+
+/// A document for bob to sign, and his request's task id.
+async fn document_for_bob(sam: &mut Browser) -> (String, String) {
+    let r = sam
+        .post(
+            "/api/signatures/request",
+            &[
+                ("title", "Supplier contract"),
+                ("signers", "alice (auto)\nbob"),
+                ("timeout", "1"),
+                ("unit", "hours"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.json().as_str().expect("an id").to_owned();
+    for _ in 0..400 {
+        let r = sam
+            .post("/api/signatures/document", &[("document_id", &id)])
+            .await;
+        let task = r.json()["requests"].as_array().and_then(|list| {
+            list.iter()
+                .find(|q| q["signer"] == "bob")
+                .and_then(|q| q["task_id"].as_str().map(str::to_owned))
+        });
+        if let Some(task) = task {
+            return (id, task);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("document {id} never waited for bob");
+}
+
+fn files_of(r: &web::Response) -> Vec<serde_json::Value> {
+    r.json()["files"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_signer_reads_the_files_signs_and_the_receipt_proves_which_bytes() {
+    let server = Server::start().await;
+    let (mut sam, mut bob, mut erin, mut carol) = people(&server).await;
+    let (doc, task) = document_for_bob(&mut sam).await;
+    let upload = format!("/files/document/{doc}");
+
+    // Staff attach; the form comes back to the document page.
+    let r = sam
+        .upload(&upload, &[("contract.pdf", PDF), ("terms.md", TERMS)])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/signing/{doc}#files").as_str())
+    );
+
+    // Refused: a signer may not attach, a file that is not what its name
+    // says, another site's form. Nothing of them is stored.
+    let r = bob.upload(&upload, &[("mine.txt", b"hello")]).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = sam
+        .upload(&upload, &[("fake.pdf", b"<html><script>alert(1)</script>")])
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.contains("does not hold what its name says"),
+        "{}",
+        r.body
+    );
+    let r = sam.upload(&upload, &[("page.html", b"<p>hi</p>")]).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let mut forged = sam.clone();
+    forged.origin = Some("https://evil.example".into());
+    let r = forged.upload(&upload, &[("evil.txt", b"x")]).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+
+    // Bob sees both, the Markdown rendered with its script as text.
+    let r = bob
+        .post("/api/files/list", &[("of", "document"), ("id", &doc)])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let files = files_of(&r);
+    let names: Vec<&str> = files
+        .iter()
+        .filter_map(|f| f["shown"]["attachment"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["contract.pdf", "terms.md"], "{}", r.body);
+    let terms = &files[1];
+    let html = terms["html"].as_str().expect("rendered");
+    assert!(html.contains("<strong>30 days</strong>"), "{html}");
+    assert!(!html.contains("<script"), "{html}");
+    assert_eq!(
+        files[0]["shown"]["attachment"]["sha256"].as_str(),
+        Some(sha256_hex(PDF).as_str())
+    );
+
+    // The PDF itself, for the browser's viewer, framed only by our pages.
+    let r = bob
+        .get(&format!("/files/document/{doc}/contract.pdf"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body.as_bytes(), PDF);
+    assert_eq!(r.header("content-type"), Some("application/pdf"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(r.header("x-frame-options"), Some("SAMEORIGIN"));
+    let disposition = r.header("content-disposition").expect("disposition");
+    assert!(disposition.starts_with("inline;"), "{disposition}");
+    assert!(
+        disposition.contains("filename*=UTF-8''contract.pdf"),
+        "{disposition}"
+    );
+    let policy = r.header("content-security-policy").expect("policy");
+    assert!(policy.contains("frame-ancestors 'self'"), "{policy}");
+    let r = bob
+        .get(&format!("/files/document/{doc}/terms.md?download"))
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.header("content-disposition")
+            .is_some_and(|d| d.starts_with("attachment;"))
+    );
+    assert!(
+        r.header("content-security-policy")
+            .is_some_and(|p| p.contains("sandbox"))
+    );
+
+    // Nobody else: a signer it is not addressed to, a customer, no session.
+    for (who, browser) in [("erin", &mut erin), ("carol", &mut carol)] {
+        let r = browser
+            .get(&format!("/files/document/{doc}/contract.pdf"))
+            .await;
+        assert!(
+            r.status == 404 || r.status == 403,
+            "{who} got {}: {}",
+            r.status,
+            r.body
+        );
+        assert!(!r.body.contains("%PDF"), "{who} saw the file");
+    }
+    let r = server
+        .anonymous()
+        .get(&format!("/files/document/{doc}/contract.pdf"))
+        .await;
+    assert_eq!(r.status, 401);
+
+    // Bob signs.
+    let r = bob
+        .post(
+            "/api/signatures/decide",
+            &[
+                ("document_id", doc.as_str()),
+                ("task_id", task.as_str()),
+                ("action", "sign"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // The history names the receipt; the receipt names the files' hashes.
+    let r = bob
+        .post("/api/signatures/document", &[("document_id", &doc)])
+        .await;
+    let history = r.json()["history"].clone();
+    assert!(
+        history
+            .as_array()
+            .is_some_and(|h| h.iter().any(|e| e["receipt"] == task.as_str())),
+        "{history}"
+    );
+    let receipt = bob
+        .get_with(
+            &format!("/receipts/{task}"),
+            &[("accept", "application/json")],
+        )
+        .await;
+    assert_eq!(receipt.status, 200, "{}", receipt.body);
+    assert_eq!(receipt.header("content-type"), Some("application/json"));
+    let body = receipt.json();
+    assert_eq!(body["receipt"]["decision"]["by"], "bob");
+    assert_eq!(body["receipt"]["decision"]["action"], "sign");
+    assert_eq!(body["receipt"]["subject"]["id"], doc.as_str());
+    let hashes: Vec<(&str, &str)> = body["receipt"]["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap_or(""),
+                f["sha256"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    let (pdf_hash, terms_hash) = (sha256_hex(PDF), sha256_hex(TERMS));
+    assert_eq!(
+        hashes,
+        [
+            ("contract.pdf", pdf_hash.as_str()),
+            ("terms.md", terms_hash.as_str())
+        ]
+    );
+    // Signed with the key anyone can fetch, and it checks out offline.
+    let key = server
+        .anonymous()
+        .get("/.well-known/countersign-receipt-key")
+        .await;
+    assert_eq!(key.status, 200, "{}", key.body);
+    let public: PublicKey = serde_json::from_str(&key.body).expect("a key");
+    assert_eq!(public.crv, "Ed25519");
+    let files = vec![
+        ("contract.pdf".to_owned(), PDF.to_vec()),
+        ("terms.md".to_owned(), TERMS.to_vec()),
+    ];
+    verify(receipt.body.as_bytes(), &public, &files).expect("the receipt verifies");
+    // One byte of a file, or of the receipt, and it does not.
+    let mut changed = PDF.to_vec();
+    changed[10] ^= 1;
+    assert!(matches!(
+        verify(
+            receipt.body.as_bytes(),
+            &public,
+            &[("contract.pdf".to_owned(), changed.clone())]
+        ),
+        Err(Invalid::FileChanged { .. })
+    ));
+    let tampered = receipt.body.replacen("\"bob\"", "\"bot\"", 1);
+    assert_eq!(
+        verify(tampered.as_bytes(), &public, &[]),
+        Err(Invalid::Signature)
+    );
+    // The page of the receipt (HTML) is the app's; the same id as JSON
+    // is refused to people who may not see the document.
+    let r = erin
+        .get_with(&format!("/receipts/{task}?format=json"), &[])
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = bob
+        .get_with(&format!("/receipts/{task}"), &[("accept", "text/html")])
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("receipt-facts"), "{}", r.body);
+
+    // The binary says the same, with its exit code.
+    let dir = std::env::temp_dir().join(backends::unique("receipt"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("receipt.json"), &receipt.body).expect("write");
+    std::fs::write(dir.join("key.json"), &key.body).expect("write");
+    std::fs::write(dir.join("contract.pdf"), PDF).expect("write");
+    let run = |file: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_countersign"))
+            .args(["receipts", "verify"])
+            .arg(dir.join("receipt.json"))
+            .arg("--key")
+            .arg(dir.join("key.json"))
+            .arg("--file")
+            .arg(dir.join(file))
+            .output()
+            .expect("runs")
+    };
+    let good = run("contract.pdf");
+    assert!(good.status.success(), "{good:?}");
+    assert!(String::from_utf8_lossy(&good.stdout).starts_with("valid: bob chose sign"));
+    std::fs::create_dir_all(dir.join("other")).expect("dir");
+    std::fs::write(dir.join("other/contract.pdf"), &changed).expect("write");
+    let bad = run("other/contract.pdf");
+    assert_eq!(bad.status.code(), Some(1), "{bad:?}");
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("is not the file the decision saw"),
+        "{bad:?}"
+    );
+
+    // Replaced after bob signed: flagged where it is shown; the receipt
+    // still proves what he saw.
+    let newer = b"%PDF-1.4\n% a later version\n%%EOF\n";
+    let r = sam.upload(&upload, &[("contract.pdf", newer)]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let r = sam
+        .post("/api/files/list", &[("of", "document"), ("id", &doc)])
+        .await;
+    let files = files_of(&r);
+    let pdf = files
+        .iter()
+        .find(|f| f["shown"]["attachment"]["name"] == "contract.pdf")
+        .expect("listed");
+    assert_eq!(pdf["shown"]["changed_after"]["by"], "bob", "{}", r.body);
+    assert_eq!(
+        pdf["shown"]["changed_after"]["sha256"].as_str(),
+        Some(pdf_hash.as_str())
+    );
+    let terms = files
+        .iter()
+        .find(|f| f["shown"]["attachment"]["name"] == "terms.md")
+        .expect("listed");
+    assert!(terms["shown"]["changed_after"].is_null(), "{}", r.body);
+    assert!(matches!(
+        verify(
+            receipt.body.as_bytes(),
+            &public,
+            &[("contract.pdf".to_owned(), newer.to_vec())]
+        ),
+        Err(Invalid::FileChanged { .. })
+    ));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_file_over_the_limit_is_refused_and_nothing_is_kept() {
+    let server = Server::start_with(|c| c.files.limit = 1024).await;
+    let (mut sam, mut bob, ..) = people(&server).await;
+    let (doc, _) = document_for_bob(&mut sam).await;
+    let big = vec![b'a'; 4096];
+    let r = sam
+        .upload(&format!("/files/document/{doc}"), &[("big.txt", &big)])
+        .await;
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert!(r.body.contains("at most 1 KiB"), "{}", r.body);
+    let r = bob
+        .post("/api/files/list", &[("of", "document"), ("id", &doc)])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(files_of(&r).is_empty(), "{}", r.body);
+    // Unknown owners and names are not found, never a 5xx.
+    for path in [
+        format!("/files/document/{doc}/nothing.pdf"),
+        format!("/files/elsewhere/{doc}/x.pdf"),
+        "/files/document/no-such-doc/x.pdf".to_owned(),
+        "/files/task/%00/x.pdf".to_owned(),
+    ] {
+        let r = bob.get(&path).await;
+        assert!(r.status == 404 || r.status == 400, "{path}: {}", r.status);
+    }
+    server.stop().await;
+}
