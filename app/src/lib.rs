@@ -97,6 +97,7 @@ pub fn App() -> impl IntoView {
                         view=pages::documents::DocumentPage
                         ssr=SsrMode::Async
                     />
+                    <Route path=StaticSegment("audit") view=pages::audit::AuditPage ssr=SsrMode::Async />
                     <Route
                         path=(StaticSegment("receipts"), ParamSegment("id"))
                         view=pages::receipt::ReceiptPage
@@ -130,6 +131,7 @@ fn TopBar() -> impl IntoView {
                                         {me.is("signer").then(|| view! { <a href="/desk">"Desk"</a> })}
                                         {me.is("customer").then(|| view! { <a href="/orders">"Orders"</a> })}
                                         <a href="/tasks">"Tasks"</a>
+                                        {me.is("staff").then(|| view! { <a href="/audit">"Audit"</a> })}
                                     </nav>
                                     <span class="who" id="who">{me.name.clone()}</span>
                                     <ActionForm action=sign_out>

@@ -1,5 +1,6 @@
 //! One module a page, plus the pieces they share.
 
+pub mod audit;
 pub mod common;
 pub mod documents;
 pub mod files;

@@ -2,6 +2,7 @@
 //! whose doc comment says who may call it, and which checks it before
 //! anything else.
 
+pub mod audit;
 pub mod auth;
 pub mod files;
 pub mod flow;

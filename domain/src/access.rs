@@ -153,6 +153,22 @@ pub async fn task_progress(
     Ok((task, standing))
 }
 
+/// The decision history of `filter`, for auditors: staff only (a
+/// customer or signer sees their own decisions on their own pages).
+pub async fn audit_export(
+    s: &Services,
+    user: &User,
+    filter: crate::audit::Filter,
+) -> Result<crate::audit::Export, DomainError> {
+    may_audit(user)?;
+    s.audit().export(filter).await
+}
+
+/// Whether `user` may read the decision history (the audit page).
+pub fn may_audit(user: &User) -> Result<(), DomainError> {
+    require(user, Role::Staff)
+}
+
 /// What an execution belongs to.
 #[derive(Debug, Clone, Copy)]
 pub enum Subject<'a> {

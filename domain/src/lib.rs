@@ -14,7 +14,8 @@
 //!   needs, and nothing else; each module below defines a handle on it
 //!   for its own responsibility (`Orders`, `Documents`, `Decisions`,
 //!   `Ledger`, `Tasks`, `SavedViews`, `Approvals`, `StaffInbox`, `Live`,
-//!   `Idempotency`, `Reconciler`, `Migration`, `Accounts`, `Progress`).
+//!   `Idempotency`, `Reconciler`, `Migration`, `Accounts`, `Progress`,
+//!   `Audit`).
 //! - `items`: reading DynamoDB items, and which keys can name a row.
 //! - `secrets`: base64url and SHA-256 hex for keys, passwords and ids.
 //! - `access`: who may do what with orders and documents; the pages and
@@ -45,6 +46,8 @@
 //! - `file_store`: where attachments' bytes are kept (`object_store`).
 //! - `receipts`: a decision as a signed statement (Ed25519) that can be
 //!   checked offline.
+//! - `audit`: the decision history as export rows, page by page, by kind,
+//!   dates and decider.
 //! - `idempotency`: what a retried REST call with an Idempotency-Key
 //!   gets: the first answer again.
 //! - `tasks`: human tasks of any kind (the task contract), their lists,
@@ -57,6 +60,7 @@
 pub mod access;
 pub mod api_keys;
 pub mod attachments;
+pub mod audit;
 pub mod clock;
 pub mod decisions;
 pub mod error;

@@ -253,6 +253,7 @@ impl Orders<'_> {
                 task_id: wait.task_id,
                 token: s(&item, "token")?,
                 step: wait.step,
+                kind: KIND.into(),
                 scope: Scope::Order {
                     order_id: wait.order_id,
                     execution_arn: s(&item, "execution")?,

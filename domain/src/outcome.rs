@@ -12,6 +12,9 @@ pub(crate) struct Pending {
     pub token: String,
     /// What waits: the order's status, or `signature`.
     pub step: String,
+    /// The task's kind (`process-order`, `sign-document`, a team's own):
+    /// what an audit export filters by.
+    pub kind: String,
     pub scope: Scope,
 }
 

@@ -193,6 +193,37 @@ pub(crate) fn files_of(entry: &Entry) -> Vec<FileRef> {
         .unwrap_or_default()
 }
 
+/// What a decision was about and what it said, in a receipt's words (the
+/// audit export uses the same).
+pub(crate) fn decision_of(entry: &Entry) -> (SubjectRef, Decision) {
+    let (outcome, error, reason) = match &entry.outcome {
+        Outcome::Advance => ("success", None, None),
+        Outcome::Reject { reason, error } => ("failure", Some(error.clone()), Some(reason.clone())),
+    };
+    let subject_kind = match entry.scope {
+        Scope::Order { .. } => "order",
+        Scope::Signature { .. } => "signature",
+        Scope::Task { .. } => "task",
+    };
+    let subject = SubjectRef {
+        kind: subject_kind.into(),
+        id: entry.scope.subject().to_owned(),
+    };
+    let decision = Decision {
+        action: entry
+            .action()
+            .unwrap_or_else(|| entry.outcome.name(&entry.scope))
+            .to_owned(),
+        outcome: outcome.into(),
+        by: entry.actor.clone(),
+        at: entry.at.clone(),
+        comment: entry.comment.clone(),
+        error,
+        reason,
+    };
+    (subject, decision)
+}
+
 /// A receipt, its signing key and the ledger row it came from.
 /// A handle on [`Services`]; get one with [`Services::receipts`].
 #[derive(Debug, Clone, Copy)]
@@ -277,39 +308,15 @@ impl Receipts<'_> {
     /// ([`crate::access::receipt`]).
     pub(crate) async fn of_entry(self, entry: &Entry) -> Result<Signed, DomainError> {
         let key = self.key().await?;
-        let (outcome, error, reason) = match &entry.outcome {
-            Outcome::Advance => ("success", None, None),
-            Outcome::Reject { reason, error } => {
-                ("failure", Some(error.clone()), Some(reason.clone()))
-            }
-        };
-        let subject_kind = match entry.scope {
-            Scope::Order { .. } => "order",
-            Scope::Signature { .. } => "signature",
-            Scope::Task { .. } => "task",
-        };
+        let (subject, decision) = decision_of(entry);
         let receipt = Receipt {
             kind: RECEIPT_TYPE.into(),
             version: 1,
             id: entry.task_id.clone(),
-            subject: SubjectRef {
-                kind: subject_kind.into(),
-                id: entry.scope.subject().to_owned(),
-            },
+            subject,
             execution: entry.execution.clone(),
             task: entry.task_id.clone(),
-            decision: Decision {
-                action: entry
-                    .action()
-                    .unwrap_or_else(|| entry.outcome.name(&entry.scope))
-                    .to_owned(),
-                outcome: outcome.into(),
-                by: entry.actor.clone(),
-                at: entry.at.clone(),
-                comment: entry.comment.clone(),
-                error,
-                reason,
-            },
+            decision,
             files: files_of(entry),
             key: key_id(&key.verifying_key()),
         };

@@ -421,6 +421,7 @@ fn pending_of(row: &Item, document_id: &str, signer: &str) -> Option<Pending> {
         task_id: s(row, "taskId")?,
         token: s(row, "token")?,
         step: "signature".into(),
+        kind: KIND.into(),
         scope: Scope::Signature {
             document_id: document_id.into(),
             signer: signer.into(),

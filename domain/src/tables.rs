@@ -27,6 +27,10 @@ pub const CUSTOMER_INDEX: &str = "orders-by-customer";
 pub const DECISIONS_OPEN: &str = "decisions-open";
 /// Decisions on one order or document by claim time.
 pub const DECISIONS_BY_SUBJECT: &str = "decisions-by-subject";
+/// Decisions that took effect, by the month they were claimed in and
+/// claim time: the audit export's history. Sparse: only a decision that
+/// took effect carries `auditMonth`.
+pub const DECISIONS_BY_MONTH: &str = "decisions-by-month";
 /// Open tasks (of every kind) oldest first. Sparse: only a task that still
 /// waits carries `open`.
 pub const TASKS_OPEN: &str = "tasks-open";
@@ -167,6 +171,7 @@ impl Tables {
                 vec![
                     (DECISIONS_OPEN, "open", "due"),
                     (DECISIONS_BY_SUBJECT, "subject", "at"),
+                    (DECISIONS_BY_MONTH, "auditMonth", "at"),
                 ],
                 false,
             ),

@@ -5,6 +5,7 @@
 // scan of every page (light and dark). Screenshots go to test-output/.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { axeClean, eachJsMode, eventually, hydrated } from '../support/harness.mjs';
 
@@ -72,6 +73,30 @@ async function askForSignatures(ctx, sam, title, signers, timeout, unit) {
     sam.click('#ask-send'),
   ]);
   return new URL(sam.url()).pathname.split('/').pop();
+}
+
+/** A valid one-page PDF showing `text`, so the browser's viewer draws it. */
+function onePagePdf(text) {
+  const escaped = text.replace(/[\\()]/g, (c) => `\\${c}`);
+  const stream = `BT /F1 14 Tf 56 760 Td (${escaped}) Tj ET`;
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>',
+    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  let body = '%PDF-1.4\n';
+  const offsets = [];
+  objects.forEach((o, i) => {
+    offsets.push(body.length);
+    body += `${i + 1} 0 obj\n${o}\nendobj\n`;
+  });
+  const xref = body.length;
+  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const at of offsets) body += `${String(at).padStart(10, '0')} 00000 n \n`;
+  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(body, 'latin1');
 }
 
 eachJsMode('dashboard', (ctx) => {
@@ -218,6 +243,99 @@ eachJsMode('dashboard', (ctx) => {
       assert.match(await sam.locator('.summary').innerText({ timeout: 2_000 }), /DECLINED/);
     });
     assert.match(await sam.locator('#history').innerText(), /Wrong amount/);
+  });
+
+  it('shows bob the contract and its terms inline; he signs, and the receipt names their hashes', async () => {
+    const sam = await ctx.signedIn('sam');
+    const bob = await ctx.signedIn('bob');
+    const mode = ctx.javaScriptEnabled ? 'on' : 'off';
+    const doc = await askForSignatures(ctx, sam, `Supply contract ${mode}`, 'alice (auto)\nbob', 2, 'days');
+    const pdf = onePagePdf(`Supply contract (${mode}): the supplier delivers 40 lamps by 1 March.`);
+    const terms = Buffer.from(`# Terms (${mode})\n\nPayment within **30 days**.\n\n<script>alert(1)</script>\n`);
+    const notes = Buffer.from('Delivery to the back door.\n');
+    await open(ctx, sam, `/signing/${doc}`);
+    await sam.locator('#files input[type=file]').setInputFiles([
+      { name: 'contract.pdf', mimeType: 'application/pdf', buffer: pdf },
+      { name: 'terms.md', mimeType: 'text/markdown', buffer: terms },
+      { name: 'notes.txt', mimeType: 'text/plain', buffer: notes },
+    ]);
+    // A plain multipart form in both modes: the server comes back here.
+    await Promise.all([
+      sam.waitForURL(new RegExp(`/signing/${doc}#files$`), { timeout: 15_000 }),
+      sam.click('#files form.attach button[type=submit]'),
+    ]);
+    await sam.locator('#files article[data-file="contract.pdf"]').waitFor();
+
+    await open(ctx, bob, `/signing/${doc}`);
+    const files = bob.locator('#files');
+    // The PDF in the browser's own viewer, framed by our page; the text as
+    // text; the Markdown rendered, its script only text.
+    const frame = files.locator('article[data-file="contract.pdf"] iframe.pdf');
+    assert.equal(await frame.getAttribute('src'), `/files/document/${doc}/contract.pdf`);
+    const served = await bob.request.get(`${ctx.base}/files/document/${doc}/contract.pdf`);
+    assert.equal(served.status(), 200);
+    assert.equal(served.headers()['content-type'], 'application/pdf');
+    assert.deepEqual(Buffer.from(await served.body()), pdf);
+    assert.match(await files.locator('article[data-file="notes.txt"] pre.text').innerText(), /Delivery to the back door/);
+    const markdown = files.locator('article[data-file="terms.md"] .markdown');
+    assert.equal(await markdown.locator('strong').innerText(), '30 days');
+    assert.equal(await markdown.locator('script').count(), 0);
+    const pdfHash = await files.locator('article[data-file="contract.pdf"]').getAttribute('data-sha256');
+    assert.match(pdfHash, /^[0-9a-f]{64}$/);
+    await ctx.screenshot(bob, 'document-files');
+    // axe runs in the page, so only where scripts run.
+    if (ctx.javaScriptEnabled) await axeClean(bob, 'the document page with files');
+
+    // He signs on the same page. With the keyboard: headless Chromium
+    // hands a mouse click below a PDF frame to the PDF viewer's process.
+    const sign = bob.locator('.card button.advance');
+    await sign.focus();
+    if (ctx.javaScriptEnabled) {
+      await bob.keyboard.press('Enter');
+    } else {
+      await Promise.all([bob.waitForNavigation({ timeout: 15_000 }), bob.keyboard.press('Enter')]);
+    }
+    await until(async () => assert.match(await bob.locator('.toast.ok').innerText(), /signed by bob/));
+    await eventually(bob, async () => {
+      await open(ctx, bob, `/signing/${doc}`);
+      assert.match(await bob.locator('#history').innerText({ timeout: 2_000 }), /sign by bob/);
+    });
+    // The history links the receipt (followed by address: the same PDF
+    // frame sits above it).
+    const receiptHref = await bob.locator('#history a.receipt-link').first().getAttribute('href');
+    assert.match(receiptHref, /^\/receipts\/[^/]+$/);
+    await open(ctx, bob, receiptHref);
+    await bob.locator('#receipt-files').waitFor();
+    const listed = await bob.locator('#receipt-files').innerText();
+    assert.match(listed, /contract\.pdf/);
+    assert.ok(listed.includes(pdfHash), `the receipt names ${pdfHash}: ${listed}`);
+    assert.match(await bob.locator('#receipt-facts').innerText(), /bob/);
+    await ctx.screenshot(bob, 'receipt');
+    if (ctx.javaScriptEnabled) await axeClean(bob, 'the receipt page');
+  });
+
+  it('lets staff download the decision history from the audit page', async () => {
+    const sam = await ctx.signedIn('sam');
+    await open(ctx, sam, '/audit');
+    const form = sam.locator('#audit-export');
+    await form.waitFor();
+    await sam.selectOption('#audit-export select[name=kind]', 'sign-document');
+    await sam.check('#audit-export input[name=format][value=jsonl]');
+    await ctx.screenshot(sam, 'audit');
+    if (ctx.javaScriptEnabled) await axeClean(sam, 'the audit page');
+    const [download] = await Promise.all([
+      sam.waitForEvent('download', { timeout: 15_000 }),
+      sam.click('#audit-export button[type=submit]'),
+    ]);
+    const path = await download.path();
+    const lines = readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    assert.ok(lines.length > 0, 'signatures were decided in this run');
+    assert.ok(lines.every((l) => l.kind === 'sign-document'), JSON.stringify(lines[0]));
+    assert.ok(lines.every((l) => typeof l.receipt === 'string' && l.receipt.length > 0));
+    // Not for a customer.
+    const carol = await ctx.signedIn('carol');
+    await open(ctx, carol, '/audit');
+    assert.match(await carol.locator('.error').innerText(), /may not/);
   });
 
   it('tells bob a request expired, and it leaves his desk', async () => {

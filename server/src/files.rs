@@ -13,15 +13,15 @@
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use countersign_app::error::AppError;
 use countersign_app::words::urlencode;
 use countersign_domain::access::{self, FilesOf};
 use countersign_domain::attachments::FileType;
-use countersign_domain::users::User;
 use tower_sessions::Session;
 
+use crate::browser::{refusal, signed_in};
 use crate::readiness::Readiness;
 
 /// Room for a multipart body's boundaries and headers around the file.
@@ -55,42 +55,6 @@ fn page_of(of: &FilesOf<'_>) -> String {
         FilesOf::Task(id) => ("tasks", id),
     };
     format!("/{path}/{}", urlencode(id))
-}
-
-async fn signed_in(
-    readiness: &Readiness,
-    session: &Session,
-) -> Result<(countersign_app::services::Services, User), AppError> {
-    let backend = readiness.backend().ok_or(AppError::Unavailable)?;
-    let services = countersign_app::services::Services {
-        domain: backend.domain.clone(),
-        policy: backend.policy,
-        kinds: backend.kinds.clone(),
-    };
-    let user = countersign_app::auth::session_user(&services, session)
-        .await?
-        .ok_or(AppError::SignInRequired)?;
-    Ok((services, user))
-}
-
-/// A refusal as a small page: these routes are reached by links and plain
-/// forms, so the answer is for a person.
-fn refusal(error: AppError, back: Option<&str>) -> Response {
-    let back = back.map(|b| format!(r#"<p><a href="{}">Back</a></p>"#, escape(b)));
-    let body = format!(
-        r#"<!doctype html><html lang="en"><meta charset="utf-8"><title>Countersign</title><link rel="stylesheet" href="/countersign.css"><main class="page"><h1>That did not work</h1><p role="alert">{}</p>{}</main></html>"#,
-        escape(&error.to_string()),
-        back.unwrap_or_default(),
-    );
-    (error.status(), Html(body)).into_response()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 #[derive(Debug, serde::Deserialize)]

@@ -20,14 +20,19 @@
 //! - `file_store`: where attachments' bytes go (a directory, or S3).
 //! - `files`: attachments in the browser: upload, and serving them inline.
 //! - `receipts`: a decision's signed receipt as JSON, and the public key.
+//! - `audit`: the decision history, streamed as CSV or JSON Lines.
+//! - `browser`: what the non-page browser routes share (the signed-in
+//!   person, a refusal page).
 //! - `web`: the axum router: pages, server functions, static files, health.
 //! - [`serve`]: runs the dashboard on a listener until a shutdown signal, so
 //!   tests can bind `127.0.0.1:0` and stop it when they are done.
 
 pub mod admin;
 pub mod api;
+pub mod audit;
 pub mod aws;
 pub mod bench;
+pub mod browser;
 pub mod cli;
 pub mod demo;
 pub mod embedded;
@@ -312,6 +317,11 @@ async fn start_backend(
     // does not stop the dashboard: the background passes say so and retry.
     if let Err(error) = orders.reconciler().pass().await {
         tracing::warn!(%error, "the first reconciler pass failed");
+    }
+    // Decisions from before the audit index are filed under it once per
+    // deployment; an export tries again if this fails.
+    if let Err(error) = orders.audit().prepare().await {
+        tracing::warn!(%error, "filing earlier decisions for the audit export failed");
     }
     let reconciler = orders.clone();
     let every = config.decisions.reconcile_every;

@@ -141,6 +141,7 @@ async fn main() -> ExitCode {
             moto_orders,
             concurrency,
             inbox_tasks,
+            export_decisions,
             site_dir,
         }) => countersign_server::bench::dashboard::run(
             countersign_server::bench::dashboard::DashboardBench {
@@ -148,6 +149,7 @@ async fn main() -> ExitCode {
                 moto_orders,
                 concurrency,
                 inbox_tasks,
+                export_decisions,
                 site_dir,
             },
         )

@@ -133,6 +133,9 @@ pub fn router(
             crate::receipts::json_or_page,
         ));
 
+    // Behind the session layer: the export is for signed-in staff.
+    let audit = crate::audit::router(readiness.clone()).layer(timeout(settings.request_timeout));
+
     // Behind the session layer: files go to people who may see them.
     let files = crate::files::router(readiness.clone(), settings.attachment_limit)
         .layer(timeout(settings.request_timeout));
@@ -175,6 +178,7 @@ pub fn router(
         .merge(health)
         .merge(live)
         .merge(files)
+        .merge(audit)
         .layer(session_layer)
         .layer(from_fn_with_state(
             settings.trust_forwarded_for,

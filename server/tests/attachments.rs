@@ -3,10 +3,13 @@
 //! and the decision's receipt names the files' SHA-256; the receipt checks
 //! out offline (the library call and the `countersign receipts verify`
 //! binary) and fails once one byte of a file or of the receipt changes;
-//! a file replaced after the signature is flagged.
+//! a file replaced after the signature is flagged. The same round trip
+//! runs in AWS mode with the bytes on moto's S3.
 
 #[path = "support/backends.rs"]
 mod backends;
+#[path = "support/serve.rs"]
+mod serve;
 #[path = "support/web.rs"]
 mod web;
 
@@ -363,4 +366,105 @@ async fn a_file_over_the_limit_is_refused_and_nothing_is_kept() {
         assert!(r.status == 404 || r.status == 400, "{path}: {}", r.status);
     }
     server.stop().await;
+}
+
+/// A plain HTTP call to moto's S3, unsigned: the status and the body. The
+/// product never creates buckets (the deploy template does), so the test
+/// makes its own.
+fn moto_s3(method: &str, path: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let url = backends::moto_url();
+    let host = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host).expect("moto");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).expect("answer");
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header");
+    let head = String::from_utf8_lossy(&answer[..split]).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status");
+    (status, answer[split + 4..].to_vec())
+}
+
+#[tokio::test]
+async fn in_aws_mode_files_round_trip_through_s3() {
+    let bucket = backends::unique("files")
+        .to_ascii_lowercase()
+        .replace('_', "-");
+    let (status, body) = moto_s3("PUT", &format!("/{bucket}"));
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let instance = serve::Instance::moto_on(
+        &backends::unique("s3"),
+        &[&format!("--attachments-bucket={bucket}")],
+    )
+    .await;
+    instance.add_user("sam", &["staff"]);
+    instance.add_user("bob", &["signer"]);
+    let password = "a long enough password";
+    let mut sam = Browser::at(instance.addr);
+    let r = sam.sign_in("sam", password).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut bob = Browser::at(instance.addr);
+    let r = bob.sign_in("bob", password).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (doc, task) = document_for_bob(&mut sam).await;
+
+    let r = sam
+        .upload(&format!("/files/document/{doc}"), &[("contract.pdf", PDF)])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    // The bytes are in the bucket, under their SHA-256 (read with moto's
+    // test credentials, as any S3 client would).
+    let bucket_store = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(&bucket)
+        .with_region("us-east-1")
+        .with_access_key_id("countersign-test")
+        .with_secret_access_key("countersign-test")
+        .with_endpoint(backends::moto_url())
+        .with_allow_http(true)
+        .build()
+        .expect("an S3 client");
+    let stored = object_store::ObjectStoreExt::get(
+        &bucket_store,
+        &object_store::path::Path::from(format!("sha256/{}", sha256_hex(PDF))),
+    )
+    .await
+    .expect("the object")
+    .bytes()
+    .await
+    .expect("its bytes");
+    assert_eq!(&stored[..], PDF);
+    // Bob reads them back through the dashboard, and signs.
+    let r = bob
+        .get(&format!("/files/document/{doc}/contract.pdf"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body.as_bytes(), PDF);
+    let r = bob
+        .post(
+            "/api/signatures/decide",
+            &[
+                ("document_id", doc.as_str()),
+                ("task_id", task.as_str()),
+                ("action", "sign"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let receipt = bob.get(&format!("/receipts/{task}?format=json")).await;
+    assert_eq!(receipt.status, 200, "{}", receipt.body);
+    assert_eq!(
+        receipt.json()["receipt"]["files"][0]["sha256"],
+        sha256_hex(PDF).as_str()
+    );
 }

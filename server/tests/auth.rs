@@ -359,6 +359,18 @@ async fn every_server_function_admits_exactly_its_callers() {
             ],
         ),
         (
+            // The audit page's filter: staff only.
+            "/api/audit/kinds",
+            vec![Staff],
+            vec![
+                (Anonymous, 401),
+                (Signer, 403),
+                (OtherSigner, 403),
+                (Customer, 403),
+                (OtherCustomer, 403),
+            ],
+        ),
+        (
             "/api/tasks/start",
             signed_in.to_vec(),
             vec![(Anonymous, 401)],

@@ -16,6 +16,8 @@ fn the_dashboard_benchmark_prints_every_figure() {
         .args([
             "--inbox-tasks",
             "60",
+            "--export-decisions",
+            "300",
             "--concurrency",
             "2",
             "--site-dir",
@@ -36,6 +38,10 @@ fn the_dashboard_benchmark_prints_every_figure() {
         "inbox   60 pending tasks",
         "inbox   full Scan of the table",
         "memory  RSS idle",
+        "export  loaded 300 decisions",
+        "export  JSON Lines      30 decisions",
+        "export  JSON Lines     300 decisions",
+        "export  CSV            300 decisions",
     ] {
         assert!(
             stdout.contains(figure),

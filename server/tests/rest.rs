@@ -1523,6 +1523,18 @@ async fn every_rest_route_admits_exactly_its_callers() {
         ),
         (("GET", "/v1/views"), signed_in(200)),
         (("POST", "/v1/views"), signed_in(201)),
+        // The decision history is for staff.
+        (
+            ("GET", "/v1/decisions/export"),
+            vec![
+                ("anonymous", 401),
+                ("sam", 200),
+                ("bob", 403),
+                ("erin", 403),
+                ("carol", 403),
+                ("dave", 403),
+            ],
+        ),
         (
             ("POST", "/v1/views/{name}/delete"),
             vec![

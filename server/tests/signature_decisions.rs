@@ -174,3 +174,134 @@ async fn an_unanswered_request_expires_and_the_document_times_out() {
         );
     }
 }
+
+/// Several replicas asking for the receipt key at once on a deployment that
+/// has none: one key is made, and every replica signs with it.
+#[tokio::test]
+async fn replicas_racing_for_the_receipt_key_all_get_the_same_one() {
+    for (b, s) in both().await {
+        let replicas: Vec<_> = (0..6)
+            .map(|_| countersign_domain::services::Services {
+                receipt_key: Default::default(),
+                ..s.clone()
+            })
+            .collect();
+        let keys =
+            futures_util::future::join_all(replicas.iter().map(|r| r.receipts().public_key()))
+                .await;
+        let keys: Vec<String> = keys
+            .into_iter()
+            .map(|k| serde_json::to_string(&k.expect("a key")).expect("json"))
+            .collect();
+        assert!(
+            keys.windows(2).all(|w| w[0] == w[1]),
+            "{}: {keys:?}",
+            b.name
+        );
+        // A replica started later reads the same key.
+        let later = countersign_domain::services::Services {
+            receipt_key: Default::default(),
+            ..s.clone()
+        };
+        let key = later.receipts().public_key().await.expect("a key");
+        assert_eq!(
+            serde_json::to_string(&key).expect("json"),
+            keys[0],
+            "{}",
+            b.name
+        );
+    }
+}
+
+/// Two uploads of one name at once, and bob signing while a third replaces
+/// it: one whole file stays under the name, and bob's receipt names bytes
+/// that are stored, the old or the new, never a mix.
+#[tokio::test]
+async fn uploads_racing_each_other_and_a_signature_leave_whole_files() {
+    use countersign_domain::attachments::Owner;
+    use countersign_domain::file_store::FileStore;
+    use countersign_domain::secrets::sha256_hex;
+    for (b, s) in both().await {
+        let s = s.with_files(FileStore::in_memory());
+        let doc = s
+            .documents()
+            .request("Lease", &signers(&["bob"]), 3600)
+            .await
+            .expect("started");
+        let owner = Owner::document(&doc);
+        let first = b"first version of the lease\n".to_vec();
+        let second = b"second version of the lease\n".to_vec();
+        let (a, c) = tokio::join!(
+            s.attachments()
+                .add(&owner, "lease.txt", first.clone(), "sam"),
+            s.attachments()
+                .add(&owner, "lease.txt", second.clone(), "kim"),
+        );
+        a.expect("stored");
+        c.expect("stored");
+        let listed = s.attachments().list(&owner).await.expect("listed");
+        assert_eq!(listed.len(), 1, "{}: one row per name", b.name);
+        let opened = s
+            .attachments()
+            .open(&owner, "lease.txt")
+            .await
+            .expect("opened");
+        assert!(opened.intact, "{}", b.name);
+        assert_eq!(sha256_hex(&opened.bytes), listed[0].sha256, "{}", b.name);
+
+        let request = desk_request(&s, "bob", &doc).await;
+        let task = request.task_id.expect("a task");
+        let third = b"third version of the lease\n".to_vec();
+        let third_hash = sha256_hex(&third);
+        let (signed, replaced) = tokio::join!(
+            s.documents()
+                .decide(&doc, "bob", &task, Outcome::Advance, "bob"),
+            s.attachments()
+                .add(&owner, "lease.txt", third.clone(), "sam"),
+        );
+        signed.expect("signed");
+        replaced.expect("replaced");
+        let staff = countersign_domain::users::User {
+            name: "sam".into(),
+            roles: vec![countersign_domain::users::Role::Staff],
+            groups: Vec::new(),
+            created_at: "2026-01-01T00:00:00.000Z".into(),
+        };
+        let receipt = countersign_domain::access::receipt(&s, &staff, &task)
+            .await
+            .expect("a receipt");
+        let seen = receipt.receipt["files"][0]["sha256"]
+            .as_str()
+            .expect("bob's decision names the file")
+            .to_owned();
+        let before = [sha256_hex(&first), sha256_hex(&second)];
+        assert!(
+            before.contains(&seen) || seen == third_hash,
+            "{}: {seen} is none of the versions",
+            b.name
+        );
+        // The bytes bob's receipt names are still there to check it by.
+        let by_hash = [first, second, third]
+            .into_iter()
+            .find(|bytes| sha256_hex(bytes) == seen)
+            .expect("a version");
+        let key: countersign_domain::receipts::PublicKey = serde_json::from_value(
+            serde_json::to_value(s.receipts().public_key().await.expect("key")).expect("json"),
+        )
+        .expect("a key");
+        countersign_domain::receipts::verify(
+            countersign_domain::receipts::to_file(&receipt).as_bytes(),
+            &key,
+            &[("lease.txt".to_owned(), by_hash)],
+        )
+        .expect("the receipt checks out against the bytes bob saw");
+        // Whatever bob saw, the page says whether it changed since.
+        let shown = s.attachments().shown(&owner).await.expect("shown");
+        assert_eq!(
+            shown[0].changed_after.is_some(),
+            seen != third_hash,
+            "{}",
+            b.name
+        );
+    }
+}

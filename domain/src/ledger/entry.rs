@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{APPROVAL, OPEN};
+use super::{APPROVAL, KIND, OPEN};
 use crate::items::{Item, s};
 use crate::outcome::{Outcome, Pending, Scope};
 
@@ -69,6 +69,9 @@ pub(crate) struct Entry {
     pub execution: String,
     /// What waited: the order's status, or `signature`.
     pub step: String,
+    /// The task's kind (empty for a task row written before rows knew it
+    /// and not yet carried over by [`crate::audit`]).
+    pub kind: String,
     pub actor: String,
     pub outcome: Outcome,
     pub comment: Option<String>,
@@ -106,6 +109,7 @@ impl Entry {
             scope: pending.scope.clone(),
             execution,
             step: pending.step.clone(),
+            kind: pending.kind.clone(),
             actor: actor.to_owned(),
             outcome,
             comment: comment.filter(|c| !c.is_empty()).map(str::to_owned),
@@ -169,6 +173,7 @@ impl Entry {
                 AttributeValue::S(self.execution.clone()),
             ),
             ("step".to_owned(), AttributeValue::S(self.step.clone())),
+            (KIND.to_owned(), AttributeValue::S(self.kind.clone())),
             ("actor".to_owned(), AttributeValue::S(self.actor.clone())),
             (
                 "outcome".to_owned(),
@@ -215,7 +220,7 @@ impl Entry {
         item
     }
 
-    pub(super) fn from_item(item: &Item) -> Option<Self> {
+    pub(crate) fn from_item(item: &Item) -> Option<Self> {
         let subject = s(item, "subject")?;
         // A task's approvals are records, not decisions to drive.
         if s(item, "kind").as_deref() == Some(APPROVAL) {
@@ -254,8 +259,19 @@ impl Entry {
             },
             _ => Outcome::Advance,
         };
+        // Orders and signatures have one kind each; a task row from before
+        // rows said theirs is carried over by the audit's preparation.
+        let kind = s(item, KIND).unwrap_or_else(|| {
+            match scope {
+                Scope::Order { .. } => crate::orders::KIND,
+                Scope::Signature { .. } => crate::signatures::KIND,
+                Scope::Task { .. } => "",
+            }
+            .to_owned()
+        });
         Some(Entry {
             task_id: s(item, "taskId")?,
+            kind,
             claim_id: s(item, "claimId").unwrap_or_default(),
             execution: s(item, "execution").unwrap_or_default(),
             scope,

@@ -44,6 +44,19 @@ pub(crate) const APPROVAL: &str = "approval";
 /// The value of `open` on every unfinished row (the index's one partition).
 const OPEN: &str = "open";
 
+/// The attribute a row's task kind is kept in (`kind` says which scope).
+pub(crate) const KIND: &str = "taskKind";
+
+/// The attribute a decision that took effect is filed under in the
+/// `decisions-by-month` index: the month (`YYYY-MM`) it was claimed in.
+/// Only such a decision has it, so the index is the decision history.
+pub(crate) const MONTH: &str = "auditMonth";
+
+/// The month a stamp falls in, as [`MONTH`] files it.
+pub(crate) fn month_of(stamp: &str) -> &str {
+    stamp.get(..7).unwrap_or(stamp)
+}
+
 /// An unfinished row in the open index.
 #[derive(Debug)]
 pub(crate) enum Overdue {
@@ -141,7 +154,7 @@ impl Ledger<'_> {
     ) -> Result<bool, DomainError> {
         let mut update = "SET #state = :to, #due = :due".to_owned();
         if to == State::Sent {
-            update.push_str(", applied = :true");
+            update.push_str(", applied = :true, #month = :month");
         }
         let now = self.s.clock.stamp();
         if to == State::Recorded {
@@ -168,7 +181,13 @@ impl Ledger<'_> {
             .expression_attribute_values(":from", AttributeValue::S(entry.state.as_str().into()))
             .expression_attribute_values(":due", AttributeValue::S(due.clone()));
         if to == State::Sent {
-            call = call.expression_attribute_values(":true", AttributeValue::Bool(true));
+            call = call
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+                .expression_attribute_names("#month", MONTH)
+                .expression_attribute_values(
+                    ":month",
+                    AttributeValue::S(month_of(&entry.at).to_owned()),
+                );
         }
         if to == State::Recorded {
             call = call.expression_attribute_values(":now", AttributeValue::S(now.clone()));

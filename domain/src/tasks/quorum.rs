@@ -71,6 +71,7 @@ pub(super) fn pending(task: &Task, token: String) -> Pending {
         task_id: task.id.clone(),
         token,
         step: task.state.clone().unwrap_or_else(|| "task".into()),
+        kind: task.kind().unwrap_or_default().to_owned(),
         scope: Scope::Task {
             subject: match &task.contract {
                 Contract::Valid(spec) => spec.subject.id.clone(),

@@ -19,6 +19,7 @@
 //! - `orders`, `documents`: the article's calls.
 //! - `hooks`: signed webhooks completing a task.
 //! - `tasks`: tasks of any kind, kinds and saved views under `/v1`.
+//! - `audit`: the decision history export under `/v1`.
 //! - `idempotency`: `Idempotency-Key` on every state-changing call.
 
 use std::time::Duration;
@@ -31,6 +32,7 @@ use axum::routing::{MethodRouter, get, post};
 
 use crate::readiness::Readiness;
 
+mod audit;
 mod documents;
 pub mod error;
 mod hooks;
@@ -117,6 +119,11 @@ fn table(readiness: &Readiness) -> Vec<(Method, &'static str, MethodRouter<Readi
             post(tasks::assign_task).route_layer(idempotent.clone()),
         ),
         (Method::GET, "/v1/views", get(tasks::list_views)),
+        (
+            Method::GET,
+            "/v1/decisions/export",
+            get(audit::export_decisions),
+        ),
         (
             Method::POST,
             "/v1/views",

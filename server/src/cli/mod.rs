@@ -154,7 +154,8 @@ pub enum BenchCommand {
     /// The dashboard from outside, a real `serve` child on loopback:
     /// decisions through the REST API (then the same AWS calls against
     /// moto), start-to-ready time, bytes to an interactive inbox, inbox
-    /// pages at depth against a full Scan, and resident memory.
+    /// pages at depth against a full Scan, resident memory, and the audit
+    /// export of many decisions.
     Dashboard {
         /// Orders decided through the REST API.
         #[arg(long, default_value_t = 2000)]
@@ -168,6 +169,9 @@ pub enum BenchCommand {
         /// Pending tasks loaded for the inbox and memory figures.
         #[arg(long, default_value_t = 100_000)]
         inbox_tasks: usize,
+        /// Decisions loaded for the audit export figures (0 skips them).
+        #[arg(long, default_value_t = 100_000)]
+        export_decisions: usize,
         /// The built client, as `serve --site-dir` takes it.
         #[arg(long, env = "COUNTERSIGN_SITE_DIR", default_value = "target/site")]
         site_dir: std::path::PathBuf,

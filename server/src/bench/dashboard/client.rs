@@ -59,6 +59,36 @@ pub(super) async fn call(
     })
 }
 
+/// Writes `items` (at most 25) to `table` with BatchWriteItem, again for
+/// whatever comes back unprocessed; false if a call fails.
+pub(super) async fn put_batch(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    items: Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
+) -> bool {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let rows: Vec<WriteRequest> = items
+        .into_iter()
+        .filter_map(|item| {
+            let put = PutRequest::builder().set_item(Some(item)).build().ok()?;
+            Some(WriteRequest::builder().put_request(put).build())
+        })
+        .collect();
+    let mut pending = Some(std::collections::HashMap::from([(table.to_owned(), rows)]));
+    while let Some(items) = pending.take().filter(|m| !m.is_empty()) {
+        match ddb
+            .batch_write_item()
+            .set_request_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(out) => pending = out.unprocessed_items().cloned(),
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
 pub(super) fn json_of(answer: &Answer) -> Value {
     serde_json::from_slice(&answer.body).unwrap_or(Value::Null)
 }

@@ -3,16 +3,19 @@
 //! a fresh data directory), and everything is measured from outside it,
 //! over HTTP: decisions through the REST API, inbox pages through the
 //! dashboard's own server function, bytes a browser downloads, the
-//! process's resident memory, and the time from start to ready.
+//! process's resident memory, the time from start to ready, and the audit
+//! export of many decisions.
 //!
 //! # Layout
 //! - this file: what to measure and the run that prints each figure.
 //! - `client`: the server child and the calls made to it.
 //! - `decisions`: decision rate and latency, REST and moto.
 //! - `pages`: page weight and inbox pages.
+//! - `export`: the audit export of many decisions, and memory meanwhile.
 
 mod client;
 mod decisions;
+mod export;
 mod pages;
 
 use std::path::PathBuf;
@@ -41,6 +44,8 @@ pub struct DashboardBench {
     pub concurrency: usize,
     /// Pending tasks loaded for the inbox and memory figures.
     pub inbox_tasks: usize,
+    /// Decisions loaded for the audit export figures (0 skips them).
+    pub export_decisions: usize,
     /// The built client (`target/site`), for the weight figure.
     pub site_dir: PathBuf,
 }
@@ -115,6 +120,7 @@ pub async fn run(bench: DashboardBench) -> Result<(), BenchError> {
         bench.inbox_tasks,
         mb(loaded)
     );
+    export::export(&http, &server, &staff_key, bench.export_decisions).await?;
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
     Ok(())

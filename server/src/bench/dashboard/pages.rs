@@ -3,11 +3,11 @@
 
 use std::time::Instant;
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::AttributeValue;
 use countersign_domain::tables::Tables;
 use countersign_domain::users::Accounts;
 
-use super::client::{Http, Server, call, fail, json_of, sign_in};
+use super::client::{Http, Server, call, fail, json_of, put_batch, sign_in};
 use super::decisions::drive;
 use super::{DashboardBench, ms};
 use crate::bench::{BenchError, percentile};
@@ -81,11 +81,11 @@ pub(super) async fn inbox(
         drive(batches, 8, move |b: usize| {
             let (ddb, table) = (ddb.clone(), table.clone());
             async move {
-                let rows: Vec<WriteRequest> = (b * 25..((b + 1) * 25).min(total))
-                    .filter_map(|i| {
+                let rows: Vec<_> = (b * 25..((b + 1) * 25).min(total))
+                    .map(|i| {
                         let s = |v: String| AttributeValue::S(v);
                         let id = format!("00000000-0000-4000-8000-{i:012}");
-                        let item = [
+                        [
                             ("executionId", s(format!("bench-execution:{id}"))),
                             ("orderId", s(id)),
                             ("customer", s(format!("customer-{}", i % 1000))),
@@ -107,24 +107,10 @@ pub(super) async fn inbox(
                         ]
                         .into_iter()
                         .map(|(k, v)| (k.to_owned(), v))
-                        .collect();
-                        let put = PutRequest::builder().set_item(Some(item)).build().ok()?;
-                        Some(WriteRequest::builder().put_request(put).build())
+                        .collect()
                     })
                     .collect();
-                let mut pending = Some(std::collections::HashMap::from([(table.clone(), rows)]));
-                while let Some(items) = pending.take().filter(|m| !m.is_empty()) {
-                    match ddb
-                        .batch_write_item()
-                        .set_request_items(Some(items))
-                        .send()
-                        .await
-                    {
-                        Ok(out) => pending = out.unprocessed_items().cloned(),
-                        Err(_) => return false,
-                    }
-                }
-                true
+                put_batch(&ddb, &table, rows).await
             }
         })
         .await
