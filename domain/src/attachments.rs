@@ -75,6 +75,14 @@ impl Owner {
         }
     }
 
+    /// The files of a kind's subject (those attached when it was started).
+    pub fn of_subject(kind: &str, subject: &str) -> Self {
+        Self {
+            kind: kind.into(),
+            subject: subject.into(),
+        }
+    }
+
     /// A task's files: those of its kind's subject. `None` for a task
     /// whose contract cannot be read.
     pub fn of_task(task: &countersign_model::tasks::Task) -> Option<Self> {

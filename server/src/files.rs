@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use countersign_app::error::AppError;
 use countersign_app::words::urlencode;
+use countersign_domain::DomainError;
 use countersign_domain::access::{self, FilesOf};
 use countersign_domain::attachments::FileType;
 use tower_sessions::Session;
@@ -25,7 +26,7 @@ use crate::browser::{refusal, signed_in};
 use crate::readiness::Readiness;
 
 /// Room for a multipart body's boundaries and headers around the file.
-const FORM_OVERHEAD: u64 = 64 * 1024;
+pub(crate) const FORM_OVERHEAD: u64 = 64 * 1024;
 
 pub fn router(readiness: Readiness, limit: u64) -> Router {
     let body_limit = usize::try_from(limit.saturating_add(FORM_OVERHEAD)).unwrap_or(usize::MAX);
@@ -38,7 +39,7 @@ pub fn router(readiness: Readiness, limit: u64) -> Router {
         .with_state(readiness)
 }
 
-fn owner<'a>(of: &str, id: &'a str) -> Result<FilesOf<'a>, AppError> {
+pub(crate) fn owner<'a>(of: &str, id: &'a str) -> Result<FilesOf<'a>, AppError> {
     match of {
         "order" => Ok(FilesOf::Order(id)),
         "document" => Ok(FilesOf::Document(id)),
@@ -87,12 +88,54 @@ async fn serve_file(
             None,
         );
     }
-    let a = &opened.attachment;
-    let disposition = if query.download.is_some() {
-        "attachment"
-    } else {
-        "inline"
+    file_response(opened, query.download.is_some())
+}
+
+async fn upload(
+    State(readiness): State<Readiness>,
+    session: Session,
+    Path((of, id)): Path<(String, String)>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let Ok(of) = owner(&of, &id) else {
+        return refusal(AppError::NotFound, None);
     };
+    let back = page_of(&of);
+    let result = async {
+        let (services, user) = signed_in(&readiness, &session).await?;
+        let mut multipart = multipart.map_err(|e| {
+            AppError::Invalid(format!(
+                "send the file as a multipart form ({})",
+                e.body_text()
+            ))
+        })?;
+        let limit = services.domain.files.limit;
+        let mut added = 0;
+        while let Some((name, bytes)) = next_upload(&mut multipart, limit).await? {
+            access::attach(&services.domain, &user, of, &name, bytes).await?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(AppError::Invalid("choose a file to attach".into()));
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("{back}#files")).into_response(),
+        Err(error) => refusal(error, Some(&back)),
+    }
+}
+
+/// A file's bytes as served: its checked type, `nosniff`, its name in
+/// `Content-Disposition` (inline, or as a download), its SHA-256 as the
+/// ETag, and a policy that lets only our own pages frame it.
+pub(crate) fn file_response(
+    opened: countersign_domain::attachments::Opened,
+    download: bool,
+) -> Response {
+    let a = &opened.attachment;
+    let disposition = if download { "attachment" } else { "inline" };
     // An ASCII fallback for old clients, the exact name in `filename*`.
     let fallback: String = a
         .name
@@ -117,7 +160,7 @@ async fn serve_file(
             "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'; sandbox"
         }
     };
-    let mut response = opened.bytes.into_response();
+    let mut response = opened.bytes.clone().into_response();
     let headers = response.headers_mut();
     let mut set = |name: header::HeaderName, value: &str| {
         if let Ok(value) = HeaderValue::from_str(value) {
@@ -133,64 +176,65 @@ async fn serve_file(
     response
 }
 
-async fn upload(
-    State(readiness): State<Readiness>,
-    session: Session,
-    Path((of, id)): Path<(String, String)>,
-    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Response {
-    let Ok(of) = owner(&of, &id) else {
-        return refusal(AppError::NotFound, None);
-    };
-    let back = page_of(&of);
-    let result = async {
-        let (services, user) = signed_in(&readiness, &session).await?;
-        let mut multipart = multipart.map_err(|e| {
-            AppError::Invalid(format!(
-                "send the file as a multipart form ({})",
-                e.body_text()
-            ))
-        })?;
-        let limit = services.domain.files.limit;
-        let mut added = 0;
-        while let Some(mut field) = multipart.next_field().await.map_err(form_error(limit))? {
-            if field.name() != Some("file") {
-                continue;
-            }
-            let name = field.file_name().unwrap_or_default().to_owned();
-            // A form submitted with no file chosen sends an empty part.
-            if name.is_empty() {
-                continue;
-            }
-            let mut bytes = Vec::new();
-            while let Some(chunk) = field.chunk().await.map_err(form_error(limit))? {
-                if (bytes.len() + chunk.len()) as u64 > limit {
-                    return Err(AppError::TooLarge { limit });
-                }
-                bytes.extend_from_slice(&chunk);
-            }
-            access::attach(&services.domain, &user, of, &name, bytes).await?;
-            added += 1;
+/// The next file of a multipart upload (a part named `file` with a file
+/// name), read whole but never past `limit`; `None` once there are no more.
+pub(crate) async fn next_upload(
+    multipart: &mut Multipart,
+    limit: u64,
+) -> Result<Option<(String, Vec<u8>)>, DomainError> {
+    while let Some(part) = next_part(multipart, limit).await? {
+        if let Part::File { name, bytes } = part {
+            return Ok(Some((name, bytes)));
         }
-        if added == 0 {
-            return Err(AppError::Invalid("choose a file to attach".into()));
+    }
+    Ok(None)
+}
+
+/// One part of a multipart body.
+pub(crate) enum Part {
+    /// A part named `file` with a file name.
+    File { name: String, bytes: Vec<u8> },
+    /// Any other part: its name and its bytes.
+    Field { name: String, bytes: Vec<u8> },
+}
+
+/// The next part, read whole but never past `limit` bytes; a `file` part
+/// sent with no file chosen (an empty file name) is skipped.
+pub(crate) async fn next_part(
+    multipart: &mut Multipart,
+    limit: u64,
+) -> Result<Option<Part>, DomainError> {
+    while let Some(mut field) = multipart.next_field().await.map_err(form_error(limit))? {
+        let part_name = field.name().unwrap_or_default().to_owned();
+        let file_name = field.file_name().map(str::to_owned);
+        if part_name == "file" && file_name.as_deref().unwrap_or_default().is_empty() {
+            continue;
         }
-        Ok(())
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(form_error(limit))? {
+            if (bytes.len() + chunk.len()) as u64 > limit {
+                return Err(DomainError::TooLarge { limit });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        return Ok(Some(match file_name {
+            Some(name) if part_name == "file" => Part::File { name, bytes },
+            _ => Part::Field {
+                name: part_name,
+                bytes,
+            },
+        }));
     }
-    .await;
-    match result {
-        Ok(()) => Redirect::to(&format!("{back}#files")).into_response(),
-        Err(error) => refusal(error, Some(&back)),
-    }
+    Ok(None)
 }
 
 /// A multipart body that breaks off or runs past the limit.
-fn form_error(limit: u64) -> impl Fn(axum::extract::multipart::MultipartError) -> AppError {
+fn form_error(limit: u64) -> impl Fn(axum::extract::multipart::MultipartError) -> DomainError {
     move |e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::TooLarge { limit }
+            DomainError::TooLarge { limit }
         } else {
-            AppError::Invalid(format!("the upload could not be read ({})", e.body_text()))
+            DomainError::Invalid(format!("the upload could not be read ({})", e.body_text()))
         }
     }
 }

@@ -109,7 +109,8 @@ pub fn router(
         }
     };
 
-    let api = crate::api::router(readiness.clone()).layer(timeout(settings.request_timeout));
+    let api = crate::api::router(readiness.clone(), settings.attachment_limit)
+        .layer(timeout(settings.request_timeout));
 
     let pages = Router::new()
         .leptos_routes_with_context(&options, routes, context.clone(), {

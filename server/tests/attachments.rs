@@ -468,3 +468,101 @@ async fn in_aws_mode_files_round_trip_through_s3() {
         sha256_hex(PDF).as_str()
     );
 }
+
+/// The same through the REST API with keys: staff attach, the signer lists
+/// and downloads, signs, and fetches the receipt; bad uploads are refused.
+#[tokio::test]
+async fn machines_attach_download_and_fetch_receipts_with_a_key() {
+    let server = Server::start_with(|c| c.files.limit = 64 * 1024).await;
+    let (mut sam, mut bob, ..) = people(&server).await;
+    let (doc, task) = document_for_bob(&mut sam).await;
+    let (accounts, embedded) = server.accounts().await;
+    let kind = countersign_domain::api_keys::KeyKind::Bearer;
+    let (_, sam_key) = accounts.create_key("sam", kind).await.expect("key");
+    let (_, bob_key) = accounts.create_key("bob", kind).await.expect("key");
+    if let Some(e) = embedded {
+        e.stop().await;
+    }
+    let sam_api = web::Api::new(server.addr, Some(&sam_key));
+    let bob_api = web::Api::new(server.addr, Some(&bob_key));
+    let files = format!("/v1/files/document/{doc}");
+
+    let r = sam_api.upload(&files, &[("contract.pdf", PDF)]).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["files"][0]["sha256"], sha256_hex(PDF).as_str());
+    // The same upload again changes nothing.
+    let again = sam_api.upload(&files, &[("contract.pdf", PDF)]).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    // Refused, each with a clear 4xx: a signer attaching, no file, not
+    // multipart, a file over the limit, a type that lies.
+    assert_eq!(
+        bob_api.upload(&files, &[("mine.txt", b"hi")]).await.status,
+        403
+    );
+    assert_eq!(sam_api.upload(&files, &[]).await.status, 400);
+    assert_eq!(
+        sam_api.post(&files, &serde_json::json!({})).await.status,
+        400
+    );
+    let big = vec![b'a'; 128 * 1024];
+    assert_eq!(
+        sam_api.upload(&files, &[("big.txt", &big)]).await.status,
+        413
+    );
+    let r = sam_api.upload(&files, &[("fake.pdf", b"<html>")]).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    let r = bob_api.get(&files).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let listed = r.json();
+    let names: Vec<&str> = listed["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .filter_map(|f| f["attachment"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["contract.pdf"]);
+    let r = bob_api.get(&format!("{files}/contract.pdf")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.as_bytes(), PDF);
+    assert_eq!(r.header("content-type"), Some("application/pdf"));
+    assert!(
+        r.header("content-disposition")
+            .is_some_and(|d| d.starts_with("attachment;"))
+    );
+    assert_eq!(
+        bob_api.get(&format!("{files}/nothing.pdf")).await.status,
+        404
+    );
+
+    let r = bob
+        .post(
+            "/api/signatures/decide",
+            &[
+                ("document_id", doc.as_str()),
+                ("task_id", task.as_str()),
+                ("action", "sign"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let receipt = bob_api.get(&format!("/v1/receipts/{task}")).await;
+    assert_eq!(receipt.status, 200, "{}", receipt.body);
+    let key = server
+        .anonymous()
+        .get("/.well-known/countersign-receipt-key")
+        .await;
+    let key: PublicKey = serde_json::from_str(&key.body).expect("a key");
+    let checked = verify(
+        receipt.body.as_bytes(),
+        &key,
+        &[("contract.pdf".to_owned(), PDF.to_vec())],
+    )
+    .expect("the receipt checks out");
+    assert_eq!(checked.decision.by, "bob");
+    assert_eq!(
+        sam_api.get("/v1/receipts/no-such-decision").await.status,
+        404
+    );
+    server.stop().await;
+}

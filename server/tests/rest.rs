@@ -1382,6 +1382,25 @@ async fn every_rest_route_admits_exactly_its_callers() {
     let carols_expense = new_expense().await;
     let carols_order = new_order().await;
     let bobs_document = new_document().await;
+    // A file on bob's document, and a decision with a receipt.
+    let attached = caller("sam")
+        .upload(
+            &format!("/v1/files/document/{bobs_document}"),
+            &[("terms.txt", b"Pay in 30 days.\n")],
+        )
+        .await;
+    assert_eq!(attached.status, 201, "{}", attached.body);
+    let decided = caller("sam")
+        .post(
+            "/order/update",
+            &json!({"executionId": new_order().await, "success": true}),
+        )
+        .await;
+    assert_eq!(decided.status, 200, "{}", decided.body);
+    let receipt_id = decided.json()["taskId"]
+        .as_str()
+        .expect("a task id")
+        .to_owned();
     let hook = carol.get(&format!("/order/{carols_order}")).await.json()["pending"]["hookPath"]
         .as_str()
         .expect("hook")
@@ -1523,6 +1542,52 @@ async fn every_rest_route_admits_exactly_its_callers() {
         ),
         (("GET", "/v1/views"), signed_in(200)),
         (("POST", "/v1/views"), signed_in(201)),
+        // Files: whoever may see the document; only staff attach.
+        (
+            ("GET", "/v1/files/{of}/{id}"),
+            vec![
+                ("anonymous", 401),
+                ("sam", 200),
+                ("bob", 200),
+                ("erin", 404),
+                ("carol", 403),
+                ("dave", 403),
+            ],
+        ),
+        (
+            ("GET", "/v1/files/{of}/{id}/{name}"),
+            vec![
+                ("anonymous", 401),
+                ("sam", 200),
+                ("bob", 200),
+                ("erin", 404),
+                ("carol", 403),
+                ("dave", 403),
+            ],
+        ),
+        (
+            ("POST", "/v1/files/{of}/{id}"),
+            vec![
+                ("anonymous", 401),
+                ("sam", 201),
+                ("bob", 403),
+                ("erin", 404),
+                ("carol", 403),
+                ("dave", 403),
+            ],
+        ),
+        // A receipt: staff and the order's customer (carol placed them).
+        (
+            ("GET", "/v1/receipts/{id}"),
+            vec![
+                ("anonymous", 401),
+                ("sam", 200),
+                ("bob", 404),
+                ("erin", 404),
+                ("carol", 200),
+                ("dave", 404),
+            ],
+        ),
         // The decision history is for staff.
         (
             ("GET", "/v1/decisions/export"),
@@ -1626,10 +1691,20 @@ async fn every_rest_route_admits_exactly_its_callers() {
                     format!("/v1/tasks/{}/assign", new_expense().await),
                     json!({"to": "erin"}),
                 ),
+                "/v1/files/{of}/{id}" => {
+                    (format!("/v1/files/document/{bobs_document}"), json!(null))
+                }
+                "/v1/files/{of}/{id}/{name}" => (
+                    format!("/v1/files/document/{bobs_document}/terms.txt"),
+                    json!(null),
+                ),
+                "/v1/receipts/{id}" => (format!("/v1/receipts/{receipt_id}"), json!(null)),
                 other => (other.to_owned(), json!(null)),
             };
             let r = if *method == "GET" {
                 api.get(&path).await
+            } else if *route == "/v1/files/{of}/{id}" {
+                api.upload(&path, &[("more.txt", b"More terms.\n")]).await
             } else {
                 api.post(&path, &body).await
             };

@@ -661,3 +661,89 @@ async fn saved_views_are_kept_per_person_and_shared_with_a_group() {
     assert_eq!(deleted.status, 200, "{}", deleted.body);
     assert!(names(p.gus.get("/v1/views").await.json()).is_empty());
 }
+
+/// Starts an expense as multipart: its `values` and files named `file`.
+async fn start_with_files(who: &Api, values: &Value, files: &[(&str, &[u8])]) -> web::Response {
+    let (files_body, content_type) = web::multipart(files);
+    let boundary = content_type
+        .split("boundary=")
+        .nth(1)
+        .expect("a boundary")
+        .to_owned();
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"values\"\r\n\r\n{values}\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&files_body);
+    who.raw(
+        "POST",
+        "/v1/kinds/expense-approval/start",
+        body,
+        &[("content-type", &content_type)],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_expense_starts_with_its_receipt_attached_and_the_approval_names_it() {
+    let instance = Instance::embedded().await;
+    let p = people(&instance);
+    let pdf: &[u8] =
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+    let values = json!({"amount": "80", "currency": "EUR", "purpose": "taxi"});
+    let open_before = p.carol.get("/v1/tasks").await.json()["tasks"]
+        .as_array()
+        .map_or(0, Vec::len);
+
+    // Refused before anything starts: a file that is not what its name
+    // says, values that are not JSON, an unknown part.
+    let r = start_with_files(&p.carol, &values, &[("receipt.pdf", b"<html>")]).await;
+    assert_error(&r, 400, "invalid");
+    let r = start_with_files(&p.carol, &json!("not an object"), &[]).await;
+    assert_error(&r, 400, "invalid");
+
+    let started = start_with_files(&p.carol, &values, &[("receipt.pdf", pdf)]).await;
+    assert_eq!(started.status, 201, "{}", started.body);
+    let subject = started.json()["subjectId"]
+        .as_str()
+        .expect("subject")
+        .to_owned();
+    let task = wait_for(&p.carol, &format!("/v1/tasks/{subject}"), |t| {
+        t["status"] == "OPEN"
+    })
+    .await;
+    let open_after = p.carol.get("/v1/tasks").await.json()["tasks"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(
+        open_after,
+        open_before + 1,
+        "the refused starts started nothing"
+    );
+    let task_id = task["taskId"].as_str().expect("task id").to_owned();
+
+    // The approver sees the receipt on the task, approves, and the
+    // approval's receipt names its hash.
+    let files = p.fay.get(&format!("/v1/files/task/{task_id}")).await;
+    assert_eq!(files.status, 200, "{}", files.body);
+    assert_eq!(
+        files.json()["files"][0]["attachment"]["name"],
+        "receipt.pdf"
+    );
+    let approved = p
+        .fay
+        .post(
+            &format!("/v1/tasks/{task_id}/answer"),
+            &json!({"action": "approve"}),
+        )
+        .await;
+    assert_eq!(approved.status, 200, "{}", approved.body);
+    let receipt = p.fay.get(&format!("/v1/receipts/{task_id}")).await;
+    assert_eq!(receipt.status, 200, "{}", receipt.body);
+    let sha = countersign_domain::secrets::sha256_hex(pdf);
+    assert_eq!(
+        receipt.json()["receipt"]["files"][0]["sha256"],
+        sha.as_str()
+    );
+    assert_eq!(receipt.json()["receipt"]["decision"]["by"], "fay");
+}

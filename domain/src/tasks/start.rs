@@ -1,6 +1,6 @@
 //! Starting a kind's workflow from its start form. The execution's input
 //! is the contract's start input (`docs/tasks.md`): who asked, a fresh
-//! subject id, and the form's checked values.
+//! subject id, the form's checked values, and the files attached with it.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::Tasks;
 use crate::DomainError;
+use crate::attachments::{FileRef, MAX_FILES, Owner, check};
 use crate::kinds::Kind;
 use crate::users::User;
 
@@ -30,6 +31,22 @@ impl Tasks<'_> {
         kind: &Kind,
         values: &BTreeMap<String, Value>,
     ) -> Result<Started, DomainError> {
+        self.start_with_files(user, kind, values, Vec::new()).await
+    }
+
+    /// [`Self::start`] with files (name and bytes) attached to the new
+    /// subject, so that its tasks show them and its first decision sees
+    /// them. Every file is checked before anything is stored, and all are
+    /// stored before the workflow starts: no task can be decided without
+    /// them. The input names them (`attachments`, as a decision's output
+    /// does). Whoever may start the kind may attach its files.
+    pub async fn start_with_files(
+        self,
+        user: &User,
+        kind: &Kind,
+        values: &BTreeMap<String, Value>,
+        files: Vec<(String, Vec<u8>)>,
+    ) -> Result<Started, DomainError> {
         if !kind.may_start(user) {
             return Err(DomainError::Forbidden);
         }
@@ -38,13 +55,45 @@ impl Tasks<'_> {
         let Some(machine) = &kind.state_machine_arn else {
             return Err(DomainError::Unavailable);
         };
+        if !files.is_empty() {
+            self.s.files.store()?;
+        }
+        if files.len() > MAX_FILES {
+            return Err(DomainError::Invalid(format!(
+                "at most {MAX_FILES} files can be attached"
+            )));
+        }
+        for (i, (name, bytes)) in files.iter().enumerate() {
+            check(name, bytes, self.s.files.limit)?;
+            if files[..i].iter().any(|(other, _)| other == name) {
+                return Err(DomainError::Invalid(format!(
+                    "two files are named {name:?}"
+                )));
+            }
+        }
         let subject_id = uuid::Uuid::new_v4().to_string();
-        let input = json!({
+        let owner = Owner::of_subject(kind.name(), &subject_id);
+        let mut attached = Vec::new();
+        for (name, bytes) in files {
+            let a = self
+                .s
+                .attachments()
+                .add(&owner, &name, bytes, &user.name)
+                .await?;
+            attached.push(FileRef {
+                name: a.name,
+                sha256: a.sha256,
+            });
+        }
+        let mut input = json!({
             "kind": kind.name(),
             "requester": user.name,
             "subject": {"id": subject_id},
             "values": values,
         });
+        if !attached.is_empty() {
+            input["attachments"] = json!(attached);
+        }
         let started = self
             .s
             .sfn

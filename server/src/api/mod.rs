@@ -20,6 +20,7 @@
 //! - `hooks`: signed webhooks completing a task.
 //! - `tasks`: tasks of any kind, kinds and saved views under `/v1`.
 //! - `audit`: the decision history export under `/v1`.
+//! - `files`: attachments and receipts under `/v1`.
 //! - `idempotency`: `Idempotency-Key` on every state-changing call.
 
 use std::time::Duration;
@@ -35,6 +36,7 @@ use crate::readiness::Readiness;
 mod audit;
 mod documents;
 pub mod error;
+mod files;
 mod hooks;
 pub(crate) mod idempotency;
 mod orders;
@@ -61,10 +63,18 @@ pub(crate) const SETTLE: Duration = Duration::from_secs(2);
 /// Every REST route: method, path and handler. The router is built from
 /// this one list, and [`routes`] reads it, so that a test can hold every
 /// route to its permission table (a new route cannot go unchecked).
-fn table(readiness: &Readiness) -> Vec<(Method, &'static str, MethodRouter<Readiness>)> {
+fn table(
+    readiness: &Readiness,
+    upload_limit: u64,
+) -> Vec<(Method, &'static str, MethodRouter<Readiness>)> {
     // Every state-changing call made with an API key takes an
     // Idempotency-Key (webhooks have their own replay protection).
     let idempotent = axum::middleware::from_fn_with_state(readiness.clone(), idempotency::layer);
+    // An upload may be one file of the largest size, with its form around it.
+    let upload_body = axum::extract::DefaultBodyLimit::max(
+        usize::try_from(upload_limit.saturating_add(crate::files::FORM_OVERHEAD))
+            .unwrap_or(usize::MAX),
+    );
     vec![
         (Method::GET, "/openapi.json", get(openapi)),
         (
@@ -94,7 +104,9 @@ fn table(readiness: &Readiness) -> Vec<(Method, &'static str, MethodRouter<Readi
         (
             Method::POST,
             "/v1/kinds/{kind}/start",
-            post(tasks::start_kind).route_layer(idempotent.clone()),
+            post(tasks::start_kind)
+                .route_layer(idempotent.clone())
+                .layer(upload_body),
         ),
         (Method::GET, "/v1/tasks", get(tasks::list_tasks)),
         (Method::GET, "/v1/tasks/{id}", get(tasks::get_task)),
@@ -124,6 +136,18 @@ fn table(readiness: &Readiness) -> Vec<(Method, &'static str, MethodRouter<Readi
             "/v1/decisions/export",
             get(audit::export_decisions),
         ),
+        (Method::GET, "/v1/files/{of}/{id}", get(files::list_files)),
+        (
+            Method::POST,
+            "/v1/files/{of}/{id}",
+            post(files::attach_files).layer(upload_body),
+        ),
+        (
+            Method::GET,
+            "/v1/files/{of}/{id}/{name}",
+            get(files::get_file),
+        ),
+        (Method::GET, "/v1/receipts/{id}", get(files::get_receipt)),
         (
             Method::POST,
             "/v1/views",
@@ -139,17 +163,17 @@ fn table(readiness: &Readiness) -> Vec<(Method, &'static str, MethodRouter<Readi
 
 /// Every REST route's method and path, as the router serves them.
 pub fn routes() -> Vec<(Method, &'static str)> {
-    table(&Readiness::default())
+    table(&Readiness::default(), 0)
         .into_iter()
         .map(|(method, path, _)| (method, path))
         .collect()
 }
 
-pub fn router(readiness: Readiness) -> Router {
+pub fn router(readiness: Readiness, upload_limit: u64) -> Router {
     // One method router per path (GET and POST /views, say), each with the
     // JSON 405 for the methods it does not take.
     let mut by_path: Vec<(&'static str, MethodRouter<Readiness>)> = Vec::new();
-    for (_, path, handler) in table(&readiness) {
+    for (_, path, handler) in table(&readiness, upload_limit) {
         match by_path.iter_mut().find(|(p, _)| *p == path) {
             Some((_, existing)) => *existing = std::mem::take(existing).merge(handler),
             None => by_path.push((path, handler)),

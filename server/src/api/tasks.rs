@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::request::{authorized, caller, services};
-use crate::readiness::Readiness;
+use crate::readiness::{Backend, Readiness};
 
 use super::error::Result;
 
@@ -298,11 +298,22 @@ pub(crate) struct StartIn {
 
 pub(crate) async fn start_kind(
     State(readiness): State<Readiness>,
-    headers: HeaderMap,
     Path(kind): Path<String>,
-    body: Body,
+    request: axum::extract::Request,
 ) -> Result<Response> {
-    let (s, user, request): (_, _, StartIn) = authorized(&readiness, &headers, body).await?;
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("multipart/form-data"));
+    let (s, user, values, files) = if multipart {
+        start_parts(&readiness, request).await?
+    } else {
+        let (parts, body) = request.into_parts();
+        let (s, user, request): (_, _, StartIn) =
+            authorized(&readiness, &parts.headers, body).await?;
+        (s, user, request.values, Vec::new())
+    };
     let kind = s
         .kinds
         .get(&kind)
@@ -310,7 +321,7 @@ pub(crate) async fn start_kind(
     let started = s
         .domain
         .tasks()
-        .start(&user, kind, &request.values)
+        .start_with_files(&user, kind, &values, files)
         .await
         .map_err(refused)?;
     Ok((
@@ -319,6 +330,45 @@ pub(crate) async fn start_kind(
         Json(json!(started)),
     )
         .into_response())
+}
+
+/// A start sent as multipart/form-data: its `values` part (the JSON object
+/// a JSON start sends as `values`) and its files, each in a part named
+/// `file`.
+async fn start_parts(
+    readiness: &Readiness,
+    request: axum::extract::Request,
+) -> Result<(
+    Backend,
+    User,
+    BTreeMap<String, Value>,
+    Vec<(String, Vec<u8>)>,
+)> {
+    use crate::files::{Part, next_part};
+    use axum::extract::FromRequest;
+    let s = services(readiness)?;
+    let user = caller(&s, request.headers()).await?;
+    let mut multipart = axum::extract::Multipart::from_request(request, &())
+        .await
+        .map_err(|e| ApiError::invalid(e.body_text()))?;
+    let limit = s.domain.files.limit;
+    let (mut values, mut files) = (BTreeMap::new(), Vec::new());
+    while let Some(part) = next_part(&mut multipart, limit).await? {
+        match part {
+            Part::File { name, bytes } => files.push((name, bytes)),
+            Part::Field { name, bytes } if name == "values" => {
+                values = serde_json::from_slice(&bytes).map_err(|e| {
+                    ApiError::invalid(format!("the `values` part is not a JSON object: {e}"))
+                })?;
+            }
+            Part::Field { name, .. } => {
+                return Err(ApiError::invalid(format!(
+                    "unknown part {name:?}: send `values` (JSON) and files named `file`"
+                )));
+            }
+        }
+    }
+    Ok((s, user, values, files))
 }
 
 #[derive(Deserialize)]

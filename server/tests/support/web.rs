@@ -238,20 +238,7 @@ impl Browser {
     /// Posts files as a page's plain upload form does (multipart, each
     /// part named `file`).
     pub async fn upload(&mut self, path: &str, files: &[(&str, &[u8])]) -> Response {
-        let boundary = "----countersign-test-boundary-7f3a";
-        let mut body = Vec::new();
-        for (name, bytes) in files {
-            body.extend_from_slice(
-                format!(
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-                )
-                .as_bytes(),
-            );
-            body.extend_from_slice(bytes);
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        let content_type = format!("multipart/form-data; boundary={boundary}");
+        let (body, content_type) = multipart(files);
         let r = self
             .send(
                 "POST",
@@ -335,6 +322,25 @@ pub struct Api {
     http: HyperClient<HttpConnector, Full<Bytes>>,
 }
 
+/// A multipart body of `files`, each in a part named `file`, and its
+/// content type.
+pub fn multipart(files: &[(&str, &[u8])]) -> (Vec<u8>, String) {
+    let boundary = "----countersign-test-boundary-7f3a";
+    let mut body = Vec::new();
+    for (name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (body, format!("multipart/form-data; boundary={boundary}"))
+}
+
 impl Api {
     pub fn new(addr: SocketAddr, key: Option<&str>) -> Api {
         Api {
@@ -356,6 +362,13 @@ impl Api {
             &[("content-type", "application/json")],
         )
         .await
+    }
+
+    /// Files as a multipart upload (each part named `file`).
+    pub async fn upload(&self, path: &str, files: &[(&str, &[u8])]) -> Response {
+        let (body, content_type) = multipart(files);
+        self.raw("POST", path, body, &[("content-type", &content_type)])
+            .await
     }
 
     /// Any request; the key (if any) is added.
